@@ -1,0 +1,686 @@
+//! Access logs: whatever format the team configured, read into an [`AccessRecord`].
+//!
+//! Teams write their own `$context` template. Without it we recognise the common
+//! JSON key names; with it (`--access-log-format` / `ACCESS_LOG_FORMAT`) any JSON
+//! key, or a CLF, CSV or XML layout, maps to its variable. `-` means "not set".
+//! JSON that the template made invalid (unquoted `-`, `$context.error.messageString`
+//! inside quotes) is read by a tolerant scanner instead of being dropped.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// The `$context` values that matter for diagnosing integrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    RequestId,
+    ExtendedRequestId,
+    ApiId,
+    Stage,
+    HttpMethod,
+    ResourcePath,
+    RouteKey,
+    Path,
+    Status,
+    IntegrationLatency,
+    ResponseLatency,
+    IntegrationStatus,
+    ErrorResponseType,
+    ErrorMessage,
+    IntegrationError,
+    RequestTimeEpoch,
+    EventType,
+}
+
+impl Field {
+    /// The field a `$context` variable (without `$context.`) carries, if we use it.
+    pub fn from_variable(var: &str) -> Option<Field> {
+        Some(match var {
+            "requestId" => Field::RequestId,
+            "extendedRequestId" => Field::ExtendedRequestId,
+            "apiId" => Field::ApiId,
+            "stage" => Field::Stage,
+            "httpMethod" => Field::HttpMethod,
+            "resourcePath" => Field::ResourcePath,
+            "routeKey" => Field::RouteKey,
+            "path" => Field::Path,
+            "status" => Field::Status,
+            "integrationLatency" | "integration.latency" => Field::IntegrationLatency,
+            "responseLatency" => Field::ResponseLatency,
+            "integrationStatus" | "integration.status" | "integration.integrationStatus" => {
+                Field::IntegrationStatus
+            }
+            "error.responseType" => Field::ErrorResponseType,
+            "error.message" | "error.messageString" => Field::ErrorMessage,
+            "integrationErrorMessage" | "integration.error" => Field::IntegrationError,
+            "requestTimeEpoch" => Field::RequestTimeEpoch,
+            "eventType" => Field::EventType,
+            _ => return None,
+        })
+    }
+
+    /// Common key names, compared after [`normalise_key`].
+    fn from_common_key(key: &str) -> Option<Field> {
+        Some(match key {
+            "requestid" => Field::RequestId,
+            "extendedrequestid" => Field::ExtendedRequestId,
+            "apiid" => Field::ApiId,
+            "stage" => Field::Stage,
+            "httpmethod" | "method" => Field::HttpMethod,
+            "resourcepath" | "resource" => Field::ResourcePath,
+            "routekey" | "route" => Field::RouteKey,
+            "path" => Field::Path,
+            "status" | "statuscode" | "httpstatus" => Field::Status,
+            "integrationlatency" | "integrationlatencyms" => Field::IntegrationLatency,
+            "responselatency" | "responselatencyms" => Field::ResponseLatency,
+            "integrationstatus" | "integrationintegrationstatus" => Field::IntegrationStatus,
+            "errorresponsetype" | "responsetype" => Field::ErrorResponseType,
+            "errormessage" | "errormessagestring" => Field::ErrorMessage,
+            "integrationerrormessage" | "integrationerror" => Field::IntegrationError,
+            "requesttimeepoch" => Field::RequestTimeEpoch,
+            "eventtype" => Field::EventType,
+            _ => return None,
+        })
+    }
+}
+
+/// Lower case, without `_`, `-` and `.`, so that `integration_latency`,
+/// `IntegrationLatency` and `integration.latency` meet.
+pub fn normalise_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FormatError {
+    #[error("the access-log format has no $context variable")]
+    NoVariables,
+    #[error("the access-log format must contain $context.requestId or $context.extendedRequestId")]
+    NoRequestId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Literal(String),
+    Var(Option<Field>),
+}
+
+/// A team's access-log format (`$context…` template), compiled.
+#[derive(Debug, Clone)]
+pub struct AccessFormat {
+    /// JSON templates: normalised key → field.
+    keys: HashMap<String, Field>,
+    /// Any template: literals and variables in order (used for non-JSON layouts).
+    tokens: Vec<Token>,
+    json: bool,
+}
+
+impl AccessFormat {
+    pub fn parse(template: &str) -> Result<AccessFormat, FormatError> {
+        let template = template.trim();
+        let mut tokens = Vec::new();
+        let mut keys = HashMap::new();
+        let mut rest = template;
+        let mut literal = String::new();
+        let mut seen_any = false;
+        let mut seen_id = false;
+        while let Some(i) = rest.find("$context.") {
+            literal.push_str(&rest[..i]);
+            let after = &rest[i + "$context.".len()..];
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.')
+                .count();
+            // A trailing dot is punctuation, not part of the name.
+            let name = after[..len].trim_end_matches('.');
+            let field = Field::from_variable(name);
+            seen_any = true;
+            seen_id |= matches!(field, Some(Field::RequestId | Field::ExtendedRequestId));
+            if let (Some(f), Some(key)) = (field, json_key_before(&literal)) {
+                keys.insert(normalise_key(key), f);
+            }
+            if !literal.is_empty() {
+                tokens.push(Token::Literal(std::mem::take(&mut literal)));
+            }
+            tokens.push(Token::Var(field));
+            rest = &after[name.len()..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(literal));
+        }
+        if !seen_any {
+            return Err(FormatError::NoVariables);
+        }
+        if !seen_id {
+            return Err(FormatError::NoRequestId);
+        }
+        Ok(AccessFormat {
+            keys,
+            tokens,
+            json: template.starts_with('{'),
+        })
+    }
+
+    fn lookup(&self, normalised: &str) -> Option<Field> {
+        self.keys
+            .get(normalised)
+            .copied()
+            .or_else(|| Field::from_common_key(normalised))
+    }
+
+    /// Reads a non-JSON line (CLF, CSV, XML, custom) by walking the template.
+    fn match_tokens<'a>(&self, line: &'a str) -> Option<AccessRecord<'a>> {
+        let mut rec = AccessRecord::default();
+        let mut pos = 0usize;
+        let mut i = 0;
+        while i < self.tokens.len() {
+            match &self.tokens[i] {
+                Token::Literal(l) => {
+                    if !line[pos..].starts_with(l.as_str()) {
+                        return None;
+                    }
+                    pos += l.len();
+                }
+                Token::Var(field) => {
+                    let end = match self.tokens.get(i + 1) {
+                        Some(Token::Literal(next)) => pos + line[pos..].find(next.as_str())?,
+                        // Two variables with nothing between: the first takes one word.
+                        Some(Token::Var(_)) => {
+                            pos + line[pos..].find(' ').unwrap_or(line.len() - pos)
+                        }
+                        None => line.len(),
+                    };
+                    if let Some(f) = field {
+                        rec.set(*f, Scalar::Str(Cow::Borrowed(&line[pos..end])));
+                    }
+                    pos = end;
+                }
+            }
+            i += 1;
+        }
+        rec.is_plausible().then_some(rec)
+    }
+}
+
+/// The key of the JSON member a placeholder sits in: `"status": "` → `status`.
+fn json_key_before(literal: &str) -> Option<&str> {
+    let t = literal.trim_end();
+    let t = t.strip_suffix('"').unwrap_or(t).trim_end();
+    let t = t.strip_suffix(':')?.trim_end();
+    let t = t.strip_suffix('"')?;
+    let start = t.rfind('"')?;
+    Some(&t[start + 1..])
+}
+
+/// One access-log record. Strings borrow from the message where possible.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessRecord<'a> {
+    pub request_id: Option<Cow<'a, str>>,
+    pub extended_request_id: Option<Cow<'a, str>>,
+    pub api_id: Option<Cow<'a, str>>,
+    pub stage: Option<Cow<'a, str>>,
+    pub http_method: Option<Cow<'a, str>>,
+    pub resource_path: Option<Cow<'a, str>>,
+    pub route_key: Option<Cow<'a, str>>,
+    pub path: Option<Cow<'a, str>>,
+    pub status: Option<u16>,
+    pub integration_latency_ms: Option<u64>,
+    pub response_latency_ms: Option<u64>,
+    pub integration_status: Option<u16>,
+    pub error_response_type: Option<Cow<'a, str>>,
+    pub error_message: Option<Cow<'a, str>>,
+    pub integration_error: Option<Cow<'a, str>>,
+    pub request_time_epoch: Option<i64>,
+    pub event_type: Option<Cow<'a, str>>,
+}
+
+/// A JSON value as far as we care: text, a number, or nothing.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Null,
+}
+
+impl<'a> AccessRecord<'a> {
+    fn set(&mut self, field: Field, value: Scalar<'a>) {
+        let text = match value {
+            Scalar::Null => return,
+            Scalar::Num(n) => {
+                return self.set_number(field, n);
+            }
+            Scalar::Str(s) => s,
+        };
+        let t = text.trim();
+        // `-` is API Gateway's "not set"; `(none)` appears for unmatched base paths.
+        if t.is_empty() || t == "-" || t == "(none)" {
+            return;
+        }
+        match field {
+            Field::Status
+            | Field::IntegrationLatency
+            | Field::ResponseLatency
+            | Field::IntegrationStatus
+            | Field::RequestTimeEpoch => {
+                if let Ok(n) = t.parse::<f64>() {
+                    self.set_number(field, n);
+                }
+            }
+            _ => {
+                // `$context.error.messageString` arrives wrapped in its own quotes.
+                let unquoted = t.trim_matches('"');
+                let v = match text {
+                    Cow::Borrowed(b) if unquoted.len() == b.len() => Cow::Borrowed(b),
+                    Cow::Borrowed(b) => Cow::Borrowed(b.trim().trim_matches('"')),
+                    Cow::Owned(_) => Cow::Owned(unquoted.to_owned()),
+                };
+                let slot = match field {
+                    Field::RequestId => &mut self.request_id,
+                    Field::ExtendedRequestId => &mut self.extended_request_id,
+                    Field::ApiId => &mut self.api_id,
+                    Field::Stage => &mut self.stage,
+                    Field::HttpMethod => &mut self.http_method,
+                    Field::ResourcePath => &mut self.resource_path,
+                    Field::RouteKey => &mut self.route_key,
+                    Field::Path => &mut self.path,
+                    Field::ErrorResponseType => &mut self.error_response_type,
+                    Field::ErrorMessage => &mut self.error_message,
+                    Field::IntegrationError => &mut self.integration_error,
+                    Field::EventType => &mut self.event_type,
+                    _ => return,
+                };
+                if slot.is_none() {
+                    *slot = Some(v);
+                }
+            }
+        }
+    }
+
+    fn set_number(&mut self, field: Field, n: f64) {
+        if !n.is_finite() || n < 0.0 {
+            return;
+        }
+        let ms = n.round() as u64;
+        match field {
+            Field::Status if n < 1000.0 => self.status = Some(n as u16),
+            Field::IntegrationStatus if n < 1000.0 => self.integration_status = Some(n as u16),
+            Field::IntegrationLatency => self.integration_latency_ms = Some(ms),
+            Field::ResponseLatency => self.response_latency_ms = Some(ms),
+            Field::RequestTimeEpoch => self.request_time_epoch = Some(n as i64),
+            _ => {}
+        }
+    }
+
+    /// Enough to be worth diagnosing: an outcome of some kind.
+    fn is_plausible(&self) -> bool {
+        self.status.is_some()
+            || self.integration_latency_ms.is_some()
+            || self.error_response_type.is_some()
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        self.request_id
+            .as_deref()
+            .or(self.extended_request_id.as_deref())
+    }
+}
+
+/// Parses one access-log message. `None` when it is not an access-log record.
+pub fn parse_record<'a>(
+    message: &'a str,
+    format: Option<&AccessFormat>,
+) -> Option<AccessRecord<'a>> {
+    let trimmed = message.trim();
+    if trimmed.starts_with('{') && format.is_none_or(|f| f.json) {
+        let keys = KeyLookup(format);
+        let mut rec = AccessRecord::default();
+        let mut de = serde_json::Deserializer::from_str(trimmed);
+        let parsed = Collector {
+            keys: &keys,
+            parent: None,
+            out: &mut rec,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if parsed.is_err() {
+            rec = scan_loose_json(trimmed, &keys);
+        }
+        return rec.is_plausible().then_some(rec);
+    }
+    format
+        .filter(|f| !f.json)
+        .and_then(|f| f.match_tokens(trimmed))
+}
+
+struct KeyLookup<'f>(Option<&'f AccessFormat>);
+
+impl KeyLookup<'_> {
+    fn get(&self, parent: Option<&str>, key: &str) -> Option<Field> {
+        let leaf = normalise_key(key);
+        let find = |k: &str| match self.0 {
+            Some(f) => f.lookup(k),
+            None => Field::from_common_key(k),
+        };
+        match parent {
+            Some(p) => find(&format!("{p}{leaf}")).or_else(|| find(&leaf)),
+            None => find(&leaf),
+        }
+    }
+}
+
+/// Walks a JSON object, keeping only the fields we know (nested objects flatten).
+struct Collector<'r, 'k, 'a> {
+    keys: &'k KeyLookup<'k>,
+    parent: Option<String>,
+    out: &'r mut AccessRecord<'a>,
+}
+
+impl<'de, 'r, 'k> DeserializeSeed<'de> for Collector<'r, 'k, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match self.keys.get(self.parent.as_deref(), &key) {
+                Some(field) => {
+                    let v = map.next_value::<ScalarSeed>()?;
+                    self.out.set(field, v.0);
+                }
+                None => map.next_value_seed(Nested {
+                    keys: self.keys,
+                    parent: normalise_key(&key),
+                    out: self.out,
+                })?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A member we do not know: descend into objects, skip anything else.
+struct Nested<'r, 'k, 'a> {
+    keys: &'k KeyLookup<'k>,
+    parent: String,
+    out: &'r mut AccessRecord<'a>,
+}
+
+impl<'de, 'r, 'k> DeserializeSeed<'de> for Nested<'r, 'k, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'r, 'k> Visitor<'de> for Nested<'r, 'k, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<(), M::Error> {
+        Collector {
+            keys: self.keys,
+            parent: Some(self.parent),
+            out: self.out,
+        }
+        .visit_map(map)
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+struct ScalarSeed<'a>(Scalar<'a>);
+
+impl<'de> serde::Deserialize<'de> for ScalarSeed<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ScalarSeed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or number")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Str(Cow::Owned(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Num(v as f64)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Num(v as f64)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Num(v)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Null))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Null))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(ScalarSeed(Scalar::Null))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Self::Value, S::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ScalarSeed(Scalar::Null))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ScalarSeed(Scalar::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Reads `"key": value` pairs from JSON that a template made invalid:
+/// bare `-`, unquoted numbers, doubled quotes from `error.messageString`.
+fn scan_loose_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> AccessRecord<'a> {
+    let mut rec = AccessRecord::default();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(q) = memchr::memchr(b'"', &b[i..]) {
+        let key_start = i + q + 1;
+        let Some(kq) = memchr::memchr(b'"', &b[key_start..]) else {
+            break;
+        };
+        let key = &s[key_start..key_start + kq];
+        let mut j = key_start + kq + 1;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= b.len() || b[j] != b':' {
+            // That quote closed a value, not a key: go on from it.
+            i = key_start + kq;
+            continue;
+        }
+        j += 1;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let (value, next) = if j < b.len() && b[j] == b'"' {
+            // The value ends at the quote that is followed by `,` or `}`.
+            let mut k = j + 1;
+            let end = loop {
+                match memchr::memchr(b'"', &b[k..]) {
+                    Some(p) => {
+                        let at = k + p;
+                        let after = s[at + 1..].trim_start();
+                        if after.is_empty() || after.starts_with(',') || after.starts_with('}') {
+                            break Some(at);
+                        }
+                        k = at + 1;
+                    }
+                    None => break None,
+                }
+            };
+            match end {
+                Some(e) => (&s[j + 1..e], e + 1),
+                None => (&s[j + 1..], b.len()),
+            }
+        } else {
+            let end = s[j..].find([',', '}']).map_or(b.len(), |p| j + p);
+            (s[j..end].trim(), end)
+        };
+        if let Some(field) = keys.get(None, key) {
+            rec.set(field, Scalar::Str(Cow::Borrowed(value)));
+        }
+        i = next.max(j);
+        if i >= b.len() {
+            break;
+        }
+    }
+    rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GEN_LINE: &str = r#"{ "requestId": "c0a8", "ip":"203.0.113.9", "caller":"-", "user": "-", "requestTime":"25/Nov/2026:10:10:10 +0000", "httpMethod":"POST", "resourcePath": "/orders", "status":"504", "protocol":"HTTP/1.1", "responseLength": "41", "integrationLatency":"29004", "integrationStatus":"-", "responseLatency": "29006", "errorResponseType":"INTEGRATION_TIMEOUT" }"#;
+
+    #[test]
+    fn common_json_names_without_a_format() {
+        let r = parse_record(GEN_LINE, None).unwrap();
+        assert_eq!(r.request_id.as_deref(), Some("c0a8"));
+        assert_eq!(r.status, Some(504));
+        assert_eq!(r.integration_latency_ms, Some(29004));
+        assert_eq!(r.integration_status, None);
+        assert_eq!(
+            r.error_response_type.as_deref(),
+            Some("INTEGRATION_TIMEOUT")
+        );
+        assert_eq!(r.resource_path.as_deref(), Some("/orders"));
+    }
+
+    #[test]
+    fn nested_and_numeric_values() {
+        let line = r#"{"requestId":"r1","status":200,"integration":{"latency":123,"error":"-","status":"200"},"error":{"responseType":"-","message":null},"routeKey":"GET /x"}"#;
+        let r = parse_record(line, None).unwrap();
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.integration_latency_ms, Some(123));
+        assert_eq!(r.integration_status, Some(200));
+        assert_eq!(r.error_response_type, None);
+        assert_eq!(r.route_key.as_deref(), Some("GET /x"));
+    }
+
+    #[test]
+    fn invalid_json_from_templates_is_still_read() {
+        let line = r#"{"requestId":"r2","status":504,"responseLatency":29010,"integrationLatency":-,"errorMessage":""Endpoint request timed out"","responseType":"INTEGRATION_TIMEOUT"}"#;
+        let r = parse_record(line, None).unwrap();
+        assert_eq!(r.status, Some(504));
+        assert_eq!(r.response_latency_ms, Some(29010));
+        assert_eq!(r.integration_latency_ms, None);
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some("Endpoint request timed out")
+        );
+        assert_eq!(
+            r.error_response_type.as_deref(),
+            Some("INTEGRATION_TIMEOUT")
+        );
+    }
+
+    #[test]
+    fn custom_json_keys_through_the_format() {
+        let fmt = AccessFormat::parse(
+            r#"{"rid":"$context.requestId","code":"$context.status","il":"$context.integration.latency","why":"$context.error.responseType"}"#,
+        )
+        .unwrap();
+        let r = parse_record(
+            r#"{"rid":"a","code":"502","il":"30","why":"INTEGRATION_FAILURE"}"#,
+            Some(&fmt),
+        )
+        .unwrap();
+        assert_eq!(r.status, Some(502));
+        assert_eq!(r.integration_latency_ms, Some(30));
+        assert_eq!(
+            r.error_response_type.as_deref(),
+            Some("INTEGRATION_FAILURE")
+        );
+        assert!(parse_record(r#"{"rid":"a"}"#, Some(&fmt)).is_none());
+    }
+
+    #[test]
+    fn clf_csv_and_xml_formats() {
+        let clf = AccessFormat::parse(r#"$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId $context.integrationLatency"#).unwrap();
+        let r = parse_record(r#"203.0.113.1 - - [25/Nov/2026:10:10:10 +0000] "GET /orders/{id} HTTP/1.1" 200 41 r-9 250"#, Some(&clf)).unwrap();
+        assert_eq!(r.http_method.as_deref(), Some("GET"));
+        assert_eq!(r.resource_path.as_deref(), Some("/orders/{id}"));
+        assert_eq!((r.status, r.integration_latency_ms), (Some(200), Some(250)));
+        assert_eq!(r.request_id.as_deref(), Some("r-9"));
+
+        let csv = AccessFormat::parse("$context.requestId,$context.status,$context.error.responseType,$context.responseLatency").unwrap();
+        let r = parse_record("r1,504,INTEGRATION_TIMEOUT,29011", Some(&csv)).unwrap();
+        assert_eq!((r.status, r.response_latency_ms), (Some(504), Some(29011)));
+
+        let xml = AccessFormat::parse(
+            r#"<request id="$context.requestId"> <status>$context.status</status> </request>"#,
+        )
+        .unwrap();
+        let r = parse_record(
+            r#"<request id="x1"> <status>502</status> </request>"#,
+            Some(&xml),
+        )
+        .unwrap();
+        assert_eq!((r.id(), r.status), (Some("x1"), Some(502)));
+        assert!(parse_record("garbage", Some(&xml)).is_none());
+    }
+
+    #[test]
+    fn format_errors() {
+        assert_eq!(
+            AccessFormat::parse("plain").unwrap_err(),
+            FormatError::NoVariables
+        );
+        assert_eq!(
+            AccessFormat::parse("$context.status").unwrap_err(),
+            FormatError::NoRequestId
+        );
+    }
+
+    #[test]
+    fn not_access_logs() {
+        assert!(parse_record("(abc) Sending request to x", None).is_none());
+        assert!(parse_record("{}", None).is_none());
+        assert!(parse_record("{\"a\":", None).is_none());
+    }
+}

@@ -1,0 +1,619 @@
+//! The engine: log events in, findings with their diagnoses out.
+//!
+//! An [`Analyzer`] takes any number of batches (several files, several Kinesis
+//! records) as one stream, so that a request whose lines straddle two batches is
+//! joined; [`Analyzer::finish`] then classifies every request, computes route
+//! health and diagnoses each finding. No IO, no async, no AWS types.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::access_log::{self, AccessFormat};
+use crate::backend::Backend;
+use crate::diagnosis::{self, Diagnosis};
+use crate::envelope::Document;
+use crate::execution_log;
+use crate::findings::{self, Cause, Kind};
+use crate::function_log::{self, FunctionLine};
+use crate::limits::{ApiKind, Limits};
+use crate::request::{Provenance, Request};
+use crate::route::Route;
+
+pub const DEFAULT_NEAR_LIMIT_RATIO: f64 = 0.8;
+
+/// Everything the engine needs to know; built once.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub limits: Limits,
+    /// Near-limit threshold as a fraction of the limit, in (0, 1].
+    pub near_limit_ratio: f64,
+    pub access_format: Option<AccessFormat>,
+    /// The region for console links when the logs do not name one.
+    pub region: Option<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            limits: Limits::default(),
+            near_limit_ratio: DEFAULT_NEAR_LIMIT_RATIO,
+            access_format: None,
+            region: None,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The ratio in millionths: integer comparisons make 0.8 × 29000 exactly 23200.
+    pub fn ratio_ppm(&self) -> u64 {
+        (self.near_limit_ratio * 1_000_000.0).round() as u64
+    }
+
+    pub fn near_limit_ms(&self, limit_ms: u64) -> u64 {
+        (limit_ms * self.ratio_ppm()).div_ceil(1_000_000)
+    }
+}
+
+/// What the engine read, for the summary and the function's own health metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub batches: u64,
+    pub log_events: u64,
+    pub control_messages: u64,
+    pub execution_lines: u64,
+    pub access_records: u64,
+    pub function_lines: u64,
+    pub unrecognised_lines: u64,
+}
+
+/// One Lambda backend's runs, from its own log group.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FunctionStats {
+    pub name: String,
+    pub runs: u64,
+    pub max_duration_ms: f64,
+    /// Runs ended by the function's own timeout.
+    pub own_timeouts: u64,
+    #[serde(skip)]
+    report_timeouts: u64,
+    #[serde(skip)]
+    task_timeouts: u64,
+    /// The largest `Task timed out after N seconds`: the function's configured timeout.
+    pub configured_timeout_s: Option<f64>,
+    #[serde(skip)]
+    pub provenance: Provenance,
+    #[serde(skip)]
+    pub last_ts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct RouteKey {
+    pub api_id: String,
+    pub stage: String,
+    pub route: Route,
+}
+
+/// How the requests of one route did: tells one slow request from a route that lives near the limit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RouteStats {
+    #[serde(flatten)]
+    pub key: RouteKey,
+    pub api_kind: ApiKind,
+    pub limit_ms: u64,
+    pub requests: u64,
+    pub timeouts: u64,
+    pub near_limit: u64,
+    pub errors: u64,
+    /// Requests whose integration answered (the latencies below are theirs).
+    pub responses: u64,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+    #[serde(skip)]
+    pub latencies: Vec<u64>,
+}
+
+impl RouteStats {
+    /// Remaining headroom of the p95 under the limit, in percent.
+    pub fn headroom_pct(&self) -> Option<i64> {
+        let p95 = self.p95_ms? as i64;
+        Some((self.limit_ms as i64 - p95) * 100 / self.limit_ms.max(1) as i64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub kind: Kind,
+    pub cause: Cause,
+    pub request_id: Option<String>,
+    pub api_id: String,
+    pub stage: String,
+    pub route: Route,
+    pub api_kind: ApiKind,
+    pub status: Option<u16>,
+    pub invoked: Option<bool>,
+    pub integration_latency_ms: Option<u64>,
+    /// From sending the request to the integration until giving up.
+    pub elapsed_ms: Option<u64>,
+    pub limit_ms: u64,
+    pub backend: Option<Backend>,
+    /// Epoch milliseconds of the request's first line we saw.
+    pub timestamp: Option<i64>,
+    pub lambda_request_id: Option<String>,
+    pub xray_trace_id: Option<String>,
+    /// Redacted failure text (error findings).
+    pub detail: Option<String>,
+    /// Misconfiguration: the function concerned and its runs.
+    pub function: Option<FunctionStats>,
+    pub provenance: Provenance,
+    pub diagnosis: Diagnosis,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub log_events: u64,
+    pub requests: u64,
+    pub timeouts: u64,
+    pub near_limit: u64,
+    pub errors: u64,
+    pub misconfigurations: u64,
+    pub unrecognised_lines: u64,
+    pub control_messages: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Analysis {
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub routes: Vec<RouteStats>,
+    pub functions: Vec<FunctionStats>,
+    #[serde(skip)]
+    pub counters: Counters,
+}
+
+/// Where a batch came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub log_group: &'a str,
+    pub log_stream: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupKind {
+    Execution,
+    Function,
+    Unknown,
+}
+
+pub struct Analyzer<'c> {
+    config: &'c EngineConfig,
+    requests: HashMap<String, Request>,
+    /// First-seen order, for deterministic output.
+    order: Vec<String>,
+    /// Partial requests from earlier batches (the warm container's cache).
+    earlier: HashMap<String, Request>,
+    functions: BTreeMap<String, FunctionStats>,
+    counters: Counters,
+}
+
+impl<'c> Analyzer<'c> {
+    pub fn new(config: &'c EngineConfig) -> Self {
+        Analyzer {
+            config,
+            requests: HashMap::new(),
+            order: Vec::new(),
+            earlier: HashMap::new(),
+            functions: BTreeMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Partial requests remembered from batches this instance saw before.
+    pub fn with_earlier(mut self, earlier: impl IntoIterator<Item = Request>) -> Self {
+        self.earlier = earlier.into_iter().map(|r| (r.id.clone(), r)).collect();
+        self
+    }
+
+    pub fn add_document(&mut self, doc: &Document<'_>) {
+        self.counters.batches += 1;
+        if doc.is_control() {
+            self.counters.control_messages += 1;
+            return;
+        }
+        let src = Source {
+            log_group: &doc.log_group,
+            log_stream: &doc.log_stream,
+        };
+        for ev in &doc.log_events {
+            self.add_event(src, &ev.id, ev.timestamp, &ev.message);
+        }
+    }
+
+    /// One log event of any kind; what it is comes from the group and its shape.
+    pub fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+        self.counters.log_events += 1;
+        let group = if execution_log::api_stage_from_group(src.log_group).is_some() {
+            GroupKind::Execution
+        } else if function_log::function_from_group(src.log_group).is_some() {
+            GroupKind::Function
+        } else {
+            GroupKind::Unknown
+        };
+        if group != GroupKind::Function {
+            if let Some((id, text)) = execution_log::split_request_id(message) {
+                self.execution_line(src, event_id, id, ts, text);
+                return;
+            }
+            if group == GroupKind::Execution {
+                self.counters.unrecognised_lines += 1;
+                return;
+            }
+            if let Some(rec) = access_log::parse_record(message, self.config.access_format.as_ref())
+            {
+                self.counters.access_records += 1;
+                let id = rec
+                    .id()
+                    .map_or_else(|| format!("event:{event_id}"), str::to_owned);
+                let req = self.request(&id, src, event_id, ApiKind::Rest);
+                req.apply_access(&rec, ts);
+                return;
+            }
+        }
+        match function_log::parse_line(message) {
+            Some(line) => self.add_function_line(src, event_id, ts, &line),
+            None => self.counters.unrecognised_lines += 1,
+        }
+    }
+
+    /// One execution-log line whose request id is known (also used by text readers
+    /// of formats that carry the id elsewhere, like the console's test-invoke log).
+    pub fn add_execution_line(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        request_id: &str,
+        ts: i64,
+        text: &str,
+    ) {
+        self.counters.log_events += 1;
+        self.execution_line(src, event_id, request_id, ts, text);
+    }
+
+    fn execution_line(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        request_id: &str,
+        ts: i64,
+        text: &str,
+    ) {
+        let line = execution_log::parse_line(text);
+        if matches!(line, execution_log::Line::Unrecognised) {
+            self.counters.unrecognised_lines += 1;
+        } else {
+            self.counters.execution_lines += 1;
+        }
+        // Non-UUID ids (`PDS1PEC4oAMFpyA=`) are WebSocket requests.
+        let kind = if looks_like_uuid(request_id) || request_id.starts_with("test-") {
+            ApiKind::Rest
+        } else {
+            ApiKind::WebSocket
+        };
+        let req = self.request(request_id, src, event_id, kind);
+        req.apply_group(src.log_group);
+        req.apply_line(&line, ts);
+    }
+
+    fn add_function_line(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        ts: i64,
+        line: &FunctionLine<'_>,
+    ) {
+        self.counters.function_lines += 1;
+        let name = function_log::function_from_group(src.log_group).unwrap_or("unknown function");
+        let f = self
+            .functions
+            .entry(name.to_owned())
+            .or_insert_with(|| FunctionStats {
+                name: name.to_owned(),
+                provenance: Provenance {
+                    log_group: src.log_group.to_owned(),
+                    log_stream: src.log_stream.to_owned(),
+                    first_event_id: event_id.to_owned(),
+                },
+                ..FunctionStats::default()
+            });
+        f.last_ts = f.last_ts.max(ts);
+        match *line {
+            FunctionLine::Report {
+                duration_ms,
+                timed_out,
+                ..
+            } => {
+                f.runs += 1;
+                f.max_duration_ms = f.max_duration_ms.max(duration_ms);
+                // A timed-out run logs both `Task timed out` and a REPORT with `Status: timeout`.
+                if timed_out {
+                    f.report_timeouts += 1;
+                    f.own_timeouts = f.own_timeouts.max(f.report_timeouts);
+                }
+            }
+            FunctionLine::TaskTimedOut { seconds } => {
+                f.task_timeouts += 1;
+                f.own_timeouts = f.own_timeouts.max(f.task_timeouts);
+                // Lambda timeouts are whole seconds; the message adds the overshoot.
+                let configured = seconds.floor();
+                f.configured_timeout_s = Some(
+                    f.configured_timeout_s
+                        .map_or(configured, |s| s.max(configured)),
+                );
+            }
+            FunctionLine::Platform => {}
+        }
+    }
+
+    fn request(
+        &mut self,
+        id: &str,
+        src: Source<'_>,
+        event_id: &str,
+        kind: ApiKind,
+    ) -> &mut Request {
+        if !self.requests.contains_key(id) {
+            let provenance = Provenance {
+                log_group: src.log_group.to_owned(),
+                log_stream: src.log_stream.to_owned(),
+                first_event_id: event_id.to_owned(),
+            };
+            let mut req = Request::new(id, kind, provenance);
+            if let Some(earlier) = self.earlier.remove(id) {
+                req.kind = earlier.kind;
+                req.absorb_earlier(earlier);
+            }
+            self.order.push(id.to_owned());
+            self.requests.insert(id.to_owned(), req);
+        }
+        self.requests.get_mut(id).expect("inserted above")
+    }
+
+    /// Classifies, measures and diagnoses. Also returns the requests still waiting
+    /// for their end (and the earlier ones not seen again), for the split-request cache.
+    pub fn finish(mut self) -> (Analysis, Vec<Request>) {
+        let config = self.config;
+        let ppm = config.ratio_ppm();
+        let mut requests: Vec<Request> = Vec::with_capacity(self.order.len());
+        for id in &self.order {
+            if let Some(r) = self.requests.remove(id) {
+                requests.push(r);
+            }
+        }
+
+        // Per request: its route, limit and finding (if any).
+        let mut routes: BTreeMap<RouteKey, RouteStats> = BTreeMap::new();
+        let mut classified = Vec::with_capacity(requests.len());
+        for req in &requests {
+            let key = RouteKey {
+                api_id: req.api_id_or_unknown().to_owned(),
+                stage: req.stage_or_unknown().to_owned(),
+                route: req.route(),
+            };
+            let limit_ms = config
+                .limits
+                .limit_ms(req.kind, &key.api_id, &key.stage, &key.route);
+            let verdict = findings::classify(req, limit_ms, ppm);
+            let stats = routes.entry(key.clone()).or_insert_with(|| RouteStats {
+                key: key.clone(),
+                api_kind: req.kind,
+                limit_ms,
+                requests: 0,
+                timeouts: 0,
+                near_limit: 0,
+                errors: 0,
+                responses: 0,
+                p50_ms: None,
+                p95_ms: None,
+                max_ms: None,
+                latencies: Vec::new(),
+            });
+            stats.requests += 1;
+            match verdict.map(|v| v.0) {
+                Some(Kind::Timeout) => stats.timeouts += 1,
+                Some(Kind::NearLimit) => stats.near_limit += 1,
+                Some(Kind::Error) => stats.errors += 1,
+                _ => {}
+            }
+            if req.got_response() {
+                if let Some(l) = req.integration_latency_ms {
+                    stats.latencies.push(l);
+                }
+            }
+            classified.push((key, limit_ms, verdict));
+        }
+        for s in routes.values_mut() {
+            s.latencies.sort_unstable();
+            s.responses = s.latencies.len() as u64;
+            s.p50_ms = percentile(&s.latencies, 50);
+            s.p95_ms = percentile(&s.latencies, 95);
+            s.max_ms = s.latencies.last().copied();
+        }
+
+        let mut out = Vec::new();
+        for (req, (key, limit_ms, verdict)) in requests.iter().zip(&classified) {
+            let Some((kind, cause)) = *verdict else {
+                continue;
+            };
+            let route_stats = routes.get(key);
+            let function = req
+                .backend
+                .as_ref()
+                .and_then(Backend::lambda_name)
+                .and_then(|n| self.functions.get(n));
+            let mut finding = Finding {
+                kind,
+                cause,
+                request_id: Some(req.id.clone()),
+                api_id: key.api_id.clone(),
+                stage: key.stage.clone(),
+                route: key.route.clone(),
+                api_kind: req.kind,
+                status: req.status.or(match kind {
+                    Kind::Timeout if req.kind != ApiKind::Http => Some(504),
+                    _ => None,
+                }),
+                invoked: req.invoked(),
+                integration_latency_ms: req
+                    .got_response()
+                    .then_some(req.integration_latency_ms)
+                    .flatten(),
+                elapsed_ms: req.elapsed_after_sending_ms(),
+                limit_ms: *limit_ms,
+                backend: req.backend.clone(),
+                timestamp: req.first_ts,
+                lambda_request_id: req.lambda_request_id.clone(),
+                xray_trace_id: req.xray_trace_id.clone(),
+                detail: req
+                    .failure_detail
+                    .clone()
+                    .or_else(|| req.integration_error.clone()),
+                function: function.cloned(),
+                provenance: req.provenance.clone(),
+                diagnosis: Diagnosis::default(),
+            };
+            finding.diagnosis = diagnosis::diagnose(&finding, req, route_stats, config);
+            out.push(finding);
+        }
+
+        // Backends that run longer than the gateway waits.
+        for f in self.functions.values() {
+            let users: Vec<&RouteStats> = routes
+                .values()
+                .filter(|s| {
+                    requests.iter().zip(&classified).any(|(r, (k, _, _))| {
+                        k == &s.key
+                            && r.backend.as_ref().and_then(Backend::lambda_name) == Some(&f.name)
+                    })
+                })
+                .collect();
+            let limit_ms = users.iter().map(|s| s.limit_ms).min().unwrap_or_else(|| {
+                config
+                    .limits
+                    .default_ms
+                    .unwrap_or(crate::limits::REST_DEFAULT_MS)
+            });
+            let configured_ms = f.configured_timeout_s.map(|s| (s * 1000.0) as u64);
+            let over =
+                configured_ms.is_some_and(|c| c > limit_ms) || f.max_duration_ms > limit_ms as f64;
+            if !over {
+                continue;
+            }
+            let (api_id, stage, route) = users.first().map_or_else(
+                || ("unknown".to_owned(), "unknown".to_owned(), Route::unknown()),
+                |s| {
+                    (
+                        s.key.api_id.clone(),
+                        s.key.stage.clone(),
+                        s.key.route.clone(),
+                    )
+                },
+            );
+            let mut finding = Finding {
+                kind: Kind::Misconfiguration,
+                cause: Cause::FunctionTimeoutOverLimit,
+                request_id: None,
+                api_id,
+                stage,
+                route,
+                api_kind: users.first().map_or(ApiKind::Rest, |s| s.api_kind),
+                status: None,
+                invoked: None,
+                integration_latency_ms: None,
+                elapsed_ms: None,
+                limit_ms,
+                backend: None,
+                timestamp: Some(f.last_ts),
+                lambda_request_id: None,
+                xray_trace_id: None,
+                detail: None,
+                function: Some(f.clone()),
+                provenance: f.provenance.clone(),
+                diagnosis: Diagnosis::default(),
+            };
+            finding.diagnosis = diagnosis::diagnose_function(&finding, f, config);
+            out.push(finding);
+        }
+
+        // Worst first: kind, then time.
+        out.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.timestamp.cmp(&b.timestamp)));
+        let count = |k: Kind| out.iter().filter(|f| f.kind == k).count() as u64;
+        let summary = Summary {
+            log_events: self.counters.log_events,
+            requests: requests.len() as u64,
+            timeouts: count(Kind::Timeout),
+            near_limit: count(Kind::NearLimit),
+            errors: count(Kind::Error),
+            misconfigurations: count(Kind::Misconfiguration),
+            unrecognised_lines: self.counters.unrecognised_lines,
+            control_messages: self.counters.control_messages,
+        };
+        let mut pending: Vec<Request> = requests
+            .into_iter()
+            .filter(|r| !r.completed && !r.timed_out && r.failure.is_none())
+            .collect();
+        pending.extend(self.earlier.into_values());
+        let analysis = Analysis {
+            summary,
+            findings: out,
+            routes: routes.into_values().collect(),
+            functions: self.functions.into_values().collect(),
+            counters: self.counters,
+        };
+        (analysis, pending)
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as u64).div_ceil(100).max(1) as usize;
+    sorted.get(rank - 1).copied()
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36 && s.bytes().filter(|b| *b == b'-').count() == 4
+}
+
+/// Analyses documents in one go (the CLI and tests).
+pub fn analyze_documents<'d>(
+    config: &EngineConfig,
+    docs: impl IntoIterator<Item = &'d Document<'d>>,
+) -> Analysis {
+    let mut a = Analyzer::new(config);
+    for d in docs {
+        a.add_document(d);
+    }
+    a.finish().0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 95), Some(95));
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[], 95), None);
+    }
+
+    #[test]
+    fn near_limit_threshold_is_exact() {
+        let c = EngineConfig::default();
+        assert_eq!(c.near_limit_ms(29_000), 23_200);
+        assert_eq!(c.near_limit_ms(30_000), 24_000);
+    }
+}

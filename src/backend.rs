@@ -1,0 +1,110 @@
+//! What a request was sent to, from `Endpoint request URI` / `Sending request to`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Backend {
+    /// A Lambda function (`…/functions/<arn>/invocations`).
+    Lambda {
+        function_arn: String,
+        function_name: String,
+        region: Option<String>,
+    },
+    /// An AWS service integration (SQS, Step Functions, DynamoDB…).
+    AwsService {
+        service: String,
+        region: Option<String>,
+    },
+    /// An HTTP endpoint (public, or private through a VPC link). Query strings
+    /// are dropped: they can carry keys.
+    Http { url: String },
+}
+
+impl Backend {
+    pub fn from_uri(uri: &str) -> Option<Backend> {
+        let uri = uri.trim();
+        let no_query = uri.split(['?', '#']).next().unwrap_or(uri);
+        let rest = no_query
+            .strip_prefix("https://")
+            .or_else(|| no_query.strip_prefix("http://"))?;
+        let host = rest.split('/').next().unwrap_or("");
+        if host.is_empty() {
+            return None;
+        }
+        if let Some(i) = rest.find("/functions/") {
+            let tail = &rest[i + "/functions/".len()..];
+            let arn = tail.strip_suffix("/invocations").unwrap_or(tail);
+            if arn.starts_with("arn:") {
+                let parts: Vec<&str> = arn.split(':').collect();
+                // arn:aws:lambda:region:account:function:name[:qualifier]
+                let name = parts.get(6).copied().unwrap_or(arn).to_owned();
+                return Some(Backend::Lambda {
+                    function_arn: arn.to_owned(),
+                    function_name: name,
+                    region: parts.get(3).map(|s| (*s).to_owned()),
+                });
+            }
+        }
+        if let Some(prefix) = host.strip_suffix(".amazonaws.com") {
+            let mut labels = prefix.split('.');
+            let service = labels.next().unwrap_or("").to_owned();
+            let region = labels.next().map(str::to_owned);
+            if !service.is_empty() && !host.contains("execute-api") {
+                return Some(Backend::AwsService { service, region });
+            }
+        }
+        Some(Backend::Http {
+            url: no_query.to_owned(),
+        })
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Backend::Lambda { region, .. } | Backend::AwsService { region, .. } => {
+                region.as_deref()
+            }
+            Backend::Http { .. } => None,
+        }
+    }
+
+    pub fn lambda_name(&self) -> Option<&str> {
+        match self {
+            Backend::Lambda { function_name, .. } => Some(function_name),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backend::Lambda { function_name, .. } => write!(f, "Lambda function {function_name}"),
+            Backend::AwsService { service, .. } => write!(f, "AWS service {service}"),
+            Backend::Http { url } => write!(f, "HTTP endpoint {url}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        let l = Backend::from_uri("https://lambda.eu-west-2.amazonaws.com/2015-03-31/functions/arn:aws:lambda:eu-west-2:958845080241:function:log-test-1/invocations").unwrap();
+        assert_eq!(l.lambda_name(), Some("log-test-1"));
+        assert_eq!(l.region(), Some("eu-west-2"));
+        let s = Backend::from_uri("https://sqs.us-east-1.amazonaws.com/123/q").unwrap();
+        assert_eq!(
+            s,
+            Backend::AwsService {
+                service: "sqs".into(),
+                region: Some("us-east-1".into())
+            }
+        );
+        let h = Backend::from_uri("https://api.example.com/v1/x?api_key=SECRET").unwrap();
+        assert_eq!(h.to_string(), "HTTP endpoint https://api.example.com/v1/x");
+        assert_eq!(Backend::from_uri("not a uri"), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! `apigw-doctor analyze FILE…`: the engine on exported logs, for post-incident work.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use apigw_doctor::access_log::AccessFormat;
+use apigw_doctor::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::envelope::DEFAULT_MAX_DECOMPRESSED;
+use apigw_doctor::input::{self, InputKind};
+use apigw_doctor::limits::{self, Limits};
+use apigw_doctor::report;
+
+#[derive(Parser)]
+#[command(
+    name = "apigw-doctor",
+    version,
+    about = "Finds and explains Amazon API Gateway integration timeouts (504s) in its logs."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse exported logs: subscription events, `aws logs` output, console copies, access logs.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Files to analyse as one stream (`-` reads standard input). Gzip files are inflated.
+    #[arg(required = true)]
+    files: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// What the files are; by default decided from their content.
+    #[arg(long, value_enum, default_value = "auto")]
+    input: InputKind,
+    /// The stage's access-log format (the `$context…` template), to read custom keys or CLF/CSV/XML.
+    #[arg(long, value_name = "FMT")]
+    access_log_format: Option<String>,
+    /// The integration timeout to hold every request against (default: 29000 REST/WebSocket, 30000 HTTP).
+    #[arg(long, value_name = "MS")]
+    timeout_ms: Option<String>,
+    /// Per-API limits, e.g. `abc123=60000,xyz789/prod=30000,abc123/prod/POST /orders=45000`.
+    #[arg(long, value_name = "LIST")]
+    timeout_overrides: Option<String>,
+    /// A request is near the limit when its integration latency is at least this fraction of it.
+    #[arg(long, value_name = "R", default_value = "0.8")]
+    near_limit_ratio: String,
+    /// Log group name for inputs that do not carry one (`aws logs` output, console text).
+    #[arg(long, value_name = "NAME", default_value = "")]
+    log_group: String,
+    /// AWS Region for console links when the logs do not name one.
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Cap on the decompressed size of one input.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_DECOMPRESSED)]
+    max_decompressed_bytes: usize,
+}
+
+fn config(args: &AnalyzeArgs) -> Result<EngineConfig, String> {
+    let mut limits = Limits::default();
+    if let Some(t) = &args.timeout_ms {
+        limits.default_ms = Some(limits::parse_ms(t).map_err(|e| format!("--timeout-ms: {e}"))?);
+    }
+    if let Some(o) = &args.timeout_overrides {
+        limits = limits
+            .with_overrides(o)
+            .map_err(|e| format!("--timeout-overrides: {e}"))?;
+    }
+    let ratio: f64 = args
+        .near_limit_ratio
+        .parse()
+        .ok()
+        .filter(|r: &f64| *r > 0.0 && *r <= 1.0)
+        .ok_or_else(|| {
+            format!(
+                "--near-limit-ratio: `{}` is not a number in (0, 1], e.g. 0.8",
+                args.near_limit_ratio
+            )
+        })?;
+    let access_format = args
+        .access_log_format
+        .as_deref()
+        .map(AccessFormat::parse)
+        .transpose()
+        .map_err(|e| format!("--access-log-format: {e}"))?;
+    Ok(EngineConfig {
+        limits,
+        near_limit_ratio: ratio,
+        access_format,
+        region: args.region.clone(),
+    })
+}
+
+fn read(path: &str, cap: usize) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    let res = if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(cap as u64 + 1)
+            .read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(cap as u64 + 1).read_to_end(&mut buf))
+    };
+    res.map_err(|e| format!("{path}: {e}"))?;
+    if buf.len() > cap {
+        return Err(format!(
+            "{path}: larger than --max-decompressed-bytes ({cap} bytes)"
+        ));
+    }
+    Ok(buf)
+}
+
+fn analyze(args: &AnalyzeArgs) -> Result<String, String> {
+    let config = config(args)?;
+    let mut analyzer = Analyzer::new(&config);
+    for path in &args.files {
+        let bytes = read(path, args.max_decompressed_bytes)?;
+        input::feed(
+            &bytes,
+            args.input,
+            path,
+            &args.log_group,
+            args.max_decompressed_bytes,
+            &mut analyzer,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    let (analysis, _) = analyzer.finish();
+    Ok(match args.format {
+        Format::Text => report::text(&analysis),
+        Format::Json => report::json(&analysis),
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze(args) => match analyze(&args) {
+            Ok(out) => {
+                print!("{out}");
+                if !out.ends_with('\n') {
+                    println!();
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("apigw-doctor: {}", e.replace('\n', " "));
+                ExitCode::from(2)
+            }
+        },
+    }
+}

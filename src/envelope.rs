@@ -1,0 +1,409 @@
+//! Turns the bytes that reach us into CloudWatch Logs subscription documents.
+//!
+//! Three wrappers carry the same document: the Lambda subscription event
+//! (`{"awslogs":{"data":"<base64 of gzip>"}}`), a Kinesis event whose records carry
+//! the gzip bytes, and the already decoded document (the CLI's input). We decode
+//! them ourselves rather than through `aws_lambda_events::LogsEvent`, which has no
+//! size cap, rejects unpadded base64 and drops every gzip member after the first.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// Default cap on the decompressed size of one event: far above the 1 MB async
+/// invocation limit times a realistic compression ratio, far below Lambda memory.
+pub const DEFAULT_MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Standard alphabet, padding optional: CloudWatch pads, some producers do not.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Where a payload came from, so that an error names the batch that failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// e.g. `awslogs.data` or `Records[3] (shardId-000…:4960…)`.
+    pub location: String,
+    pub log_group: Option<String>,
+    pub log_stream: Option<String>,
+    pub first_event_id: Option<String>,
+}
+
+impl Origin {
+    pub fn at(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.location)?;
+        if let Some(g) = &self.log_group {
+            write!(f, ", log group {g}")?;
+        }
+        if let Some(s) = &self.log_stream {
+            write!(f, ", log stream {s}")?;
+        }
+        if let Some(id) = &self.first_event_id {
+            write!(f, ", first event id {id}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a batch could not be decoded. None of these gets better on a retry: the
+/// same bytes fail the same way, so the batch belongs in the failure destination.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("{origin}: invalid base64 ({source})")]
+    Base64 {
+        origin: Origin,
+        source: base64::DecodeError,
+    },
+    #[error("{origin}: not gzip data (the first bytes are {first:02x?}, gzip starts 1f 8b)")]
+    NotGzip { origin: Origin, first: Vec<u8> },
+    #[error("{origin}: corrupt or truncated gzip ({source})")]
+    Gzip {
+        origin: Origin,
+        source: std::io::Error,
+    },
+    #[error("{origin}: decompressed data exceeds the cap of {limit} bytes (raise MAX_DECOMPRESSED_BYTES if this is genuine)")]
+    TooLarge { origin: Origin, limit: usize },
+    #[error("{origin}: not a CloudWatch Logs subscription document ({detail})")]
+    Shape { origin: Origin, detail: String },
+    #[error("{origin}: unrecognised event: expected {{\"awslogs\":{{\"data\":…}}}} or a Kinesis event with Records[].kinesis.data ({detail})")]
+    UnknownEvent { origin: Origin, detail: String },
+}
+
+impl EnvelopeError {
+    pub fn origin(&self) -> &Origin {
+        match self {
+            Self::Base64 { origin, .. }
+            | Self::NotGzip { origin, .. }
+            | Self::Gzip { origin, .. }
+            | Self::TooLarge { origin, .. }
+            | Self::Shape { origin, .. }
+            | Self::UnknownEvent { origin, .. } => origin,
+        }
+    }
+}
+
+/// One decompressed payload, ready to be parsed into documents.
+#[derive(Debug)]
+pub struct Inflated {
+    pub bytes: Vec<u8>,
+    pub origin: Origin,
+    /// Bytes after the last complete gzip member that were not gzip (ignored, reported).
+    pub trailing_garbage: usize,
+}
+
+/// A CloudWatch Logs subscription document. Messages borrow from the inflated
+/// buffer whenever they contain no JSON escapes. Unknown fields (`policyLevel`) are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document<'a> {
+    #[serde(borrow)]
+    pub message_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub owner: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub log_group: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub log_stream: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub log_events: Vec<LogEvent<'a>>,
+}
+
+impl Document<'_> {
+    pub fn is_control(&self) -> bool {
+        self.message_type == "CONTROL_MESSAGE"
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogEvent<'a> {
+    #[serde(default, borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(default)]
+    pub timestamp: i64,
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
+}
+
+/// Decodes base64 with or without padding; surrounding whitespace is ignored.
+pub fn decode_base64(text: &[u8], origin: &Origin) -> Result<Vec<u8>, EnvelopeError> {
+    let text = text.trim_ascii();
+    BASE64.decode(text).map_err(|source| EnvelopeError::Base64 {
+        origin: origin.clone(),
+        source,
+    })
+}
+
+/// Inflates one or several concatenated gzip members, up to `limit` bytes in all.
+pub fn inflate(gz: &[u8], limit: usize, origin: Origin) -> Result<Inflated, EnvelopeError> {
+    if !gz.starts_with(&GZIP_MAGIC) {
+        return Err(EnvelopeError::NotGzip {
+            first: gz.iter().take(4).copied().collect(),
+            origin,
+        });
+    }
+    // ISIZE (last 4 bytes) is the size mod 2^32 of the last member: a good first guess.
+    let hint = gz
+        .len()
+        .checked_sub(4)
+        .map(|i| u32::from_le_bytes([gz[i], gz[i + 1], gz[i + 2], gz[i + 3]]) as usize)
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(hint.min(limit).max(gz.len()));
+    let mut rest = gz;
+    let mut trailing_garbage = 0;
+    while !rest.is_empty() {
+        if !rest.starts_with(&GZIP_MAGIC) {
+            // Padding or garbage after the last member: nothing to decode in it.
+            trailing_garbage = rest.len();
+            break;
+        }
+        let budget = (limit - out.len()) as u64 + 1;
+        let mut member = flate2::bufread::GzDecoder::new(&mut rest).take(budget);
+        if let Err(source) = member.read_to_end(&mut out) {
+            return Err(EnvelopeError::Gzip { origin, source });
+        }
+        if out.len() > limit {
+            return Err(EnvelopeError::TooLarge { origin, limit });
+        }
+    }
+    Ok(Inflated {
+        bytes: out,
+        origin,
+        trailing_garbage,
+    })
+}
+
+/// Parses the documents of an inflated payload (several when members were concatenated).
+pub fn documents(inflated: &Inflated) -> Result<Vec<Document<'_>>, EnvelopeError> {
+    parse_documents(&inflated.bytes, &inflated.origin)
+}
+
+pub fn parse_documents<'a>(
+    bytes: &'a [u8],
+    origin: &Origin,
+) -> Result<Vec<Document<'a>>, EnvelopeError> {
+    let mut docs = Vec::with_capacity(1);
+    for doc in serde_json::Deserializer::from_slice(bytes).into_iter::<Document<'a>>() {
+        match doc {
+            Ok(d) => docs.push(d),
+            Err(e) => return Err(shape_error(bytes, origin, e)),
+        }
+    }
+    if docs.is_empty() {
+        return Err(EnvelopeError::Shape {
+            origin: origin.clone(),
+            detail: "empty payload".into(),
+        });
+    }
+    Ok(docs)
+}
+
+/// On a shape error, look again with a lenient parse so that the error names the batch.
+fn shape_error(bytes: &[u8], origin: &Origin, e: serde_json::Error) -> EnvelopeError {
+    let mut origin = origin.clone();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        origin.log_group = s("logGroup");
+        origin.log_stream = s("logStream");
+        origin.first_event_id = v
+            .get("logEvents")
+            .and_then(|e| e.get(0))
+            .and_then(|e| e.get("id"))
+            .and_then(|x| x.as_str())
+            .map(str::to_owned);
+    }
+    EnvelopeError::Shape {
+        origin,
+        detail: e.to_string(),
+    }
+}
+
+/// The Lambda's own input: either wrapper, read without copying the base64 text.
+#[derive(Deserialize)]
+struct LambdaEvent<'a> {
+    #[serde(default, borrow)]
+    awslogs: Option<AwsLogs<'a>>,
+    #[serde(default, rename = "Records", borrow)]
+    records: Option<Vec<KinesisRecord<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct AwsLogs<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct KinesisRecord<'a> {
+    #[serde(default, rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kinesis: KinesisData<'a>,
+}
+
+#[derive(Deserialize)]
+struct KinesisData<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+    #[serde(default, rename = "sequenceNumber", borrow)]
+    sequence_number: Option<Cow<'a, str>>,
+}
+
+/// Decodes a Lambda invocation payload (subscription or Kinesis event) into inflated payloads.
+pub fn decode_lambda_event(event: &[u8], limit: usize) -> Result<Vec<Inflated>, EnvelopeError> {
+    let parsed: LambdaEvent<'_> =
+        serde_json::from_slice(event).map_err(|e| EnvelopeError::UnknownEvent {
+            origin: Origin::at("event"),
+            detail: e.to_string(),
+        })?;
+    if let Some(logs) = parsed.awslogs {
+        let origin = Origin::at("awslogs.data");
+        let gz = decode_base64(logs.data.as_bytes(), &origin)?;
+        return Ok(vec![inflate(&gz, limit, origin)?]);
+    }
+    if let Some(records) = parsed.records {
+        let mut out = Vec::with_capacity(records.len());
+        let mut used = 0usize;
+        for (i, r) in records.iter().enumerate() {
+            let id = r
+                .event_id
+                .as_deref()
+                .or(r.kinesis.sequence_number.as_deref())
+                .unwrap_or("?");
+            let origin = Origin::at(format!("Records[{i}] ({id})"));
+            let gz = decode_base64(r.kinesis.data.as_bytes(), &origin)?;
+            // The cap is for the whole invocation, not per record.
+            let inflated = inflate(&gz, limit - used, origin)?;
+            used += inflated.bytes.len();
+            out.push(inflated);
+        }
+        return Ok(out);
+    }
+    Err(EnvelopeError::UnknownEvent {
+        origin: Origin::at("event"),
+        detail: "neither `awslogs` nor `Records` is present".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    const DOC: &str = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"policyLevel":"ACCOUNT_LEVEL_POLICY","logEvents":[{"id":"1","timestamp":5,"message":"(a) hi"}]}"#;
+
+    #[test]
+    fn padded_and_unpadded_base64() {
+        let o = Origin::at("t");
+        assert_eq!(decode_base64(b"aGk=", &o).unwrap(), b"hi");
+        assert_eq!(decode_base64(b"aGk", &o).unwrap(), b"hi");
+        assert!(matches!(
+            decode_base64(b"a*b", &o),
+            Err(EnvelopeError::Base64 { .. })
+        ));
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_whole() {
+        let mut two = gz(b"hello ");
+        two.extend(gz(b"world"));
+        let out = inflate(&two, 100, Origin::at("t")).unwrap();
+        assert_eq!(out.bytes, b"hello world");
+        assert_eq!(out.trailing_garbage, 0);
+    }
+
+    #[test]
+    fn trailing_garbage_is_reported_not_decoded() {
+        let mut data = gz(b"abc");
+        data.extend(b"\0\0junk");
+        let out = inflate(&data, 100, Origin::at("t")).unwrap();
+        assert_eq!(out.bytes, b"abc");
+        assert_eq!(out.trailing_garbage, 6);
+    }
+
+    #[test]
+    fn cap_is_enforced() {
+        let data = gz(&vec![0u8; 10_000]);
+        let err = inflate(&data, 9_999, Origin::at("t")).unwrap_err();
+        assert!(matches!(err, EnvelopeError::TooLarge { limit: 9_999, .. }));
+        assert!(inflate(&data, 10_000, Origin::at("t")).is_ok());
+    }
+
+    #[test]
+    fn not_gzip_and_truncated() {
+        assert!(matches!(
+            inflate(b"{\"a\":1}", 100, Origin::at("t")),
+            Err(EnvelopeError::NotGzip { .. })
+        ));
+        let data = gz(b"some longer text that compresses somewhat");
+        assert!(matches!(
+            inflate(&data[..data.len() - 6], 100, Origin::at("t")),
+            Err(EnvelopeError::Gzip { .. })
+        ));
+    }
+
+    #[test]
+    fn document_tolerates_unknown_fields_and_borrows() {
+        let docs = parse_documents(DOC.as_bytes(), &Origin::at("t")).unwrap();
+        assert_eq!(docs.len(), 1);
+        assert!(matches!(docs[0].log_events[0].message, Cow::Borrowed(_)));
+        assert_eq!(docs[0].log_group, "g");
+    }
+
+    #[test]
+    fn wrong_shape_names_the_batch() {
+        let bad = r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"e1","timestamp":"x","message":"m"}]}"#;
+        let err = parse_documents(bad.as_bytes(), &Origin::at("t")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("log group g") && text.contains("first event id e1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn lambda_and_kinesis_events() {
+        use base64::engine::general_purpose::STANDARD_NO_PAD;
+        let data = STANDARD_NO_PAD.encode(gz(DOC.as_bytes()));
+        let ev = format!(r#"{{"awslogs":{{"data":"{data}"}}}}"#);
+        let out = decode_lambda_event(ev.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(documents(&out[0]).unwrap()[0].log_events.len(), 1);
+        let kin = format!(
+            r#"{{"Records":[{{"eventID":"shardId-0:1","kinesis":{{"data":"{data}","partitionKey":"p"}}}},{{"kinesis":{{"data":"{data}"}}}}]}}"#
+        );
+        assert_eq!(
+            decode_lambda_event(kin.as_bytes(), 1 << 20).unwrap().len(),
+            2
+        );
+        let err = decode_lambda_event(
+            br#"{"Records":[{"kinesis":{"data":"!!"},"eventID":"x1"}]}"#,
+            10,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Records[0] (x1)"));
+        assert!(decode_lambda_event(b"{}", 10).is_err());
+        assert!(decode_lambda_event(b"", 10).is_err());
+    }
+}

@@ -1,0 +1,478 @@
+//! One API Gateway request, as far as the logs tell: its execution-log lines and
+//! its access-log record, merged by request id. Owned, so that a request whose
+//! lines straddle two batches can wait in the warm container for the rest.
+
+use crate::access_log::AccessRecord;
+use crate::backend::Backend;
+use crate::execution_log::{self, Line};
+use crate::findings::Cause;
+use crate::limits::ApiKind;
+use crate::redact::redact;
+use crate::route::{self, Route};
+
+/// Where the request's first line came from, to point people back at it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Provenance {
+    pub log_group: String,
+    pub log_stream: String,
+    pub first_event_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub id: String,
+    pub api_id: Option<String>,
+    pub stage: Option<String>,
+    pub kind: ApiKind,
+    pub method: Option<String>,
+    /// The template from the usage-plan line (`/orders/{orderId}`).
+    pub template: Option<String>,
+    /// The concrete path from `HTTP Method: …, Resource Path: …`.
+    pub concrete_path: Option<String>,
+    pub path_params: Option<String>,
+    /// Access logs: `$context.resourcePath` (a template) or `$context.routeKey`.
+    pub resource_path: Option<String>,
+    pub route_key: Option<String>,
+    pub backend: Option<Backend>,
+    pub first_ts: Option<i64>,
+    pub sending_ts: Option<i64>,
+    pub received_ts: Option<i64>,
+    pub failed_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+    pub integration_status: Option<u16>,
+    pub integration_latency_ms: Option<u64>,
+    pub response_latency_ms: Option<u64>,
+    /// The status the client got.
+    pub status: Option<u16>,
+    pub timed_out: bool,
+    pub failure: Option<Cause>,
+    /// The failure text, redacted and shortened (never a body).
+    pub failure_detail: Option<String>,
+    pub integration_error: Option<String>,
+    pub lambda_request_id: Option<String>,
+    /// The Lambda service answered TooManyRequestsException (logged as a malformed response).
+    pub throttled_response: bool,
+    pub xray_trace_id: Option<String>,
+    pub extended_request_id: Option<String>,
+    /// INFO-only lines seen (anything but failures and the final status).
+    pub info_lines: u32,
+    pub error_lines: u32,
+    /// `Endpoint request URI` or `Sending request to` was logged.
+    pub endpoint_request_seen: bool,
+    pub from_execution_log: bool,
+    pub from_access_log: bool,
+    /// The request reached its end in what we saw (final status, or an access record).
+    pub completed: bool,
+    pub provenance: Provenance,
+    /// Log event ids seen for this request (used to skip redelivered events).
+    pub events: u32,
+}
+
+impl Request {
+    pub fn new(id: &str, kind: ApiKind, provenance: Provenance) -> Request {
+        Request {
+            id: id.to_owned(),
+            api_id: None,
+            stage: None,
+            kind,
+            method: None,
+            template: None,
+            concrete_path: None,
+            path_params: None,
+            resource_path: None,
+            route_key: None,
+            backend: None,
+            first_ts: None,
+            sending_ts: None,
+            received_ts: None,
+            failed_ts: None,
+            last_ts: None,
+            integration_status: None,
+            integration_latency_ms: None,
+            response_latency_ms: None,
+            status: None,
+            timed_out: false,
+            failure: None,
+            failure_detail: None,
+            integration_error: None,
+            lambda_request_id: None,
+            throttled_response: false,
+            xray_trace_id: None,
+            extended_request_id: None,
+            info_lines: 0,
+            error_lines: 0,
+            endpoint_request_seen: false,
+            from_execution_log: false,
+            from_access_log: false,
+            completed: false,
+            provenance,
+            events: 0,
+        }
+    }
+
+    fn touch(&mut self, ts: i64) {
+        self.events += 1;
+        if let Some(ts) = known(ts) {
+            self.first_ts = Some(self.first_ts.map_or(ts, |t| t.min(ts)));
+            self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
+        }
+    }
+
+    fn set_failure(&mut self, cause: Cause, detail: &str, ts: i64) {
+        // Before 2019 a throttled Lambda was reported as a malformed proxy response.
+        let cause = if cause == Cause::MalformedProxyResponse && self.throttled_response {
+            Cause::LambdaThrottled
+        } else {
+            cause
+        };
+        if Cause::refines(self.failure, cause) {
+            self.failure = Some(cause);
+            self.failure_detail = Some(redact(detail, 300));
+        }
+        set_ts(&mut self.failed_ts, ts);
+    }
+
+    /// Applies one execution-log line.
+    pub fn apply_line(&mut self, line: &Line<'_>, ts: i64) {
+        self.from_execution_log = true;
+        self.touch(ts);
+        if line.is_info_level() {
+            self.info_lines += 1;
+        } else {
+            self.error_lines += 1;
+        }
+        match *line {
+            Line::ExtendedRequestId(id) => set_once(&mut self.extended_request_id, id),
+            Line::UsagePlan { api_id, stage } => {
+                if let (Some(a), Some(s)) = (api_id, stage) {
+                    set_once(&mut self.api_id, a);
+                    set_once(&mut self.stage, s);
+                }
+            }
+            Line::MethodTemplate { method, template } => {
+                set_once(&mut self.method, method);
+                set_once(&mut self.template, template);
+            }
+            Line::HttpMethod { method, path } => {
+                set_once(&mut self.method, method);
+                set_once(&mut self.concrete_path, path);
+            }
+            Line::MethodRequestPath(p) => set_once(&mut self.path_params, p),
+            Line::EndpointRequestUri(uri) => {
+                self.endpoint_request_seen = true;
+                if self.backend.is_none() {
+                    self.backend = Backend::from_uri(uri);
+                }
+            }
+            Line::SendingRequest(uri) => {
+                self.endpoint_request_seen = true;
+                set_ts(&mut self.sending_ts, ts);
+                if self.backend.is_none() {
+                    self.backend = Backend::from_uri(uri);
+                }
+            }
+            Line::ReceivedResponse { status, latency_ms } => {
+                set_ts(&mut self.received_ts, ts);
+                self.integration_latency_ms = Some(latency_ms);
+                if status.is_some() {
+                    self.integration_status = status;
+                }
+            }
+            Line::MethodCompleted(status) => {
+                self.status = Some(status);
+                self.completed = true;
+            }
+            Line::IntegrationRequestId(id) => {
+                if self.lambda_request_id.is_none() && !id.is_empty() {
+                    self.lambda_request_id = Some(id.to_owned());
+                }
+            }
+            Line::XrayTraceId(t) => set_once(&mut self.xray_trace_id, t),
+            Line::Timeout => {
+                self.timed_out = true;
+                set_ts(&mut self.failed_ts, ts);
+            }
+            Line::ConfigurationError(detail) => {
+                self.set_failure(Cause::from_configuration_error(detail), detail, ts)
+            }
+            Line::FunctionError {
+                message,
+                lambda_request_id,
+            } => {
+                if let Some(id) = lambda_request_id {
+                    self.lambda_request_id = Some(id.to_owned());
+                }
+                self.set_failure(Cause::from_function_error(message), message, ts);
+            }
+            Line::InvocationFailed { status } => {
+                let cause = match status {
+                    Some(429) => Cause::LambdaThrottled,
+                    Some(403) => Cause::LambdaPermissions,
+                    _ => Cause::IntegrationFailure,
+                };
+                let detail = match status {
+                    Some(s) => format!("Lambda invocation failed with status {s}"),
+                    None => "Lambda invocation failed".to_owned(),
+                };
+                self.set_failure(cause, &detail, ts);
+            }
+            Line::GatewayResponse {
+                response_type,
+                status,
+            } => {
+                if status.is_some_and(|s| s >= 500) && response_type.starts_with("AUTHORIZER_") {
+                    self.set_failure(Cause::AuthorizerError, response_type, ts);
+                }
+            }
+            Line::OtherFailure(detail) => self.set_failure(Cause::IntegrationFailure, detail, ts),
+            Line::EndpointResponseHeaders { throttled, .. } => self.throttled_response |= throttled,
+            Line::StartingExecution
+            | Line::SuccessfullyCompleted
+            | Line::KeyThrottled
+            | Line::AuthorizerStarted
+            | Line::AuthorizerSucceeded
+            | Line::Unauthorized
+            | Line::Info
+            | Line::Unrecognised => {}
+        }
+    }
+
+    /// Applies an access-log record (the same request's, or a request of its own).
+    pub fn apply_access(&mut self, rec: &AccessRecord<'_>, ts: i64) {
+        self.from_access_log = true;
+        self.completed = true;
+        self.touch(ts);
+        let own = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(str::to_owned);
+        if self.api_id.is_none() {
+            self.api_id = own(&rec.api_id);
+        }
+        if self.stage.is_none() {
+            self.stage = own(&rec.stage);
+        }
+        if self.method.is_none() {
+            self.method = own(&rec.http_method);
+        }
+        if self.resource_path.is_none() {
+            self.resource_path = own(&rec.resource_path);
+        }
+        if self.route_key.is_none() {
+            self.route_key = own(&rec.route_key);
+        }
+        if self.concrete_path.is_none() {
+            self.concrete_path = own(&rec.path);
+        }
+        if rec.resource_path.is_none() && rec.route_key.is_some() && !self.from_execution_log {
+            self.kind = if rec.event_type.is_some() {
+                ApiKind::WebSocket
+            } else {
+                ApiKind::Http
+            };
+        }
+        if rec.status.is_some() {
+            self.status = rec.status;
+        }
+        self.response_latency_ms = rec.response_latency_ms.or(self.response_latency_ms);
+        if self.integration_status.is_none() {
+            self.integration_status = rec.integration_status;
+        }
+        let rtype = rec.error_response_type.as_deref();
+        let message = rec.error_message.as_deref().unwrap_or("");
+        if rtype == Some("INTEGRATION_TIMEOUT") || message.contains("Endpoint request timed out") {
+            self.timed_out = true;
+        } else if self.integration_latency_ms.is_none() {
+            // A timeout's access-log latency is the limit itself, not a response time.
+            self.integration_latency_ms = rec.integration_latency_ms;
+        }
+        if let Some(e) = rec.integration_error.as_deref() {
+            self.integration_error = Some(redact(e, 300));
+        }
+        if self.status.is_some_and(|s| s >= 500) && !self.timed_out {
+            if let Some(cause) = Cause::from_access_log(rtype, rec.integration_error.as_deref()) {
+                let detail = rec
+                    .integration_error
+                    .as_deref()
+                    .or(rtype)
+                    .unwrap_or("integration error");
+                self.set_failure(cause, detail, ts);
+            }
+        }
+    }
+
+    /// The integration answered (a response line, or an access-log latency for a non-timeout).
+    pub fn got_response(&self) -> bool {
+        !self.timed_out && self.integration_latency_ms.is_some()
+    }
+
+    /// Was the integration invoked? `None` when the logs cannot tell.
+    pub fn invoked(&self) -> Option<bool> {
+        if self.endpoint_request_seen || self.got_response() {
+            Some(true)
+        } else if self.info_lines > 0 {
+            // INFO logging was on and stopped short of the integration.
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Milliseconds from sending to the integration until giving up or answering.
+    pub fn elapsed_after_sending_ms(&self) -> Option<u64> {
+        let start = self.sending_ts?;
+        let end = self.failed_ts.or(self.received_ts)?;
+        u64::try_from(end - start).ok()
+    }
+
+    pub fn route(&self) -> Route {
+        if let Some(key) = &self.route_key {
+            return Route::from_key(key);
+        }
+        let Some(method) = &self.method else {
+            return Route::unknown();
+        };
+        if let Some(t) = self.template.as_ref().or(self.resource_path.as_ref()) {
+            return Route::new(method, t);
+        }
+        match &self.concrete_path {
+            Some(path) => {
+                let t = self
+                    .path_params
+                    .as_deref()
+                    .and_then(|p| route::template_from_params(path, p))
+                    .unwrap_or_else(|| route::normalise_path(path));
+                Route::new(method, &t)
+            }
+            None => Route::unknown(),
+        }
+    }
+
+    pub fn api_id_or_unknown(&self) -> &str {
+        self.api_id.as_deref().unwrap_or("unknown")
+    }
+
+    pub fn stage_or_unknown(&self) -> &str {
+        self.stage.as_deref().unwrap_or("unknown")
+    }
+
+    /// Fills what the log group knows (`API-Gateway-Execution-Logs_{api}/{stage}`).
+    pub fn apply_group(&mut self, log_group: &str) {
+        if let Some((api, stage)) = execution_log::api_stage_from_group(log_group) {
+            set_once(&mut self.api_id, api);
+            set_once(&mut self.stage, stage);
+        }
+    }
+
+    /// Merges what another view of the same request knew (the split-request cache).
+    pub fn absorb_earlier(&mut self, earlier: Request) {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = earlier.$f; } )* };
+        }
+        fill!(
+            api_id,
+            stage,
+            method,
+            template,
+            concrete_path,
+            path_params,
+            resource_path,
+            route_key,
+            backend,
+            sending_ts,
+            received_ts,
+            integration_latency_ms,
+            integration_status,
+            lambda_request_id,
+            xray_trace_id,
+            extended_request_id
+        );
+        self.first_ts = match (self.first_ts, earlier.first_ts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.info_lines += earlier.info_lines;
+        self.error_lines += earlier.error_lines;
+        self.endpoint_request_seen |= earlier.endpoint_request_seen;
+        self.events += earlier.events;
+        if !earlier.provenance.log_group.is_empty() {
+            self.provenance = earlier.provenance;
+        }
+    }
+}
+
+/// Timestamps of 0 or less mean "not known" (text copied without them).
+fn known(ts: i64) -> Option<i64> {
+    (ts > 0).then_some(ts)
+}
+
+fn set_ts(slot: &mut Option<i64>, ts: i64) {
+    if slot.is_none() {
+        *slot = known(ts);
+    }
+}
+
+fn set_once(slot: &mut Option<String>, value: &str) {
+    if slot.is_none() && !value.is_empty() {
+        *slot = Some(value.to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execution_log::parse_line;
+
+    fn build(lines: &[(i64, &str)]) -> Request {
+        let mut r = Request::new("r", ApiKind::Rest, Provenance::default());
+        for (ts, text) in lines {
+            r.apply_line(&parse_line(text), *ts);
+        }
+        r
+    }
+
+    #[test]
+    fn timeout_with_info_lines() {
+        let r = build(&[
+            (1, "Starting execution for request: r"),
+            (1, "HTTP Method: POST, Resource Path: /orders/123"),
+            (1, "Method request path: {orderId=123}"),
+            (1, "Sending request to https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:orders/invocations"),
+            (29_004, "Execution failed due to a timeout error"),
+            (29_004, "Method completed with status: 504"),
+        ]);
+        assert!(r.timed_out && r.completed);
+        assert_eq!(r.invoked(), Some(true));
+        assert_eq!(r.elapsed_after_sending_ms(), Some(29_003));
+        assert_eq!(r.route().as_str(), "POST /orders/{orderId}");
+        assert_eq!(r.status, Some(504));
+    }
+
+    #[test]
+    fn invoked_is_unknown_at_error_level_and_false_when_info_stops_short() {
+        let r = build(&[
+            (5, "Execution failed due to a timeout error"),
+            (5, "Method completed with status: 504"),
+        ]);
+        assert_eq!(r.invoked(), None);
+        let r = build(&[
+            (0, "Starting execution for request: r"),
+            (0, "HTTP Method: GET, Resource Path: /x"),
+            (29_000, "Execution failed due to a timeout error"),
+        ]);
+        assert_eq!(r.invoked(), Some(false));
+    }
+
+    #[test]
+    fn failures_are_refined_not_overwritten() {
+        let r = build(&[
+            (
+                0,
+                "Lambda invocation failed with status: 429. Lambda request id: a",
+            ),
+            (
+                0,
+                "Execution failed due to configuration error: Rate Exceeded.",
+            ),
+            (0, "Method completed with status: 500"),
+        ]);
+        assert_eq!(r.failure, Some(Cause::LambdaThrottled));
+    }
+}

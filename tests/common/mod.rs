@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use apigw_doctor::analysis::{Analysis, Analyzer, EngineConfig};
+use apigw_doctor::input::{self, InputKind};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(rel)
+}
+
+/// Analyses files as the CLI does (auto-detected, one stream).
+pub fn analyze_files(config: &EngineConfig, files: &[&Path]) -> Analysis {
+    let mut a = Analyzer::new(config);
+    for f in files {
+        let bytes = std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        input::feed(
+            &bytes,
+            InputKind::Auto,
+            &f.display().to_string(),
+            "",
+            64 << 20,
+            &mut a,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    a.finish().0
+}
+
+pub fn analyze(file: &Path) -> Analysis {
+    analyze_files(&EngineConfig::default(), &[file])
+}
+
+/// shared/ sits beside the checkout (CI copies it there); APIGW_DOCTOR_SHARED overrides.
+pub fn shared() -> PathBuf {
+    std::env::var_os("APIGW_DOCTOR_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"))
+}

@@ -1,0 +1,112 @@
+//! Untrusted bytes never panic the engine: property tests over every entry point
+//! that reads them (the fuzz targets in fuzz/ cover the same functions more deeply).
+
+use apigw_doctor::access_log::{self, AccessFormat};
+use apigw_doctor::analysis::{Analyzer, EngineConfig, Source};
+use apigw_doctor::envelope::{self, Origin};
+use apigw_doctor::execution_log;
+use apigw_doctor::input::{self, InputKind};
+use proptest::prelude::*;
+
+/// Strings made of the pieces real lines are made of, so that the search goes deep.
+fn line_like() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "(",
+        ")",
+        " ",
+        "abc-123",
+        "PDS1PEC4oAMFpyA=",
+        "Execution failed due to ",
+        "a timeout error",
+        "configuration error: ",
+        "Received response. ",
+        "Status: ",
+        "Integration latency: ",
+        " ms",
+        "999999999999999999999",
+        "Method completed with status: ",
+        "Lambda execution failed with status ",
+        ". Lambda request id: ",
+        "Sending request to ",
+        "https://",
+        "lambda.",
+        ".amazonaws.com/",
+        "functions/",
+        "arn:aws:lambda:x:1:function:f",
+        "/invocations",
+        "API Key authorized because method '",
+        "'",
+        "HTTP Method: ",
+        ", Resource Path: ",
+        "{",
+        "}",
+        "=",
+        ", ",
+        "\n",
+        "\"",
+        ":",
+        "-",
+        "$context.",
+        "status",
+        "requestId",
+        "integrationLatency",
+        "REPORT RequestId: ",
+        "Duration: ",
+        "Task timed out after ",
+        "é",
+        "\u{0}",
+        "[TRUNCATED]",
+    ]);
+    prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn execution_lines(s in line_like()) {
+        if let Some((_, text)) = execution_log::split_request_id(&s) {
+            let _ = execution_log::parse_line(text);
+        }
+        let _ = execution_log::parse_line(&s);
+    }
+
+    #[test]
+    fn access_records_and_formats(s in line_like(), f in line_like()) {
+        let _ = access_log::parse_record(&s, None);
+        if let Ok(fmt) = AccessFormat::parse(&f) {
+            let _ = access_log::parse_record(&s, Some(&fmt));
+        }
+    }
+
+    #[test]
+    fn the_engine_on_any_message(msgs in prop::collection::vec(line_like(), 0..20), group in prop::sample::select(vec![
+        "", "API-Gateway-Execution-Logs_a/b", "/aws/lambda/f", "access"])) {
+        let cfg = EngineConfig::default();
+        let mut a = Analyzer::new(&cfg);
+        for (i, m) in msgs.iter().enumerate() {
+            a.add_event(Source { log_group: group, log_stream: "s" }, "id", i as i64, m);
+        }
+        let (analysis, _) = a.finish();
+        let _ = apigw_doctor::report::text(&analysis);
+        let _ = apigw_doctor::report::json(&analysis);
+    }
+
+    #[test]
+    fn envelope_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = envelope::decode_lambda_event(&bytes, 1 << 20);
+        let _ = envelope::inflate(&bytes, 1 << 20, Origin::at("t"));
+        let _ = envelope::parse_documents(&bytes, &Origin::at("t"));
+        let _ = envelope::decode_base64(&bytes, &Origin::at("t"));
+    }
+
+    #[test]
+    fn cli_inputs_on_any_text(s in line_like()) {
+        let cfg = EngineConfig::default();
+        let mut a = Analyzer::new(&cfg);
+        for kind in [InputKind::Auto, InputKind::Console, InputKind::TestInvoke, InputKind::Lines, InputKind::AwsLogs] {
+            let _ = input::feed(s.as_bytes(), kind, "t", "", 1 << 20, &mut a);
+        }
+        let _ = a.finish();
+    }
+}
