@@ -31,12 +31,17 @@ def rid(n):
 
 
 class Batch:
+    made = 0
+
     def __init__(self, group=EXEC_GROUP, stream="6f1c2a3b4d5e6f708192a3b4c5d6e7f8"):
         self.group, self.stream, self.events = group, stream, []
+        Batch.made += 1
+        self.serial = Batch.made
 
     def add(self, ts, message):
+        # CloudWatch Logs event ids: 56 decimal digits, unique across batches.
         n = len(self.events)
-        self.events.append({"id": f"{38000000000000000000000000000000000000000000000000000000 + ts * 1000 + n}",
+        self.events.append({"id": f"3{self.serial:05d}{ts:020d}{n:030d}",
                             "timestamp": ts, "message": message})
 
     def doc(self):

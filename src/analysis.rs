@@ -160,6 +160,17 @@ pub struct Summary {
     pub control_messages: u64,
 }
 
+/// One request's contribution to the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    /// Index into [`Analysis::routes`].
+    pub route: usize,
+    /// Epoch ms of the request's first line, if the logs carried one.
+    pub timestamp: Option<i64>,
+    /// The integration latency, for requests whose integration answered.
+    pub integration_latency_ms: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Analysis {
     pub summary: Summary,
@@ -168,6 +179,8 @@ pub struct Analysis {
     pub functions: Vec<FunctionStats>,
     #[serde(skip)]
     pub counters: Counters,
+    #[serde(skip)]
+    pub observations: Vec<Observation>,
 }
 
 /// Where a batch came from.
@@ -214,18 +227,30 @@ impl<'c> Analyzer<'c> {
     }
 
     pub fn add_document(&mut self, doc: &Document<'_>) {
+        self.add_document_unless(doc, |_| false);
+    }
+
+    /// Like [`Analyzer::add_document`], skipping the events `skip` names (already
+    /// handled: a redelivered batch). Returns how many were skipped.
+    pub fn add_document_unless(&mut self, doc: &Document<'_>, skip: impl Fn(&str) -> bool) -> u64 {
         self.counters.batches += 1;
         if doc.is_control() {
             self.counters.control_messages += 1;
-            return;
+            return 0;
         }
         let src = Source {
             log_group: &doc.log_group,
             log_stream: &doc.log_stream,
         };
+        let mut skipped = 0;
         for ev in &doc.log_events {
-            self.add_event(src, &ev.id, ev.timestamp, &ev.message);
+            if skip(&ev.id) {
+                skipped += 1;
+            } else {
+                self.add_event(src, &ev.id, ev.timestamp, &ev.message);
+            }
         }
+        skipped
     }
 
     /// One log event of any kind; what it is comes from the group and its shape.
@@ -556,6 +581,24 @@ impl<'c> Analyzer<'c> {
             unrecognised_lines: self.counters.unrecognised_lines,
             control_messages: self.counters.control_messages,
         };
+        let routes: Vec<RouteStats> = routes.into_values().collect();
+        let index: HashMap<&RouteKey, usize> = routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (&r.key, i))
+            .collect();
+        let observations = requests
+            .iter()
+            .zip(&classified)
+            .map(|(r, (key, _, _))| Observation {
+                route: index[key],
+                timestamp: r.first_ts,
+                integration_latency_ms: r
+                    .got_response()
+                    .then_some(r.integration_latency_ms)
+                    .flatten(),
+            })
+            .collect();
         let mut pending: Vec<Request> = requests
             .into_iter()
             .filter(|r| !r.completed && !r.timed_out && r.failure.is_none())
@@ -564,9 +607,10 @@ impl<'c> Analyzer<'c> {
         let analysis = Analysis {
             summary,
             findings: out,
-            routes: routes.into_values().collect(),
+            routes,
             functions: self.functions.into_values().collect(),
             counters: self.counters,
+            observations,
         };
         (analysis, pending)
     }

@@ -27,6 +27,14 @@ struct Cli {
 enum Command {
     /// Analyse exported logs: subscription events, `aws logs` output, console copies, access logs.
     Analyze(AnalyzeArgs),
+    /// Run Lambda events through the function's handler and print what it would publish
+    /// (metric data, and each alert's subject, email, Chatbot and automation renderings).
+    /// Settings come from the same environment variables as the Lambda's.
+    DryRun {
+        /// Lambda events (subscription or Kinesis), handled in order as successive invocations.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,9 +152,126 @@ fn analyze(args: &AnalyzeArgs) -> Result<String, String> {
     })
 }
 
+fn dry_run(files: &[String]) -> Result<String, String> {
+    use apigw_doctor::config::Config;
+    use apigw_doctor::handler::Monitor;
+    use apigw_doctor::publish::{Published, Sink};
+    use std::fmt::Write as _;
+
+    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    let cap = config.max_decompressed_bytes;
+    let monitor = Monitor::new(config, Sink::dry_run());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    for path in files {
+        let bytes = read(path, cap)?;
+        let _ = writeln!(out, "=== {path}");
+        match rt.block_on(monitor.handle(&bytes, None)) {
+            Ok(s) => {
+                let _ = writeln!(
+                    out,
+                    "invocation: {}",
+                    serde_json::to_string(&s).unwrap_or_default()
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    out,
+                    "invocation FAILED (the batch would go to the failure destination): {e}"
+                );
+            }
+        }
+        for p in monitor.sink().take_recorded() {
+            match p {
+                Published::Metrics(m) => {
+                    let _ = writeln!(
+                        out,
+                        "\n--- PutMetricData, namespace {}: {} data",
+                        m.namespace,
+                        m.data.len()
+                    );
+                    for d in &m.data {
+                        let dims: Vec<String> = d
+                            .dimensions
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect();
+                        let vals: Vec<String> = d
+                            .values
+                            .iter()
+                            .zip(&d.counts)
+                            .map(|(v, c)| {
+                                if *c == 1.0 {
+                                    v.to_string()
+                                } else {
+                                    format!("{v}x{c}")
+                                }
+                            })
+                            .collect();
+                        let _ = writeln!(
+                            out,
+                            "  {:<19} {:<12} [{}] @{} values {}",
+                            d.name,
+                            d.unit.as_str(),
+                            dims.join(", "),
+                            apigw_doctor::display::time(d.timestamp_ms),
+                            vals.join(" ")
+                        );
+                    }
+                }
+                Published::Emf(lines) => {
+                    let _ = writeln!(out, "\n--- EMF lines on stdout: {}", lines.len());
+                    for l in lines {
+                        let _ = writeln!(out, "  {l}");
+                    }
+                }
+                Published::Alert(a) => {
+                    let pretty = |s: &str| {
+                        serde_json::from_str::<serde_json::Value>(s)
+                            .and_then(|v| serde_json::to_string_pretty(&v))
+                            .unwrap_or_default()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "\n--- SNS Publish (MessageStructure=json), alert {}",
+                        a.id
+                    );
+                    let _ = writeln!(out, "Subject: {}", a.subject);
+                    let _ = writeln!(out, "\n[email]\n{}", a.email);
+                    let _ = writeln!(
+                        out,
+                        "[default: AWS Chatbot / Amazon Q Developer custom notification]\n{}",
+                        pretty(&a.chatbot)
+                    );
+                    let _ = writeln!(
+                        out,
+                        "\n[sqs, lambda: automation JSON]\n{}",
+                        pretty(&a.automation)
+                    );
+                }
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::DryRun { files } => match dry_run(&files) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("apigw-doctor: {}", e.replace('\n', " "));
+                ExitCode::from(2)
+            }
+        },
         Command::Analyze(args) => match analyze(&args) {
             Ok(out) => {
                 print!("{out}");

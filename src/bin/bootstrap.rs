@@ -1,1 +1,115 @@
-fn main() {}
+//! The Lambda function: config and AWS clients are built once at init, then every
+//! invocation goes to [`apigw_doctor::handler::Monitor`].
+
+use std::time::{Duration, Instant};
+
+use apigw_doctor::config::Config;
+use apigw_doctor::handler::Monitor;
+use apigw_doctor::publish::{Published, Sink};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
+
+/// SDK retries stay well inside the invocation's deadline (the handler also bounds them).
+async fn aws_sink() -> Sink {
+    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build();
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    Sink::Aws {
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
+        sns: aws_sdk_sns::Client::new(&shared),
+    }
+}
+
+fn log_dry_run(sink: &Sink) {
+    for p in sink.take_recorded() {
+        match p {
+            Published::Metrics(m) => tracing::info!(
+                dry_run = true,
+                namespace = %m.namespace,
+                metric_data = %serde_json::to_string(&m.data).unwrap_or_default(),
+                "would call PutMetricData"
+            ),
+            Published::Emf(lines) => {
+                tracing::info!(dry_run = true, lines = lines.len(), "would print EMF lines")
+            }
+            Published::Alert(a) => tracing::info!(
+                dry_run = true,
+                alert_id = %a.id,
+                subject = %a.subject,
+                email = %a.email,
+                chatbot = %a.chatbot,
+                automation = %a.automation,
+                "would publish to SNS"
+            ),
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_target(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        e
+    })?;
+    let sink = if config.dry_run {
+        Sink::dry_run()
+    } else {
+        aws_sink().await
+    };
+    let monitor = Monitor::new(config, sink);
+    let monitor = &monitor;
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let deadline = Instant::now() + Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+        let result = monitor.handle(event.payload.get().as_bytes(), Some(deadline)).await;
+        log_dry_run(monitor.sink());
+        match result {
+            Ok(summary) => {
+                tracing::info!(
+                    request_id = %event.context.request_id,
+                    log_events = summary.log_events,
+                    duplicate_events = summary.duplicate_events,
+                    requests = summary.requests,
+                    timeouts = summary.timeouts,
+                    near_limit = summary.near_limit,
+                    errors = summary.errors,
+                    misconfigurations = summary.misconfigurations,
+                    alerts_sent = summary.alerts_sent,
+                    alerts_held = summary.alerts_held,
+                    metric_calls = summary.metric_calls,
+                    pending_requests = summary.pending_requests,
+                    duration_ms = summary.duration_ms,
+                    "invocation done"
+                );
+                Ok::<_, Error>(summary)
+            }
+            Err(e) => {
+                tracing::error!(request_id = %event.context.request_id, error = %e, retryable = e.is_retryable(), "invocation failed");
+                Err(Box::new(e) as Error)
+            }
+        }
+    }))
+    .await
+}

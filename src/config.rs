@@ -1,0 +1,284 @@
+//! The Lambda's settings: environment variables → a validated [`Config`], once, at init.
+//! A bad value stops the function at init with a message naming the variable and the
+//! expected form, instead of failing every invocation later.
+
+use crate::access_log::AccessFormat;
+use crate::analysis::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
+use crate::envelope::DEFAULT_MAX_DECOMPRESSED;
+use crate::limits::{self, Limits};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// PutMetricData through the CloudWatch API.
+    Api,
+    /// Embedded Metric Format lines on stdout: no API call, CloudWatch Logs extracts them.
+    Emf,
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub engine: EngineConfig,
+    pub metrics_namespace: String,
+    pub metrics_mode: MetricsMode,
+    /// No topic: findings are only logged.
+    pub alert_topic_arn: Option<String>,
+    pub alert_cooldown_secs: u64,
+    pub max_alerts_per_invocation: usize,
+    pub near_limit_alert_min: u64,
+    pub max_decompressed_bytes: usize,
+    /// Print what would be published instead of publishing it.
+    pub dry_run: bool,
+    /// How long partial requests wait in the warm container for the rest of their lines.
+    pub pending_ttl_secs: u64,
+    pub pending_max_requests: usize,
+}
+
+/// One bad setting: the variable, what it held, and the form it must have.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}={value:?} is invalid: expected {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+/// Every setting: name, default (as text), example, meaning. The README table and
+/// template.yaml's parameters are checked against this list.
+pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
+    ("METRICS_NAMESPACE", "ApigwDoctor", "Platform/ApiGateway", "CloudWatch namespace of the metrics"),
+    ("METRICS_MODE", "api", "emf", "`api` (PutMetricData), `emf` (Embedded Metric Format on stdout) or `off`"),
+    ("ALERT_TOPIC_ARN", "", "arn:aws:sns:us-east-1:123456789012:apigw-doctor-alerts", "SNS topic for alerts; empty: findings are only logged"),
+    ("ALERT_COOLDOWN_SECONDS", "300", "900", "per (API, stage, route, kind, cause): no second alert within this time (the next one counts what was suppressed)"),
+    ("MAX_ALERTS_PER_INVOCATION", "10", "5", "alerts per invocation; the rest go into one summary alert"),
+    ("NEAR_LIMIT_ALERT_MIN", "5", "10", "near-limit requests a route needs in one batch before it alerts (timeouts always alert)"),
+    ("NEAR_LIMIT_RATIO", "0.8", "0.9", "near the limit = integration latency ≥ this fraction of the limit"),
+    ("TIMEOUT_MS", "", "29000", "one limit for all APIs; empty: 29000 (REST, WebSocket) and 30000 (HTTP)"),
+    ("TIMEOUT_OVERRIDES", "", "abc123=60000,xyz789/prod=30000", "limits per API, API/stage or API/stage/route (`abc123/prod/POST /orders=45000`)"),
+    ("ACCESS_LOG_FORMAT", "", "{\"requestId\":\"$context.requestId\",\"status\":\"$context.status\"}", "the stages' access-log format, to read custom keys or CLF/CSV/XML"),
+    ("MAX_DECOMPRESSED_BYTES", "67108864", "33554432", "cap on the decompressed size of one invocation's logs"),
+    ("DRY_RUN", "false", "true", "log what would be published (metrics and the three alert renderings) instead of publishing"),
+    ("PENDING_TTL_SECONDS", "300", "120", "how long a request's early lines wait for the rest in a warm container"),
+    ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
+];
+
+fn parse_num<T: std::str::FromStr>(
+    variable: &'static str,
+    raw: &str,
+    expected: &str,
+    ok: impl Fn(&T) -> bool,
+) -> Result<T, ConfigError> {
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(ok)
+        .ok_or_else(|| ConfigError {
+            variable,
+            value: raw.to_owned(),
+            expected: expected.to_owned(),
+        })
+}
+
+fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            variable,
+            value: raw.to_owned(),
+            expected: "true or false".into(),
+        }),
+    }
+}
+
+impl Config {
+    /// Reads the settings through `get` (the process environment in the Lambda).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let or = |name: &str, default: &str| var(name).unwrap_or_else(|| default.to_owned());
+
+        let metrics_mode = match or("METRICS_MODE", "api")
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "api" => MetricsMode::Api,
+            "emf" => MetricsMode::Emf,
+            "off" => MetricsMode::Off,
+            _ => {
+                return Err(ConfigError {
+                    variable: "METRICS_MODE",
+                    value: or("METRICS_MODE", ""),
+                    expected: "api, emf or off".into(),
+                })
+            }
+        };
+        let namespace = or("METRICS_NAMESPACE", "ApigwDoctor");
+        if namespace.len() > 255 || namespace.starts_with(':') || namespace.starts_with("AWS/") {
+            return Err(ConfigError {
+                variable: "METRICS_NAMESPACE",
+                value: namespace,
+                expected: "1 to 255 characters, not starting with `AWS/` or `:`".into(),
+            });
+        }
+        let alert_topic_arn = var("ALERT_TOPIC_ARN");
+        if let Some(arn) = &alert_topic_arn {
+            if !arn.starts_with("arn:") || arn.split(':').count() != 6 || !arn.contains(":sns:") {
+                return Err(ConfigError {
+                    variable: "ALERT_TOPIC_ARN",
+                    value: arn.clone(),
+                    expected: "an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME".into(),
+                });
+            }
+        }
+        let mut limits = Limits::default();
+        if let Some(t) = var("TIMEOUT_MS") {
+            limits.default_ms = Some(limits::parse_ms(&t).map_err(|e| ConfigError {
+                variable: "TIMEOUT_MS",
+                value: t.clone(),
+                expected: e.to_string(),
+            })?);
+        }
+        if let Some(o) = var("TIMEOUT_OVERRIDES") {
+            limits = limits.with_overrides(&o).map_err(|e| ConfigError {
+                variable: "TIMEOUT_OVERRIDES",
+                value: o.clone(),
+                expected: e.to_string(),
+            })?;
+        }
+        let near_limit_ratio = parse_num(
+            "NEAR_LIMIT_RATIO",
+            &or("NEAR_LIMIT_RATIO", &DEFAULT_NEAR_LIMIT_RATIO.to_string()),
+            "a number greater than 0 and at most 1, e.g. 0.8",
+            |r: &f64| *r > 0.0 && *r <= 1.0,
+        )?;
+        let access_format = match var("ACCESS_LOG_FORMAT") {
+            Some(f) => Some(AccessFormat::parse(&f).map_err(|e| ConfigError {
+                variable: "ACCESS_LOG_FORMAT",
+                value: f.clone(),
+                expected: format!("the stage's access-log format ({e})"),
+            })?),
+            None => None,
+        };
+        Ok(Config {
+            engine: EngineConfig {
+                limits,
+                near_limit_ratio,
+                access_format,
+                region: var("AWS_REGION"),
+            },
+            metrics_namespace: namespace,
+            metrics_mode,
+            alert_topic_arn,
+            alert_cooldown_secs: parse_num(
+                "ALERT_COOLDOWN_SECONDS",
+                &or("ALERT_COOLDOWN_SECONDS", "300"),
+                "whole seconds from 0 to 86400",
+                |s: &u64| *s <= 86_400,
+            )?,
+            max_alerts_per_invocation: parse_num(
+                "MAX_ALERTS_PER_INVOCATION",
+                &or("MAX_ALERTS_PER_INVOCATION", "10"),
+                "a whole number from 1 to 100",
+                |n: &usize| (1..=100).contains(n),
+            )?,
+            near_limit_alert_min: parse_num(
+                "NEAR_LIMIT_ALERT_MIN",
+                &or("NEAR_LIMIT_ALERT_MIN", "5"),
+                "a whole number from 1 to 100000",
+                |n: &u64| (1..=100_000).contains(n),
+            )?,
+            max_decompressed_bytes: parse_num(
+                "MAX_DECOMPRESSED_BYTES",
+                &or(
+                    "MAX_DECOMPRESSED_BYTES",
+                    &DEFAULT_MAX_DECOMPRESSED.to_string(),
+                ),
+                "bytes, from 1048576 (1 MiB) to 1073741824 (1 GiB)",
+                |n: &usize| (1 << 20..=1 << 30).contains(n),
+            )?,
+            dry_run: parse_bool("DRY_RUN", &or("DRY_RUN", ""))?,
+            pending_ttl_secs: parse_num(
+                "PENDING_TTL_SECONDS",
+                &or("PENDING_TTL_SECONDS", "300"),
+                "whole seconds from 0 to 3600",
+                |s: &u64| *s <= 3600,
+            )?,
+            pending_max_requests: parse_num(
+                "PENDING_MAX_REQUESTS",
+                &or("PENDING_MAX_REQUESTS", "20000"),
+                "a whole number from 0 to 1000000",
+                |n: &usize| *n <= 1_000_000,
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.metrics_namespace, "ApigwDoctor");
+        assert_eq!(c.metrics_mode, MetricsMode::Api);
+        assert_eq!(c.alert_topic_arn, None);
+        assert_eq!(
+            (
+                c.alert_cooldown_secs,
+                c.max_alerts_per_invocation,
+                c.near_limit_alert_min
+            ),
+            (300, 10, 5)
+        );
+        assert_eq!(c.max_decompressed_bytes, 64 << 20);
+        assert!(!c.dry_run);
+        // The README and the template list every setting with the same defaults.
+        let defaults: HashMap<&str, &str> = SETTINGS.iter().map(|s| (s.0, s.1)).collect();
+        assert_eq!(
+            defaults["ALERT_COOLDOWN_SECONDS"],
+            c.alert_cooldown_secs.to_string()
+        );
+        assert_eq!(
+            defaults["MAX_DECOMPRESSED_BYTES"],
+            c.max_decompressed_bytes.to_string()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (k, v) in [
+            ("METRICS_MODE", "loud"),
+            ("ALERT_TOPIC_ARN", "my-topic"),
+            ("TIMEOUT_MS", "10"),
+            ("TIMEOUT_OVERRIDES", "abc"),
+            ("NEAR_LIMIT_RATIO", "1.5"),
+            ("ACCESS_LOG_FORMAT", "$context.status"),
+            ("ALERT_COOLDOWN_SECONDS", "-1"),
+            ("MAX_ALERTS_PER_INVOCATION", "0"),
+            ("DRY_RUN", "maybe"),
+            ("METRICS_NAMESPACE", "AWS/ApiGateway"),
+        ] {
+            let e = from(&[(k, v)]).unwrap_err();
+            assert_eq!(e.variable, k);
+            assert!(e.to_string().starts_with(&format!("{k}=")), "{e}");
+        }
+        let c = from(&[
+            ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
+            ("DRY_RUN", "1"),
+            ("METRICS_MODE", "EMF"),
+        ])
+        .unwrap();
+        assert!(c.dry_run && c.metrics_mode == MetricsMode::Emf && c.alert_topic_arn.is_some());
+    }
+}

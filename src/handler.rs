@@ -1,0 +1,344 @@
+//! One invocation of the Lambda: decode, analyse, publish. The engine does the
+//! thinking; this module sequences it, keeps the warm container's memory, and
+//! decides what a failure means for Lambda's retry.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::alert::{self, AlertState, Policy};
+use crate::analysis::Analyzer;
+use crate::config::{Config, MetricsMode};
+use crate::envelope::{self, EnvelopeError};
+use crate::metrics::{self, Health, MetricBatch};
+use crate::pending::PendingRequests;
+use crate::publish::{cloudwatch, sns, PublishError, Published, Sink};
+use crate::seen_events::SeenEvents;
+
+/// Time kept back from the deadline for returning the result.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+/// Cap on remembered event ids (64-bit hashes: ~1.6 MB at most).
+const SEEN_EVENTS_MAX: usize = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The batch cannot be decoded. Retrying cannot help; the failure destination keeps it.
+    #[error("batch rejected: {0}")]
+    Rejected(#[from] Box<EnvelopeError>),
+    /// Sending failed; a retry may succeed.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl HandlerError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, HandlerError::Publish(_))
+    }
+}
+
+/// What one invocation did: the summary log line, and the Lambda's response.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InvocationSummary {
+    pub log_events: u64,
+    pub duplicate_events: u64,
+    pub control_messages: u64,
+    pub requests: u64,
+    pub timeouts: u64,
+    pub near_limit: u64,
+    pub errors: u64,
+    pub misconfigurations: u64,
+    pub unrecognised_lines: u64,
+    pub alerts_sent: usize,
+    pub alerts_held: usize,
+    pub metric_calls: usize,
+    pub metric_data: usize,
+    pub pending_requests: usize,
+    pub duration_ms: u64,
+}
+
+/// What the warm container remembers between invocations.
+struct WarmState {
+    pending: PendingRequests,
+    seen: SeenEvents,
+    alerts: AlertState,
+    /// Batches whose metrics went out although the invocation failed later:
+    /// a retry in this container does not count them twice.
+    metrics_sent: HashSet<String>,
+}
+
+pub struct Monitor {
+    config: Config,
+    sink: Sink,
+    state: Mutex<WarmState>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Monitor {
+    pub fn new(config: Config, sink: Sink) -> Monitor {
+        let state = WarmState {
+            pending: PendingRequests::new(config.pending_ttl_secs, config.pending_max_requests),
+            seen: SeenEvents::new(config.alert_cooldown_secs.max(60), SEEN_EVENTS_MAX),
+            alerts: AlertState::default(),
+            metrics_sent: HashSet::new(),
+        };
+        Monitor {
+            config,
+            sink,
+            state: Mutex::new(state),
+        }
+    }
+
+    pub fn sink(&self) -> &Sink {
+        &self.sink
+    }
+
+    /// Handles one Lambda payload. `deadline` is when Lambda stops the invocation.
+    pub async fn handle(
+        &self,
+        event: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<InvocationSummary, HandlerError> {
+        self.handle_at(event, deadline, now_ms()).await
+    }
+
+    pub async fn handle_at(
+        &self,
+        event: &[u8],
+        deadline: Option<Instant>,
+        now: i64,
+    ) -> Result<InvocationSummary, HandlerError> {
+        let started = Instant::now();
+        let cfg = &self.config;
+        let inflated = match envelope::decode_lambda_event(event, cfg.max_decompressed_bytes) {
+            Ok(i) => i,
+            Err(e) => return Err(self.reject(e, deadline, now).await),
+        };
+        let mut docs = Vec::with_capacity(inflated.len());
+        for i in &inflated {
+            if i.trailing_garbage > 0 {
+                tracing::warn!(origin = %i.origin, bytes = i.trailing_garbage, "ignored bytes after the last gzip member");
+            }
+            match envelope::documents(i) {
+                Ok(d) => docs.extend(d),
+                Err(e) => return Err(self.reject(e, deadline, now).await),
+            }
+        }
+
+        // The engine, under the warm state's lock (invocations of one container never overlap).
+        let (analysis, event_ids, batch_key, earlier, duplicates) = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let earlier = st.pending.take(now);
+            let mut analyzer = Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned());
+            let mut ids: Vec<String> = Vec::new();
+            let mut duplicates = 0u64;
+            for d in &docs {
+                duplicates += analyzer.add_document_unless(d, |id| st.seen.contains(id, now));
+                ids.extend(d.log_events.iter().map(|e| e.id.to_string()));
+            }
+            let (analysis, pending) = analyzer.finish();
+            st.pending.keep(pending, now);
+            let key = batch_key(&ids);
+            (analysis, ids, key, earlier, duplicates)
+        };
+
+        let result = self.publish(&analysis, &batch_key, deadline, now).await;
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (metric_calls, metric_data, alerts_sent, alerts_held) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Give the earlier partial requests back: the retry needs them again.
+                st.pending.keep(earlier, now);
+                return Err(e.into());
+            }
+        };
+        st.seen
+            .insert_all(event_ids.iter().map(String::as_str), now);
+        st.metrics_sent.remove(&batch_key);
+        let summary = InvocationSummary {
+            log_events: analysis.summary.log_events,
+            duplicate_events: duplicates,
+            control_messages: analysis.summary.control_messages,
+            requests: analysis.summary.requests,
+            timeouts: analysis.summary.timeouts,
+            near_limit: analysis.summary.near_limit,
+            errors: analysis.summary.errors,
+            misconfigurations: analysis.summary.misconfigurations,
+            unrecognised_lines: analysis.summary.unrecognised_lines,
+            alerts_sent,
+            alerts_held,
+            metric_calls,
+            metric_data,
+            pending_requests: st.pending.len(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        Ok(summary)
+    }
+
+    /// Metrics, then alerts. Returns (metric calls, metric data, alerts sent, alerts held).
+    async fn publish(
+        &self,
+        analysis: &crate::analysis::Analysis,
+        batch_key: &str,
+        deadline: Option<Instant>,
+        now: i64,
+    ) -> Result<(usize, usize, usize, usize), PublishError> {
+        let cfg = &self.config;
+        let health = Health {
+            log_events: analysis.summary.log_events,
+            batches_rejected: 0,
+        };
+        let batch = metrics::build(analysis, &cfg.metrics_namespace, now, health);
+        if batch.dropped_out_of_range > 0 {
+            tracing::warn!(
+                dropped = batch.dropped_out_of_range,
+                "metric data outside CloudWatch's accepted time range (older than 14 days or in the future) were not sent"
+            );
+        }
+        let already = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .metrics_sent
+            .contains(batch_key);
+        let metric_calls = if already {
+            tracing::info!(
+                "metrics of this batch were sent by an earlier, failed try: not sent again"
+            );
+            0
+        } else {
+            let n = self.send_metrics(&batch, deadline).await?;
+            self.state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .metrics_sent
+                .insert(batch_key.to_owned());
+            n
+        };
+
+        let policy = Policy {
+            cooldown_secs: cfg.alert_cooldown_secs,
+            max_alerts: cfg.max_alerts_per_invocation,
+            near_limit_min: cfg.near_limit_alert_min,
+        };
+        let now_secs = (now / 1000) as u64;
+        let plan = {
+            let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            alert::plan(analysis, &st.alerts, policy, now_secs)
+        };
+        for (key, n, why) in &plan.held {
+            tracing::info!(api_id = %key.api_id, stage = %key.stage, route = %key.route, kind = %key.kind, cause = %key.cause, findings = n, reason = why, "alert held back");
+        }
+        let rendered = alert::render_plan(&plan);
+        let mut sent = 0;
+        for (i, r) in rendered.iter().enumerate() {
+            if self.sink.record(Published::Alert(r.clone())) {
+                sent += 1;
+                continue;
+            }
+            match (&self.sink, &cfg.alert_topic_arn) {
+                (Sink::Aws { sns: client, .. }, Some(topic)) => {
+                    let remaining =
+                        remaining(deadline).ok_or(PublishError::Deadline("publish alerts"))?;
+                    tokio::time::timeout(remaining, sns::publish(client, topic, r))
+                        .await
+                        .map_err(|_| PublishError::Deadline("publish alerts"))??;
+                    sent += 1;
+                    // Commit each alert as it goes out, so a retry does not send it twice.
+                    let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                    st.alerts.commit_one(&plan, i, now_secs);
+                }
+                _ => {
+                    tracing::warn!(alert_id = %r.id, subject = %r.subject, automation = %r.automation, "finding (no ALERT_TOPIC_ARN set, not sent)")
+                }
+            }
+        }
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.alerts.commit(&plan, now_secs);
+        st.alerts.expire(now_secs, cfg.alert_cooldown_secs);
+        Ok((metric_calls, batch.data.len(), sent, plan.held.len()))
+    }
+
+    async fn send_metrics(
+        &self,
+        batch: &MetricBatch,
+        deadline: Option<Instant>,
+    ) -> Result<usize, PublishError> {
+        match self.config.metrics_mode {
+            MetricsMode::Off => Ok(0),
+            MetricsMode::Emf => {
+                let lines = metrics::emf_lines(batch);
+                if !self.sink.record(Published::Emf(lines.clone())) {
+                    for l in lines {
+                        println!("{l}");
+                    }
+                }
+                Ok(0)
+            }
+            MetricsMode::Api => {
+                if self.sink.record(Published::Metrics(batch.clone())) {
+                    return Ok(metrics::pack(&batch.data).len());
+                }
+                let Sink::Aws {
+                    cloudwatch: client, ..
+                } = &self.sink
+                else {
+                    return Ok(0);
+                };
+                let remaining =
+                    remaining(deadline).ok_or(PublishError::Deadline("publish metrics"))?;
+                tokio::time::timeout(remaining, cloudwatch::put(client, batch))
+                    .await
+                    .map_err(|_| PublishError::Deadline("publish metrics"))?
+            }
+        }
+    }
+
+    /// A batch that cannot be decoded: logged with its context, counted, and failed.
+    async fn reject(&self, e: EnvelopeError, deadline: Option<Instant>, now: i64) -> HandlerError {
+        let o = e.origin();
+        tracing::error!(
+            error = %e,
+            location = %o.location,
+            log_group = o.log_group.as_deref().unwrap_or(""),
+            log_stream = o.log_stream.as_deref().unwrap_or(""),
+            first_event_id = o.first_event_id.as_deref().unwrap_or(""),
+            "batch rejected: it goes to the failure destination for inspection"
+        );
+        let empty = crate::analysis::Analyzer::new(&self.config.engine)
+            .finish()
+            .0;
+        let batch = metrics::build(
+            &empty,
+            &self.config.metrics_namespace,
+            now,
+            Health {
+                log_events: 0,
+                batches_rejected: 1,
+            },
+        );
+        if let Err(pe) = self.send_metrics(&batch, deadline).await {
+            tracing::warn!(error = %pe, "could not count the rejected batch");
+        }
+        HandlerError::Rejected(Box::new(e))
+    }
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    match deadline {
+        None => Some(Duration::from_secs(60)),
+        Some(d) => d
+            .checked_duration_since(Instant::now())?
+            .checked_sub(DEADLINE_MARGIN),
+    }
+}
+
+/// Identifies a batch by its events (stable across redeliveries).
+fn batch_key(ids: &[String]) -> String {
+    let parts: Vec<&str> = ids.iter().map(String::as_str).collect();
+    alert::stable_id(&parts)
+}

@@ -1,0 +1,297 @@
+//! Findings and latencies → CloudWatch metric data, as plain data.
+//!
+//! Each datum carries the minute of the log events it counts (not the time of
+//! publishing), so that alarms see the incident when it happened. Latencies go
+//! as Values/Counts, so CloudWatch computes real percentiles. The data are packed
+//! into as few PutMetricData calls as the API allows.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::Analysis;
+use crate::findings::Kind;
+
+/// PutMetricData limits (API reference): metrics per call, values per metric, bytes per call.
+pub const MAX_DATA_PER_CALL: usize = 1000;
+pub const MAX_VALUES_PER_DATUM: usize = 150;
+pub const MAX_CALL_BYTES: usize = 1_000_000;
+/// CloudWatch accepts data up to two weeks old and two hours ahead.
+const MAX_AGE_MS: i64 = 14 * 24 * 3600 * 1000 - 3600 * 1000;
+const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000 - 60 * 1000;
+/// Dimension values are at most 1024 characters.
+const MAX_DIMENSION_VALUE: usize = 1024;
+
+pub const INTEGRATION_TIMEOUTS: &str = "IntegrationTimeouts";
+pub const NEAR_LIMIT_REQUESTS: &str = "NearLimitRequests";
+pub const INTEGRATION_LATENCY: &str = "IntegrationLatency";
+pub const INTEGRATION_ERRORS: &str = "IntegrationErrors";
+pub const LOG_EVENTS_PROCESSED: &str = "LogEventsProcessed";
+pub const BATCHES_REJECTED: &str = "BatchesRejected";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Datum {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub dimensions: Vec<(&'static str, String)>,
+    /// Epoch ms, on a minute boundary.
+    pub timestamp_ms: i64,
+    pub values: Vec<f64>,
+    pub counts: Vec<f64>,
+}
+
+impl Datum {
+    /// A generous estimate of the datum's size in a request, for packing.
+    fn estimated_bytes(&self) -> usize {
+        let dims: usize = self
+            .dimensions
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 24)
+            .sum();
+        64 + self.name.len() + dims + self.values.len() * 20
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MetricBatch {
+    pub namespace: String,
+    pub data: Vec<Datum>,
+    /// Data whose minute CloudWatch would refuse (older than two weeks, or ahead of now).
+    pub dropped_out_of_range: u64,
+}
+
+/// The function's own health for this invocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Health {
+    pub log_events: u64,
+    pub batches_rejected: u64,
+}
+
+fn minute(ts: i64) -> i64 {
+    ts.div_euclid(60_000) * 60_000
+}
+
+fn dimension_value(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    match clean.char_indices().nth(MAX_DIMENSION_VALUE) {
+        Some((cut, _)) => clean[..cut].to_owned(),
+        None if clean.is_empty() => "-".to_owned(),
+        None => clean,
+    }
+}
+
+#[derive(Default)]
+struct Bucket {
+    requests: u64,
+    timeouts: u64,
+    near_limit: u64,
+    latencies: BTreeMap<u64, u64>,
+    errors: BTreeMap<&'static str, u64>,
+}
+
+/// Builds the metric data of one invocation. `now_ms` stamps the health metrics
+/// and stands in for requests whose logs carried no time.
+pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) -> MetricBatch {
+    // (api, stage, route or None, minute) → bucket; `None` is the {ApiId, Stage} roll-up.
+    let mut buckets: BTreeMap<(String, String, Option<String>, i64), Bucket> = BTreeMap::new();
+    let mut each = |route_idx: usize, ts: Option<i64>, f: &mut dyn FnMut(&mut Bucket)| {
+        let r = &analysis.routes[route_idx];
+        let m = minute(ts.unwrap_or(now_ms));
+        for route in [None, Some(r.key.route.to_string())] {
+            let b = buckets
+                .entry((r.key.api_id.clone(), r.key.stage.clone(), route, m))
+                .or_default();
+            f(b);
+        }
+    };
+    for o in &analysis.observations {
+        each(o.route, o.timestamp, &mut |b| {
+            b.requests += 1;
+            if let Some(l) = o.integration_latency_ms {
+                *b.latencies.entry(l).or_default() += 1;
+            }
+        });
+    }
+    let route_index = |f: &crate::analysis::Finding| {
+        analysis.routes.iter().position(|r| {
+            r.key.api_id == f.api_id && r.key.stage == f.stage && r.key.route == f.route
+        })
+    };
+    for f in &analysis.findings {
+        let Some(i) = route_index(f) else { continue };
+        each(i, f.timestamp, &mut |b| match f.kind {
+            Kind::Timeout => b.timeouts += 1,
+            Kind::NearLimit => b.near_limit += 1,
+            Kind::Error => *b.errors.entry(f.cause.as_str()).or_default() += 1,
+            Kind::Misconfiguration => {}
+        });
+    }
+
+    let mut data = Vec::new();
+    let mut dropped = 0;
+    for ((api, stage, route, m), b) in buckets {
+        if m < now_ms - MAX_AGE_MS || m > now_ms + MAX_AHEAD_MS {
+            dropped += 1;
+            continue;
+        }
+        let mut dims = vec![
+            ("ApiId", dimension_value(&api)),
+            ("Stage", dimension_value(&stage)),
+        ];
+        if let Some(r) = &route {
+            dims.push(("Route", dimension_value(r)));
+        }
+        let count = |name, n: u64| Datum {
+            name,
+            unit: Unit::Count,
+            dimensions: dims.clone(),
+            timestamp_ms: m,
+            values: vec![n as f64],
+            counts: vec![1.0],
+        };
+        // Zeros too: an alarm then sees "no timeouts" rather than missing data.
+        if b.requests > 0 {
+            data.push(count(INTEGRATION_TIMEOUTS, b.timeouts));
+            data.push(count(NEAR_LIMIT_REQUESTS, b.near_limit));
+        }
+        let pairs: Vec<(u64, u64)> = b.latencies.into_iter().collect();
+        for chunk in pairs.chunks(MAX_VALUES_PER_DATUM) {
+            data.push(Datum {
+                name: INTEGRATION_LATENCY,
+                unit: Unit::Milliseconds,
+                dimensions: dims.clone(),
+                timestamp_ms: m,
+                values: chunk.iter().map(|(v, _)| *v as f64).collect(),
+                counts: chunk.iter().map(|(_, c)| *c as f64).collect(),
+            });
+        }
+        for (cause, n) in b.errors {
+            let mut d = count(INTEGRATION_ERRORS, n);
+            d.dimensions.push(("Cause", cause.to_owned()));
+            data.push(d);
+        }
+    }
+    let now_m = minute(now_ms);
+    for (name, n) in [
+        (LOG_EVENTS_PROCESSED, health.log_events),
+        (BATCHES_REJECTED, health.batches_rejected),
+    ] {
+        data.push(Datum {
+            name,
+            unit: Unit::Count,
+            dimensions: Vec::new(),
+            timestamp_ms: now_m,
+            values: vec![n as f64],
+            counts: vec![1.0],
+        });
+    }
+    MetricBatch {
+        namespace: namespace.to_owned(),
+        data,
+        dropped_out_of_range: dropped,
+    }
+}
+
+/// Splits the data into PutMetricData calls: at most 1000 data and about 1 MB each.
+pub fn pack(data: &[Datum]) -> Vec<&[Datum]> {
+    let mut calls = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, d) in data.iter().enumerate() {
+        let size = d.estimated_bytes();
+        if i > start && (i - start == MAX_DATA_PER_CALL || bytes + size > MAX_CALL_BYTES) {
+            calls.push(&data[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < data.len() {
+        calls.push(&data[start..]);
+    }
+    calls
+}
+
+/// Embedded Metric Format: one JSON line per datum (values repeated by count, at
+/// most 100 per line), for METRICS_MODE=emf. CloudWatch Logs turns them into metrics.
+pub fn emf_lines(batch: &MetricBatch) -> Vec<String> {
+    let mut lines = Vec::new();
+    for d in &batch.data {
+        let mut values: Vec<f64> = Vec::new();
+        for (v, c) in d.values.iter().zip(&d.counts) {
+            values.extend(std::iter::repeat_n(*v, *c as usize));
+        }
+        for chunk in values.chunks(100) {
+            let mut root = serde_json::Map::new();
+            let dim_names: Vec<&str> = d.dimensions.iter().map(|(k, _)| *k).collect();
+            root.insert(
+                "_aws".into(),
+                serde_json::json!({
+                    "Timestamp": d.timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": batch.namespace,
+                        "Dimensions": [dim_names],
+                        "Metrics": [{"Name": d.name, "Unit": d.unit.as_str()}],
+                    }],
+                }),
+            );
+            for (k, v) in &d.dimensions {
+                root.insert((*k).into(), serde_json::Value::String(v.clone()));
+            }
+            root.insert(d.name.into(), serde_json::json!(chunk));
+            lines.push(serde_json::Value::Object(root).to_string());
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn datum(values: usize) -> Datum {
+        Datum {
+            name: INTEGRATION_LATENCY,
+            unit: Unit::Milliseconds,
+            dimensions: vec![("ApiId", "a".into())],
+            timestamp_ms: 0,
+            values: vec![1.0; values],
+            counts: vec![1.0; values],
+        }
+    }
+
+    #[test]
+    fn packing_respects_the_limits() {
+        let data: Vec<Datum> = (0..2500).map(|_| datum(1)).collect();
+        let calls = pack(&data);
+        assert_eq!(
+            calls.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [1000, 1000, 500]
+        );
+        let big: Vec<Datum> = (0..900).map(|_| datum(150)).collect();
+        for c in pack(&big) {
+            assert!(c.iter().map(Datum::estimated_bytes).sum::<usize>() <= MAX_CALL_BYTES);
+        }
+        assert!(pack(&[]).is_empty());
+    }
+
+    #[test]
+    fn dimension_values_are_bounded_and_clean() {
+        assert_eq!(dimension_value("a\nb"), "ab");
+        assert_eq!(dimension_value(""), "-");
+        assert_eq!(dimension_value(&"x".repeat(2000)).len(), 1024);
+    }
+}

@@ -1,0 +1,49 @@
+//! PutMetricData with Values/Counts, in as few calls as the limits allow.
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_smithy_types::DateTime;
+
+use super::{sdk_message, PublishError};
+use crate::metrics::{self, Datum, MetricBatch, Unit};
+
+fn datum(d: &Datum) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name(d.name)
+        .unit(match d.unit {
+            Unit::Count => StandardUnit::Count,
+            Unit::Milliseconds => StandardUnit::Milliseconds,
+        })
+        .timestamp(DateTime::from_millis(d.timestamp_ms))
+        .set_dimensions(Some(
+            d.dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
+                .collect(),
+        ))
+        .set_values(Some(d.values.clone()))
+        .set_counts(Some(d.counts.clone()))
+        .build()
+}
+
+/// Sends the batch; returns the number of calls made.
+pub async fn put(
+    client: &aws_sdk_cloudwatch::Client,
+    batch: &MetricBatch,
+) -> Result<usize, PublishError> {
+    let calls = metrics::pack(&batch.data);
+    let n = calls.len();
+    for (i, call) in calls.into_iter().enumerate() {
+        client
+            .put_metric_data()
+            .namespace(&batch.namespace)
+            .set_metric_data(Some(call.iter().map(datum).collect()))
+            .send()
+            .await
+            .map_err(|e| PublishError::Metrics {
+                call: i + 1,
+                calls: n,
+                message: sdk_message(&e),
+            })?;
+    }
+    Ok(n)
+}
