@@ -4,35 +4,56 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBUG := target/debug
-CLI := $(DEBUG)/apigw-doctor
+# The venv's tools (cargo-lambda, cfn-lint, LocalStack) come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+CLI := target/debug/apigw-doctor
+ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint unit tools events build clean
+.PHONY: demo test lint unit e2e template build tools events bench clean
 
-## demo: the CLI on the sample events (timeouts, near-limit, errors), no AWS account needed
+## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
 	$(CARGO) build --quiet --bins
 	@echo "== apigw-doctor analyze events/timeout-info.json events/near-limit.json events/function-timeout-502.json"
 	@$(CLI) analyze events/timeout-info.json events/near-limit.json events/function-timeout-502.json
 	@echo "== ERROR-level logs only: what the logs cannot tell, said plainly"
 	@$(CLI) analyze events/timeout-error-level.json | sed -n '3,12p'
+	@echo
+	@echo "== apigw-doctor dry-run events/timeout-info.json: the metric data and the alert, as the Lambda would send them"
+	@$(CLI) dry-run events/timeout-info.json
 
-## test: formatting, lints, unit, fixture, snapshot and property tests
-test: lint unit
+## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the Lambda on LocalStack, the arm64 zip
+test: lint unit template e2e build
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
 
-# One dev-profile build serves clippy's check, the tests and the demo.
+# One dev-profile build serves clippy's check, the tests, the demo and the e2e run.
 unit:
 	$(CARGO) test --quiet --all-targets
 
-## tools: the Python tools in .venv (LocalStack, cargo-lambda, cfn-lint)
+## template: cfn-lint (pinned) and the template's promises (IAM, failure path, subscriptions, alarms)
+template: tools
+	cfn-lint template.yaml
+	$(PY) tests/template/test_template.py
+
+## e2e: the real bootstrap through `cargo lambda watch`, against LocalStack on 127.0.0.1
+e2e: tools
+	$(PY) tests/e2e/lambda_localstack.py
+
+## build: the deployable zip (provided.al2023, arm64), checked
+build: tools
+	rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || rustup target list --installed | grep -q aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 --output-format zip --bin bootstrap
+	$(PY) tests/build/check_artifact.py $(ZIP)
+
+## tools: the Python tools in .venv (LocalStack with its one fix, cargo-lambda, cfn-lint, boto3)
 tools: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt tests/e2e/patch_localstack.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) tests/e2e/patch_localstack.py
 	touch $@
 
 ## events: regenerate events/ (deterministic)

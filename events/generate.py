@@ -195,9 +195,14 @@ def encode(doc):
 
 
 def main():
+    global T0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
-    out = ap.parse_args().out
+    ap.add_argument("--t0", type=int, default=T0,
+                    help="epoch ms of the first line (the end-to-end test uses 'now': CloudWatch refuses old data)")
+    args = ap.parse_args()
+    out = args.out
+    T0 = args.t0
     docs = scenarios()
     for name, doc in docs.items():
         with open(os.path.join(out, f"{name}.json"), "w") as f:

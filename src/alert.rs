@@ -528,7 +528,15 @@ fn emoji(k: Kind) -> &'static str {
     }
 }
 
-fn automation_json(alert: &Alert<'_>, examples: usize) -> serde_json::Value {
+/// The findings as JSON for automation (SQS, Lambda subscribers). It also carries the
+/// human renderings, so that a relay (ticketing, another chat tool) can forward them as is.
+fn automation_json(
+    alert: &Alert<'_>,
+    examples: usize,
+    subject: &str,
+    email: &str,
+    chatbot: &str,
+) -> serde_json::Value {
     let shown: Vec<FindingJson<'_>> = alert
         .findings
         .iter()
@@ -546,6 +554,7 @@ fn automation_json(alert: &Alert<'_>, examples: usize) -> serde_json::Value {
         "suppressed_before": alert.suppressed_before,
         "request_ids": alert.findings.iter().filter_map(|f| f.request_id.as_deref()).collect::<Vec<_>>(),
         "findings": shown,
+        "notification": {"subject": subject, "email": email, "chatbot": chatbot},
     })
 }
 
@@ -561,7 +570,7 @@ pub fn render(alert: &Alert<'_>) -> Rendered {
     loop {
         let email = email_text(alert, examples);
         let chatbot = chatbot_json(alert, examples).to_string();
-        let automation = automation_json(alert, examples).to_string();
+        let automation = automation_json(alert, examples, &subject, &email, &chatbot).to_string();
         let message = message(&chatbot, &email, &automation);
         if message.len() <= MAX_MESSAGE_BYTES || examples == 0 {
             return Rendered {

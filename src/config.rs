@@ -32,6 +32,9 @@ pub struct Config {
     /// How long partial requests wait in the warm container for the rest of their lines.
     pub pending_ttl_secs: u64,
     pub pending_max_requests: usize,
+    /// The function's own log group (`AWS_LAMBDA_LOG_GROUP_NAME`, set by Lambda):
+    /// batches from it are ignored, so a mistaken subscription cannot loop.
+    pub own_log_group: Option<String>,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -210,6 +213,7 @@ impl Config {
                 "a whole number from 0 to 1000000",
                 |n: &usize| *n <= 1_000_000,
             )?,
+            own_log_group: var("AWS_LAMBDA_LOG_GROUP_NAME"),
         })
     }
 }

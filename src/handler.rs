@@ -137,6 +137,10 @@ impl Monitor {
             let mut ids: Vec<String> = Vec::new();
             let mut duplicates = 0u64;
             for d in &docs {
+                if cfg.own_log_group.as_deref() == Some(&*d.log_group) {
+                    tracing::warn!(log_group = %d.log_group, "ignored a batch from this function's own log group: remove that subscription");
+                    continue;
+                }
                 duplicates += analyzer.add_document_unless(d, |id| st.seen.contains(id, now));
                 ids.extend(d.log_events.iter().map(|e| e.id.to_string()));
             }

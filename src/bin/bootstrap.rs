@@ -82,8 +82,14 @@ async fn main() -> Result<(), Error> {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let deadline = Instant::now() + Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
-        let result = monitor.handle(event.payload.get().as_bytes(), Some(deadline)).await;
+        // Lambda always gives a deadline ahead of now; an emulator may not, and then
+        // the handler's own bound applies.
+        let deadline = (event.context.deadline > now_ms)
+            .then(|| Instant::now() + Duration::from_millis(event.context.deadline - now_ms));
+        if deadline.is_none() {
+            tracing::warn!(deadline_ms = event.context.deadline, now_ms, "no usable invocation deadline");
+        }
+        let result = monitor.handle(event.payload.get().as_bytes(), deadline).await;
         log_dry_run(monitor.sink());
         match result {
             Ok(summary) => {

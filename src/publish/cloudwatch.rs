@@ -7,6 +7,14 @@ use super::{sdk_message, PublishError};
 use crate::metrics::{self, Datum, MetricBatch, Unit};
 
 fn datum(d: &Datum) -> MetricDatum {
+    // An empty Dimensions list is left out rather than sent empty (LocalStack's CBOR
+    // parser rejects the empty array; CloudWatch treats both the same).
+    let dimensions = (!d.dimensions.is_empty()).then(|| {
+        d.dimensions
+            .iter()
+            .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
+            .collect()
+    });
     MetricDatum::builder()
         .metric_name(d.name)
         .unit(match d.unit {
@@ -14,12 +22,7 @@ fn datum(d: &Datum) -> MetricDatum {
             Unit::Milliseconds => StandardUnit::Milliseconds,
         })
         .timestamp(DateTime::from_millis(d.timestamp_ms))
-        .set_dimensions(Some(
-            d.dimensions
-                .iter()
-                .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
-                .collect(),
-        ))
+        .set_dimensions(dimensions)
         .set_values(Some(d.values.clone()))
         .set_counts(Some(d.counts.clone()))
         .build()

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Pins template.yaml's promises, so that a later edit cannot quietly widen permissions
+or drop the failure path. Run by `make template` with the project's .venv (PyYAML).
+Prints `N passed, N failed` last."""
+import os
+import re
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+T = yaml.safe_load(open(os.path.join(ROOT, "template.yaml")))
+R = T["Resources"]
+P = T["Parameters"]
+results = []
+
+
+def test(fn):
+    try:
+        fn()
+        results.append(None)
+        print(f"ok   {fn.__name__}")
+    except AssertionError as e:
+        results.append(e)
+        print(f"FAIL {fn.__name__}: {e}")
+    return fn
+
+
+def ref(name):
+    return {"Ref": name}
+
+
+def function():
+    return R["Function"]["Properties"]
+
+
+@test
+def function_runtime_build_and_logging():
+    f = R["Function"]
+    p = f["Properties"]
+    assert f["Metadata"]["BuildMethod"] == "rust-cargolambda"
+    assert p["Runtime"] == "provided.al2023" and p["Architectures"] == ["arm64"] and p["Handler"] == "bootstrap"
+    assert p["MemorySize"] == ref("MemorySize") and P["MemorySize"]["Default"] == 128
+    assert p["Timeout"] == 60
+    assert p["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": ref("FunctionLogGroup")}
+    lg = R["FunctionLogGroup"]["Properties"]
+    assert lg["RetentionInDays"] == ref("LogRetentionDays")
+    assert lg["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}"}
+    assert p["FunctionName"] == ref("AWS::StackName")
+
+
+@test
+def every_engine_setting_is_a_parameter_with_the_codes_default():
+    src = open(os.path.join(ROOT, "src", "config.rs")).read()
+    table = re.findall(r'\(\s*"([A-Z_]+)",\s*"((?:[^"\\]|\\.)*)",', src.split("pub const SETTINGS")[1].split("];")[0])
+    assert len(table) >= 14, table
+    env = function()["Environment"]["Variables"]
+    for name, default in table:
+        if name == "ALERT_TOPIC_ARN":
+            assert env[name] == ref("AlertTopic")
+            continue
+        assert name in env, f"{name} is not passed to the function"
+        param = env[name]["Ref"]
+        assert str(P[param]["Default"]) == default, f"{param} default {P[param]['Default']!r} != code {default!r}"
+
+
+@test
+def one_subscription_per_log_group_never_the_functions_own():
+    events = function()["Events"]
+    loop = events["Fn::ForEach::Subscriptions"]
+    assert loop[0] == "GroupName" and loop[1] == ref("ApiLogGroupNames")
+    (name, ev), = loop[2].items()
+    assert "&{GroupName}" in name
+    assert ev["Type"] == "CloudWatchLogs" and ev["Properties"]["LogGroupName"] == ref("GroupName")
+    assert "Default" not in P["ApiLogGroupNames"], "at least one group must be given"
+    for r in R.values():
+        if r["Type"] == "AWS::Logs::SubscriptionFilter":
+            assert r["Properties"]["LogGroupName"] != ref("FunctionLogGroup")
+
+
+@test
+def kinesis_is_optional():
+    k = R["KinesisSource"]
+    assert k["Condition"] == "HasKinesis" and k["Properties"]["EventSourceArn"] == ref("KinesisStreamArn")
+    assert k["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+
+
+@test
+def alerts_topic_encrypted_email_and_slack_optional():
+    assert R["AlertTopic"]["Properties"]["KmsMasterKeyId"] == ref("AlertsKey")
+    assert R["AlertsKey"]["Properties"]["EnableKeyRotation"] is True
+    sub = R["AlertEmailSubscription"]
+    assert sub["Condition"] == "HasEmail" and sub["Properties"]["Protocol"] == "email"
+    slack = R["SlackChannel"]
+    assert slack["Type"] == "AWS::Chatbot::SlackChannelConfiguration" and slack["Condition"] == "HasSlack"
+    assert slack["Properties"]["SnsTopicArns"] == [ref("AlertTopic")]
+    assert slack["Properties"]["GuardrailPolicies"], "a guardrail policy"
+    assert R["ChatbotRole"]["Condition"] == "HasSlack"
+    assert "HasEmail" in T["Conditions"] and "HasSlack" in T["Conditions"]
+
+
+@test
+def failure_path():
+    cfg = function()["EventInvokeConfig"]
+    assert cfg["MaximumRetryAttempts"] == 2
+    assert cfg["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}
+    q = R["FailureQueue"]["Properties"]
+    assert q["MessageRetentionPeriod"] == 14 * 24 * 3600 and q["SqsManagedSseEnabled"] is True
+
+
+@test
+def least_privilege():
+    role = R["FunctionRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role, "no managed policies (AWSLambdaBasicExecutionRole has logs:* on *)"
+    assert function()["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    actions = {}
+    for pol in role["Policies"]:
+        for st in pol["PolicyDocument"]["Statement"]:
+            assert st["Effect"] == "Allow"
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            for a in acts:
+                assert "*" not in a, f"wildcard action {a}"
+                actions[a] = st
+            if st["Resource"] == "*":
+                assert acts == ["cloudwatch:PutMetricData"], f"Resource * only for PutMetricData, not {acts}"
+                assert st["Condition"] == {"StringEquals": {"cloudwatch:namespace": ref("MetricsNamespace")}}
+    assert actions["sns:Publish"]["Resource"] == ref("AlertTopic")
+    assert actions["logs:PutLogEvents"]["Resource"] == {"Fn::Sub": "${FunctionLogGroup.Arn}"}
+    assert actions["sqs:SendMessage"]["Resource"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert actions["kms:GenerateDataKey"]["Resource"] == {"Fn::GetAtt": ["AlertsKey", "Arn"]}
+    assert set(actions) == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "sns:Publish", "kms:GenerateDataKey",
+        "kms:Decrypt", "sqs:SendMessage", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard",
+    }, sorted(actions)
+    kin = actions["kinesis:GetRecords"]["Resource"]["Fn::If"]
+    assert kin[0] == "HasKinesis" and kin[1] == ref("KinesisStreamArn")
+
+
+@test
+def alarms_notify_the_topic():
+    alarms = {k: v["Properties"] for k, v in R.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"TimeoutsAlarm", "NearLimitAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FailureQueueAlarm"}
+    for name, a in alarms.items():
+        assert a["AlarmActions"] == [ref("AlertTopic")], name
+    assert "IntegrationTimeouts" in alarms["TimeoutsAlarm"]["Metrics"][0]["Expression"]["Fn::Sub"]
+    assert alarms["TimeoutsAlarm"]["Threshold"] == 0 and alarms["TimeoutsAlarm"]["Metrics"][0]["Period"] == 60
+    assert alarms["NearLimitAlarm"]["Threshold"] == ref("NearLimitAlarmThreshold")
+    assert alarms["FunctionErrorsAlarm"]["MetricName"] == "Errors"
+    assert alarms["FunctionThrottlesAlarm"]["MetricName"] == "Throttles"
+    assert alarms["FailureQueueAlarm"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+@test
+def dashboard_and_outputs():
+    body = yaml.safe_dump(R["Dashboard"]["Properties"]["DashboardBody"])
+    for needle in ["IntegrationTimeouts", "NearLimitRequests", "'p50'", "'p95'", "'p99'"]:
+        assert needle in body, needle
+    assert set(T["Outputs"]) >= {"AlertTopicArn", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
+
+
+failed = sum(1 for r in results if r is not None)
+print(f"template: {len(results) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
