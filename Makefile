@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint unit e2e template build tools events bench clean
+.PHONY: demo test lint unit e2e template build tools events bench compare clean
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -55,6 +55,21 @@ $(VENV)/.installed: requirements-dev.txt tests/e2e/patch_localstack.py
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) tests/e2e/patch_localstack.py
 	touch $@
+
+BATCHES := target/gen-batches
+$(BATCHES)/.done:
+	mkdir -p $(BATCHES)
+	python3 ../shared/bench/gen_batches.py --out $(BATCHES)
+	touch $@
+
+## bench: criterion benches (decode, parse, engine) on the generated batches; not part of `make test`
+bench: $(BATCHES)/.done
+	$(CARGO) bench --bench engine
+
+## compare: ceiling vs engine vs Python baseline, MB/s, ratios and peak RSS, in one run
+compare: $(BATCHES)/.done
+	$(CARGO) build --release --quiet --example throughput
+	python3 bench/compare.py $(BATCHES) ../shared
 
 ## events: regenerate events/ (deterministic)
 events:

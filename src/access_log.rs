@@ -331,13 +331,19 @@ impl<'a> AccessRecord<'a> {
 }
 
 /// Parses one access-log message. `None` when it is not an access-log record.
+/// (An [`AccessParser`] does the same faster over many records.)
 pub fn parse_record<'a>(
     message: &'a str,
     format: Option<&AccessFormat>,
 ) -> Option<AccessRecord<'a>> {
+    let memo = KeyMemo::default();
+    parse_with(message, KeyLookup(format, &memo))
+}
+
+fn parse_with<'a>(message: &'a str, keys: KeyLookup<'_>) -> Option<AccessRecord<'a>> {
+    let format = keys.0;
     let trimmed = message.trim();
     if trimmed.starts_with('{') && format.is_none_or(|f| f.json) {
-        let keys = KeyLookup(format);
         let mut rec = AccessRecord::default();
         let mut de = serde_json::Deserializer::from_str(trimmed);
         let parsed = Collector {
@@ -357,10 +363,50 @@ pub fn parse_record<'a>(
         .and_then(|f| f.match_tokens(trimmed))
 }
 
-struct KeyLookup<'f>(Option<&'f AccessFormat>);
+/// Key → field, remembering top-level keys: records of one stream repeat the same
+/// keys, so each distinct key is normalised once instead of once per record.
+struct KeyLookup<'f>(Option<&'f AccessFormat>, &'f KeyMemo);
+
+type KeyMemo = std::cell::RefCell<HashMap<String, Option<Field>>>;
+
+/// Reads access-log records of one stream, remembering how its keys map to fields.
+#[derive(Debug, Default)]
+pub struct AccessParser {
+    format: Option<AccessFormat>,
+    memo: KeyMemo,
+}
+
+impl AccessParser {
+    pub fn new(format: Option<AccessFormat>) -> Self {
+        AccessParser {
+            format,
+            memo: KeyMemo::default(),
+        }
+    }
+
+    /// Parses one message; `None` when it is not an access-log record.
+    pub fn parse<'a>(&self, message: &'a str) -> Option<AccessRecord<'a>> {
+        parse_with(message, KeyLookup(self.format.as_ref(), &self.memo))
+    }
+}
 
 impl KeyLookup<'_> {
     fn get(&self, parent: Option<&str>, key: &str) -> Option<Field> {
+        if parent.is_none() {
+            if let Some(f) = self.1.borrow().get(key) {
+                return *f;
+            }
+            let f = self.resolve(None, key);
+            let mut memo = self.1.borrow_mut();
+            if memo.len() < 256 {
+                memo.insert(key.to_owned(), f);
+            }
+            return f;
+        }
+        self.resolve(parent, key)
+    }
+
+    fn resolve(&self, parent: Option<&str>, key: &str) -> Option<Field> {
         let leaf = normalise_key(key);
         let find = |k: &str| match self.0 {
             Some(f) => f.lookup(k),
@@ -393,7 +439,7 @@ impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
         f.write_str("a JSON object")
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(KeyStr(key)) = map.next_key::<KeyStr<'de>>()? {
             match self.keys.get(self.parent.as_deref(), &key) {
                 Some(field) => {
                     let v = map.next_value::<ScalarSeed>()?;
@@ -401,7 +447,7 @@ impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
                 }
                 None => map.next_value_seed(Nested {
                     keys: self.keys,
-                    parent: normalise_key(&key),
+                    key: &key,
                     out: self.out,
                 })?,
             }
@@ -410,10 +456,33 @@ impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
     }
 }
 
+/// An object key, borrowed from the input unless it has escapes.
+struct KeyStr<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for KeyStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(KeyStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(KeyStr(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// A member we do not know: descend into objects, skip anything else.
 struct Nested<'r, 'k, 'a> {
     keys: &'k KeyLookup<'k>,
-    parent: String,
+    /// Its key, normalised only if the value turns out to be an object.
+    key: &'r str,
     out: &'r mut AccessRecord<'a>,
 }
 
@@ -432,7 +501,7 @@ impl<'de, 'r, 'k> Visitor<'de> for Nested<'r, 'k, 'de> {
     fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<(), M::Error> {
         Collector {
             keys: self.keys,
-            parent: Some(self.parent),
+            parent: Some(normalise_key(self.key)),
             out: self.out,
         }
         .visit_map(map)

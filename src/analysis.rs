@@ -206,11 +206,13 @@ pub struct Analyzer<'c> {
     earlier: HashMap<String, Request>,
     functions: BTreeMap<String, FunctionStats>,
     counters: Counters,
+    access: access_log::AccessParser,
 }
 
 impl<'c> Analyzer<'c> {
     pub fn new(config: &'c EngineConfig) -> Self {
         Analyzer {
+            access: access_log::AccessParser::new(config.access_format.clone()),
             config,
             requests: HashMap::new(),
             order: Vec::new(),
@@ -272,8 +274,7 @@ impl<'c> Analyzer<'c> {
                 self.counters.unrecognised_lines += 1;
                 return;
             }
-            if let Some(rec) = access_log::parse_record(message, self.config.access_format.as_ref())
-            {
+            if let Some(rec) = self.access.parse(message) {
                 self.counters.access_records += 1;
                 let id = rec
                     .id()

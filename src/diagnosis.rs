@@ -245,13 +245,13 @@ const BASELINE_MIN: usize = 5;
 
 fn route_health(r: &RouteStats, f: &Finding, config: &EngineConfig) -> String {
     let near_ms = config.near_limit_ms(r.limit_ms);
-    // The baseline is the *other* requests: drop this one's own latency.
-    let mut others = r.latencies.clone();
-    if let Some(own) = f.integration_latency_ms {
-        if let Ok(i) = others.binary_search(&own) {
-            others.remove(i);
-        }
-    }
+    // The baseline is the *other* requests: this one's own latency is skipped by index,
+    // without copying the route's latencies (a route can have thousands of findings).
+    let all = &r.latencies;
+    let skip = f
+        .integration_latency_ms
+        .and_then(|own| all.binary_search(&own).ok());
+    let n = all.len() - usize::from(skip.is_some());
     let mut s = format!(
         "Route {} on {}/{}: {} request{} in this analysis ({} timed out, {} near the limit, {} with integration errors)",
         r.key.route,
@@ -263,21 +263,26 @@ fn route_health(r: &RouteStats, f: &Finding, config: &EngineConfig) -> String {
         r.near_limit,
         r.errors
     );
-    if others.is_empty() {
+    if n == 0 {
         s.push_str("; no other request on this route got an answer from the integration, so there is no latency baseline.");
         return s;
     }
-    let p = |q| crate::analysis::percentile(&others, q).unwrap_or(0);
-    let (p50, p95, max) = (p(50), p(95), others[others.len() - 1]);
+    // The i-th smallest of the others.
+    let nth = |i: usize| match skip {
+        Some(k) if i >= k => all[i + 1],
+        _ => all[i],
+    };
+    let p = |q: usize| nth((q * n).div_ceil(100).max(1) - 1);
+    let (p50, p95, max) = (p(50), p(95), nth(n - 1));
     s.push_str(&format!(
         "; the other {} answered request{} took p50 {}, p95 {}, max {}.",
-        thousands(others.len() as u64),
-        if others.len() == 1 { "" } else { "s" },
+        thousands(n as u64),
+        if n == 1 { "" } else { "s" },
         ms(p50),
         ms(p95),
         ms(max)
     ));
-    let verdict = if others.len() < BASELINE_MIN {
+    let verdict = if n < BASELINE_MIN {
         " Too few for a baseline."
     } else if p95 >= near_ms {
         " The route routinely runs near the limit: it needs a structural fix (less work per request, asynchronous processing), not retries."

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::alert::{self, AlertState, Policy};
-use crate::analysis::Analyzer;
+use crate::analysis::{Analyzer, Summary};
 use crate::config::{Config, MetricsMode};
 use crate::envelope::{self, EnvelopeError};
 use crate::metrics::{self, Health, MetricBatch};
@@ -39,15 +39,10 @@ impl HandlerError {
 /// What one invocation did: the summary log line, and the Lambda's response.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct InvocationSummary {
-    pub log_events: u64,
+    /// What the engine read and found.
+    #[serde(flatten)]
+    pub analysis: Summary,
     pub duplicate_events: u64,
-    pub control_messages: u64,
-    pub requests: u64,
-    pub timeouts: u64,
-    pub near_limit: u64,
-    pub errors: u64,
-    pub misconfigurations: u64,
-    pub unrecognised_lines: u64,
     pub alerts_sent: usize,
     pub alerts_held: usize,
     pub metric_calls: usize,
@@ -164,15 +159,8 @@ impl Monitor {
             .insert_all(event_ids.iter().map(String::as_str), now);
         st.metrics_sent.remove(&batch_key);
         let summary = InvocationSummary {
-            log_events: analysis.summary.log_events,
+            analysis: analysis.summary.clone(),
             duplicate_events: duplicates,
-            control_messages: analysis.summary.control_messages,
-            requests: analysis.summary.requests,
-            timeouts: analysis.summary.timeouts,
-            near_limit: analysis.summary.near_limit,
-            errors: analysis.summary.errors,
-            misconfigurations: analysis.summary.misconfigurations,
-            unrecognised_lines: analysis.summary.unrecognised_lines,
             alerts_sent,
             alerts_held,
             metric_calls,

@@ -9,6 +9,19 @@ fn cli() -> Command {
     Command::cargo_bin("apigw-doctor").unwrap()
 }
 
+/// Runs `apigw-doctor ARGS` on `stdin`, expects success, returns the JSON it printed.
+fn json_of(args: &[&str], stdin: &str) -> serde_json::Value {
+    let out = cli()
+        .args(args)
+        .write_stdin(stdin)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
 #[test]
 fn json_report_has_the_documented_fields() {
     let out = cli()
@@ -71,15 +84,7 @@ fn test_invoke_log_with_multi_line_messages() {
                 Thu Apr 05 09:01:25 UTC 2018 : Received response. Status: 200, Integration latency: 812 ms\n\
                 Thu Apr 05 09:01:25 UTC 2018 : Lambda execution failed with status 200 due to customer function error: boom\n  at line 1\n  at line 2. Lambda request id: 11-22\n\
                 Thu Apr 05 09:01:25 UTC 2018 : Method completed with status: 502\n";
-    let out = cli()
-        .args(["analyze", "--format", "json", "-"])
-        .write_stdin(text)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json_of(&["analyze", "--format", "json", "-"], text);
     let f = &v["findings"][0];
     assert_eq!(
         (f["kind"].as_str(), f["cause"].as_str()),
@@ -92,37 +97,24 @@ fn test_invoke_log_with_multi_line_messages() {
 #[test]
 fn aws_logs_output_and_jsonl_access_logs() {
     let aws = r#"{"events":[{"logStreamName":"s1","timestamp":1795600800000,"message":"(r1) Execution failed due to a timeout error","ingestionTime":1,"eventId":"e1"},{"logStreamName":"s1","timestamp":1795600800000,"message":"(r1) Method completed with status: 504","eventId":"e2"}],"searchedLogStreams":[]}"#;
-    let out = cli()
-        .args([
+    let v = json_of(
+        &[
             "analyze",
             "--format",
             "json",
             "--log-group",
             "API-Gateway-Execution-Logs_zz9/dev",
             "-",
-        ])
-        .write_stdin(aws)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        ],
+        aws,
+    );
     assert_eq!(v["summary"]["timeouts"], 1);
     assert_eq!(v["findings"][0]["api_id"], "zz9");
     assert!(v["findings"][0]["invoked"].is_null());
 
     let jsonl = "{\"requestId\":\"a\",\"status\":\"200\",\"integrationLatency\":\"24000\",\"httpMethod\":\"GET\",\"resourcePath\":\"/x\"}\n\
                  {\"requestId\":\"b\",\"status\":\"504\",\"errorResponseType\":\"INTEGRATION_TIMEOUT\",\"integrationLatency\":\"29001\"}\n";
-    let out = cli()
-        .args(["analyze", "--format", "json", "-"])
-        .write_stdin(jsonl)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json_of(&["analyze", "--format", "json", "-"], jsonl);
     assert_eq!(
         (
             v["summary"]["timeouts"].as_u64(),
@@ -135,22 +127,17 @@ fn aws_logs_output_and_jsonl_access_logs() {
 #[test]
 fn custom_access_log_format() {
     let fmt = "$context.requestId $context.status $context.integrationLatency $context.httpMethod $context.resourcePath";
-    let out = cli()
-        .args([
+    let v = json_of(
+        &[
             "analyze",
             "--format",
             "json",
             "--access-log-format",
             fmt,
             "-",
-        ])
-        .write_stdin("r1 200 25000 GET /a\nr2 200 100 GET /a\n")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        ],
+        "r1 200 25000 GET /a\nr2 200 100 GET /a\n",
+    );
     assert_eq!(v["summary"]["near_limit"], 1);
     assert_eq!(v["findings"][0]["route"], "GET /a");
 }

@@ -139,7 +139,7 @@ fn the_same_batch_twice_alerts_once() {
     assert_eq!(
         (
             second.duplicate_events,
-            second.log_events,
+            second.analysis.log_events,
             second.alerts_sent
         ),
         (412, 0, 0)
@@ -183,7 +183,10 @@ fn cooldown_holds_and_counts_then_reports_the_suppressed() {
     let (s, _) = go("r-1", NOW);
     assert_eq!((s.alerts_sent, s.alerts_held), (1, 0));
     let (s, p) = go("r-2", NOW + 60_000);
-    assert_eq!((s.timeouts, s.alerts_sent, s.alerts_held), (1, 0, 1));
+    assert_eq!(
+        (s.analysis.timeouts, s.alerts_sent, s.alerts_held),
+        (1, 0, 1)
+    );
     assert!(alerts(&p).is_empty());
     let (s, p) = go("r-3", NOW + 400_000);
     assert_eq!(s.alerts_sent, 1);
@@ -200,10 +203,10 @@ fn cooldown_holds_and_counts_then_reports_the_suppressed() {
 fn a_request_split_over_two_invocations_is_joined() {
     let m = monitor(&[]);
     let (s1, p1) = run(&m, "split-part1", NOW);
-    assert_eq!((s1.timeouts, s1.pending_requests), (0, 1));
+    assert_eq!((s1.analysis.timeouts, s1.pending_requests), (0, 1));
     assert!(alerts(&p1).is_empty());
     let (s2, p2) = run(&m, "split-part2", NOW + 29_000);
-    assert_eq!((s2.timeouts, s2.pending_requests), (1, 0));
+    assert_eq!((s2.analysis.timeouts, s2.pending_requests), (1, 0));
     let a = alerts(&p2);
     assert!(
         a[0].subject.contains("PUT /orders/{orderId}"),
@@ -263,14 +266,17 @@ fn malformed_and_control_batches() {
         .any(|d| d.name == "BatchesRejected" && d.values == [1.0]));
 
     let (s, p) = run(&m, "control-message", NOW);
-    assert_eq!((s.control_messages, s.alerts_sent), (1, 0));
+    assert_eq!((s.analysis.control_messages, s.alerts_sent), (1, 0));
     assert!(alerts(&p).is_empty());
 }
 
 #[test]
 fn kinesis_records_are_one_invocation() {
     let (s, _) = run(&monitor(&[("NEAR_LIMIT_ALERT_MIN", "2")]), "kinesis", NOW);
-    assert_eq!((s.timeouts, s.near_limit, s.alerts_sent), (1, 6, 4));
+    assert_eq!(
+        (s.analysis.timeouts, s.analysis.near_limit, s.alerts_sent),
+        (1, 6, 4)
+    );
 }
 
 #[test]
