@@ -83,11 +83,14 @@ def client(service):
                         aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def invoke(name, events_dir):
+def invoke(name, events_dir, timeout=120):
     """Returns (ok, output) of one invocation through the runtime API."""
-    r = subprocess.run(["cargo", "lambda", "invoke", "bootstrap", "--invoke-port", str(INVOKE_PORT),
-                        "--data-file", os.path.join(events_dir, f"{name}.json")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    try:
+        r = subprocess.run(["cargo", "lambda", "invoke", "bootstrap", "--invoke-port", str(INVOKE_PORT),
+                            "--data-file", os.path.join(events_dir, f"{name}.json")],
+                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"no answer within {timeout} s"
     return r.returncode == 0, (r.stdout + r.stderr).strip()
 
 
@@ -138,10 +141,11 @@ def main():
         cmd += ["--env-var", f"{k}={v}"]
     start(cmd, fn_log, fn_env)
     # Until the emulator listens, invoke fails at once; the first invoke that connects waits
-    # for the function's build, so allow the time a cold build needs.
-    deadline = time.time() + 900
+    # for the function's build (cargo-lambda builds with its own flags: on a clean clone that
+    # is a full dev build of the dependencies), so allow the time a cold build needs.
+    deadline = time.time() + 1800
     while True:
-        ok, out = invoke("clean", events)
+        ok, out = invoke("clean", events, timeout=1500)
         if ok or time.time() > deadline:
             break
         time.sleep(2)
