@@ -126,6 +126,8 @@ impl Request {
             cause
         };
         if Cause::refines(self.failure, cause) {
+            // Execution logs cut events at 1 KB and mark them ` [TRUNCATED]`.
+            let detail = detail.trim_end().trim_end_matches("[TRUNCATED]").trim_end();
             self.failure = Some(cause);
             self.failure_detail = Some(redact(detail, 300));
         }
@@ -458,6 +460,13 @@ mod tests {
             (29_000, "Execution failed due to a timeout error"),
         ]);
         assert_eq!(r.invoked(), Some(false));
+    }
+
+    #[test]
+    fn truncation_marker_is_not_part_of_the_detail() {
+        let r = build(&[(1, "Lambda execution failed with status 200 due to customer function error: a very long trace [TRUNCATED]")]);
+        assert_eq!(r.failure, Some(Cause::FunctionError));
+        assert_eq!(r.failure_detail.as_deref(), Some("a very long trace"));
     }
 
     #[test]
