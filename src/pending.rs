@@ -15,6 +15,9 @@ pub struct PendingRequests {
     by_id: HashMap<String, (i64, Request)>,
     /// Insertion order, for eviction of the oldest first.
     order: VecDeque<(String, i64)>,
+    /// When each request was first kept: a request handed to an invocation and kept
+    /// again keeps its age, so the TTL counts from its first line, not its last look.
+    born: HashMap<String, i64>,
 }
 
 impl PendingRequests {
@@ -24,6 +27,7 @@ impl PendingRequests {
             max,
             by_id: HashMap::new(),
             order: VecDeque::new(),
+            born: HashMap::new(),
         }
     }
 
@@ -48,9 +52,9 @@ impl PendingRequests {
             return;
         }
         for r in requests {
-            let id = r.id.clone();
-            self.order.push_back((id.clone(), now_ms));
-            self.by_id.insert(id, (now_ms, r));
+            let at = *self.born.entry(r.id.clone()).or_insert(now_ms);
+            self.order.push_back((r.id.clone(), at));
+            self.by_id.insert(r.id.clone(), (at, r));
         }
         self.expire(now_ms);
         while self.by_id.len() > self.max {
@@ -69,6 +73,7 @@ impl PendingRequests {
         let ttl = self.ttl_ms;
         self.by_id.retain(|_, (at, _)| now_ms - *at <= ttl);
         self.order.retain(|(_, at)| now_ms - *at <= ttl);
+        self.born.retain(|_, at| now_ms - *at <= ttl);
     }
 }
 
@@ -90,6 +95,12 @@ mod tests {
         let ids: Vec<String> = p.take(1000).into_iter().map(|r| r.id).collect();
         assert!(ids.contains(&"b".to_owned()) && ids.contains(&"c".to_owned()));
         p.keep(vec![req("d")], 0);
+        assert!(p.take(61_000).is_empty());
+        // Handed out and kept again, a request keeps its age.
+        let mut p = PendingRequests::new(60, 10);
+        p.keep(vec![req("e")], 0);
+        let again = p.take(30_000);
+        p.keep(again, 30_000);
         assert!(p.take(61_000).is_empty());
         let mut off = PendingRequests::new(60, 0);
         off.keep(vec![req("a")], 0);
