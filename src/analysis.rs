@@ -510,16 +510,21 @@ impl<'c> Analyzer<'c> {
             out.push(finding);
         }
 
-        // Backends that run longer than the gateway waits.
+        // Backends that run longer than the gateway waits, with the routes that call them.
+        let mut callers: HashMap<&str, std::collections::BTreeSet<&RouteKey>> = HashMap::new();
+        if !self.functions.is_empty() {
+            for (r, (k, _, _)) in requests.iter().zip(&classified) {
+                if let Some(name) = r.backend.as_ref().and_then(Backend::lambda_name) {
+                    callers.entry(name).or_default().insert(k);
+                }
+            }
+        }
         for f in self.functions.values() {
-            let users: Vec<&RouteStats> = routes
-                .values()
-                .filter(|s| {
-                    requests.iter().zip(&classified).any(|(r, (k, _, _))| {
-                        k == &s.key
-                            && r.backend.as_ref().and_then(Backend::lambda_name) == Some(&f.name)
-                    })
-                })
+            let users: Vec<&RouteStats> = callers
+                .get(f.name.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|k| routes.get(*k))
                 .collect();
             let limit_ms = users.iter().map(|s| s.limit_ms).min().unwrap_or_else(|| {
                 config

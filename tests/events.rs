@@ -132,3 +132,30 @@ fn text_reports() {
         insta::assert_snapshot!(name, report::text(&analyze(&event(name))));
     }
 }
+
+#[test]
+fn backend_function_logs_join_the_timeout_diagnosis() {
+    let a = analyze_files(
+        &EngineConfig::default(),
+        &[&event("timeout-info"), &event("backend-lambda-log")],
+    );
+    let timeout = &a.findings[0];
+    assert_eq!(timeout.kind, Kind::Timeout);
+    assert!(timeout
+        .diagnosis
+        .shows
+        .iter()
+        .any(|s| s.contains("orders-api's own log shows its timeout is 60 s")));
+    assert!(timeout.diagnosis.remedies[0]
+        .starts_with("Set the timeout of Lambda function orders-api to 28 s"));
+    let mis = a
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::Misconfiguration)
+        .unwrap();
+    assert_eq!((mis.api_id.as_str(), mis.limit_ms), ("a1b2c3d4e5", 29_000));
+    assert!(
+        !mis.route.is_unknown(),
+        "the misconfiguration names a route that calls the function"
+    );
+}
