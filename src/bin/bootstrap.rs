@@ -9,25 +9,6 @@ use apigw_doctor::publish::{Published, Sink};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 
-/// SDK retries stay well inside the invocation's deadline (the handler also bounds them).
-async fn aws_sink() -> Sink {
-    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
-        .build();
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(retry)
-        .timeout_config(timeouts)
-        .load()
-        .await;
-    Sink::Aws {
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
-        sns: aws_sdk_sns::Client::new(&shared),
-    }
-}
-
 fn log_dry_run(sink: &Sink) {
     for p in sink.take_recorded() {
         match p {
@@ -73,7 +54,8 @@ async fn main() -> Result<(), Error> {
     let sink = if config.dry_run {
         Sink::dry_run()
     } else {
-        aws_sink().await
+        apigw_doctor::publish::aws_sink(aws_config::defaults(aws_config::BehaviorVersion::latest()))
+            .await
     };
     let monitor = Monitor::new(config, sink);
     let monitor = &monitor;

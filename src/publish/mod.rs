@@ -43,6 +43,28 @@ pub enum Sink {
     DryRun(Mutex<Vec<Published>>),
 }
 
+/// SDK retries and timeouts for the function: three attempts with backoff, each
+/// bounded, so that a failing AWS call ends well inside the invocation's deadline
+/// (the handler also bounds every call by the deadline itself).
+pub async fn aws_sink(loader: aws_config::ConfigLoader) -> Sink {
+    use std::time::Duration;
+    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build();
+    let shared = loader
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    Sink::Aws {
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
+        sns: aws_sdk_sns::Client::new(&shared),
+    }
+}
+
 impl Sink {
     pub fn dry_run() -> Sink {
         Sink::DryRun(Mutex::new(Vec::new()))
