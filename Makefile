@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint unit e2e template build tools events bench compare clean
+.PHONY: demo test lint unit e2e template build tools events bench compare fuzz clean
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -70,6 +70,14 @@ bench: $(BATCHES)/.done
 compare: $(BATCHES)/.done
 	$(CARGO) build --release --quiet --example throughput
 	python3 bench/compare.py $(BATCHES) ../shared
+
+## fuzz: the cargo-fuzz targets (nightly), FUZZ_SECONDS each; tests/no_panic.rs covers the same entry points in `make test`
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := envelope execution_log access_log access_log_format
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
 
 ## events: regenerate events/ (deterministic)
 events:

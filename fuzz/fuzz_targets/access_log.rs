@@ -1,0 +1,10 @@
+#![no_main]
+//! Any text as access-log records (JSON or not), without and with a format.
+use apigw_doctor::access_log::{self, AccessFormat};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|text: &str| {
+    let _ = access_log::parse_record(text, None);
+    let clf = AccessFormat::parse("$context.requestId [$context.requestTime] \"$context.httpMethod $context.resourcePath\" $context.status $context.integrationLatency").unwrap();
+    let _ = access_log::parse_record(text, Some(&clf));
+});
