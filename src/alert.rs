@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use crate::analysis::{Analysis, Finding};
 use crate::diagnosis::insights_query;
-use crate::display::{ms, seconds, thousands, time};
+use crate::display::{capitalised, ms, seconds, thousands, time};
 use crate::findings::{Cause, Kind};
 use crate::report::FindingJson;
 
@@ -309,7 +309,7 @@ fn headline(key: &GroupKey, n: usize, first: &Finding) -> String {
     match key.kind {
         Kind::Timeout => format!("504 timeout{}: {n} {on}", if n == 1 { "" } else { "s" }),
         Kind::NearLimit => format!("Near the {} limit: {n} {on}", seconds(first.limit_ms)),
-        Kind::Error => format!("{}: {n} {on}", capital(key.cause.title())),
+        Kind::Error => format!("{}: {n} {on}", capitalised(key.cause.title())),
         Kind::Misconfiguration => match &first.function {
             Some(f) => format!(
                 "Lambda {} runs longer than API Gateway waits ({})",
@@ -319,13 +319,6 @@ fn headline(key: &GroupKey, n: usize, first: &Finding) -> String {
             None => format!("Misconfiguration {on}"),
         },
     }
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 fn window(findings: &[&Finding]) -> String {

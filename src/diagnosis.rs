@@ -4,7 +4,7 @@
 
 use crate::analysis::{EngineConfig, Finding, FunctionStats, RouteStats};
 use crate::backend::Backend;
-use crate::display::{ms, seconds, thousands, time};
+use crate::display::{capitalised, ms, seconds, thousands, time};
 use crate::findings::{Cause, Kind};
 use crate::limits::{ApiKind, REST_DEFAULT_MS};
 use crate::request::Request;
@@ -210,13 +210,6 @@ fn near_limit(f: &Finding) -> Diagnosis {
         format!("The logs report an integration latency of {}.", ms(latency))
     });
     d
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 fn error(f: &Finding, req: &Request) -> Diagnosis {

@@ -34,6 +34,14 @@ pub fn seconds(ms: u64) -> String {
     }
 }
 
+/// `lambda throttled` → `Lambda throttled`.
+pub fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +55,7 @@ mod tests {
         assert_eq!(time(1_551_194_973_732), "2019-02-26 15:29:33.732Z");
         assert_eq!(seconds(29_000), "29 s");
         assert_eq!(seconds(29_500), "29.5 s");
+        assert_eq!(capitalised("lambda throttled"), "Lambda throttled");
+        assert_eq!(capitalised(""), "");
     }
 }

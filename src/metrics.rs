@@ -125,13 +125,23 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
             }
         });
     }
-    let route_index = |f: &crate::analysis::Finding| {
-        analysis.routes.iter().position(|r| {
-            r.key.api_id == f.api_id && r.key.stage == f.stage && r.key.route == f.route
-        })
-    };
+    // Findings name their route by key; index the routes once rather than scan them per finding.
+    let route_index: std::collections::HashMap<(&str, &str, &crate::route::Route), usize> =
+        analysis
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    (r.key.api_id.as_str(), r.key.stage.as_str(), &r.key.route),
+                    i,
+                )
+            })
+            .collect();
     for f in &analysis.findings {
-        let Some(i) = route_index(f) else { continue };
+        let Some(&i) = route_index.get(&(f.api_id.as_str(), f.stage.as_str(), &f.route)) else {
+            continue;
+        };
         each(i, f.timestamp, &mut |b| match f.kind {
             Kind::Timeout => b.timeouts += 1,
             Kind::NearLimit => b.near_limit += 1,
