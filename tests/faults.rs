@@ -124,6 +124,17 @@ async fn monitor(endpoint: &str) -> Monitor {
     Monitor::new(config, aws_sink(loader).await)
 }
 
+/// One invocation against `endpoint` that must fail; returns the error and how long it took.
+async fn failing_invocation(endpoint: &str) -> (HandlerError, Duration) {
+    let started = Instant::now();
+    let err = monitor(endpoint)
+        .await
+        .handle_at(&event(), None, NOW)
+        .await
+        .unwrap_err();
+    (err, started.elapsed())
+}
+
 fn event() -> Vec<u8> {
     std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -153,12 +164,7 @@ async fn the_fake_endpoint_accepts_a_healthy_invocation() {
 #[tokio::test]
 async fn cloudwatch_5xx_is_retried_three_times_then_fails_the_invocation() {
     let (url, counts) = fake_aws(Reply::ServerError, Reply::Ok).await;
-    let started = Instant::now();
-    let err = monitor(&url)
-        .await
-        .handle_at(&event(), None, NOW)
-        .await
-        .unwrap_err();
+    let (err, took) = failing_invocation(&url).await;
     assert!(err.is_retryable(), "{err}");
     assert!(
         matches!(err, HandlerError::Publish(PublishError::Metrics { .. })),
@@ -170,7 +176,7 @@ async fn cloudwatch_5xx_is_retried_three_times_then_fails_the_invocation() {
         0,
         "no alert before the metrics are out"
     );
-    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(took < Duration::from_secs(20));
 }
 
 #[tokio::test]
@@ -208,18 +214,9 @@ async fn an_unreachable_endpoint_fails_fast() {
         .local_addr()
         .unwrap()
         .port();
-    let started = Instant::now();
-    let err = monitor(&format!("http://127.0.0.1:{port}"))
-        .await
-        .handle_at(&event(), None, NOW)
-        .await
-        .unwrap_err();
+    let (err, took) = failing_invocation(&format!("http://127.0.0.1:{port}")).await;
     assert!(err.is_retryable(), "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
 }
 
 #[tokio::test]
