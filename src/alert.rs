@@ -80,12 +80,30 @@ pub struct Summary<'a> {
     pub groups: Vec<(GroupKey, Vec<&'a Finding>)>,
 }
 
+/// Why a group was not alerted this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Alerted within ALERT_COOLDOWN_SECONDS: counted, reported by the next alert.
+    Cooldown,
+    /// Fewer near-limit requests than NEAR_LIMIT_ALERT_MIN.
+    BelowNearLimitMin,
+}
+
+impl Held {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Held::Cooldown => "cooldown",
+            Held::BelowNearLimitMin => "below NEAR_LIMIT_ALERT_MIN",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Plan<'a> {
     pub alerts: Vec<Alert<'a>>,
     pub summary: Option<Summary<'a>>,
     /// Groups held back by the cooldown (or below NEAR_LIMIT_ALERT_MIN), with their counts.
-    pub held: Vec<(GroupKey, u64, &'static str)>,
+    pub held: Vec<(GroupKey, u64, Held)>,
 }
 
 impl Plan<'_> {
@@ -132,12 +150,12 @@ pub fn plan<'a>(
     for (key, mut findings) in groups {
         let n = findings.len() as u64;
         if key.kind == Kind::NearLimit && n < policy.near_limit_min {
-            plan.held.push((key, n, "below NEAR_LIMIT_ALERT_MIN"));
+            plan.held.push((key, n, Held::BelowNearLimitMin));
             continue;
         }
         let suppressed_before = match state.groups.get(&key) {
             Some((sent, _)) if now_secs < sent + policy.cooldown_secs => {
-                plan.held.push((key, n, "cooldown"));
+                plan.held.push((key, n, Held::Cooldown));
                 continue;
             }
             Some((_, suppressed)) => *suppressed,
@@ -210,7 +228,7 @@ impl AlertState {
             }
         }
         for (k, n, why) in &plan.held {
-            if *why == "cooldown" {
+            if *why == Held::Cooldown {
                 if let Some(entry) = self.groups.get_mut(k) {
                     entry.1 += n;
                 }

@@ -223,7 +223,7 @@ impl Monitor {
             alert::plan(analysis, &st.alerts, policy, now_secs)
         };
         for (key, n, why) in &plan.held {
-            tracing::info!(api_id = %key.api_id, stage = %key.stage, route = %key.route, kind = %key.kind, cause = %key.cause, findings = n, reason = why, "alert held back");
+            tracing::info!(api_id = %key.api_id, stage = %key.stage, route = %key.route, kind = %key.kind, cause = %key.cause, findings = n, reason = why.as_str(), "alert held back");
         }
         let rendered = alert::render_plan(&plan);
         let mut sent = 0;
