@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::HashMap as FastMap;
+
 use crate::access_log::{self, AccessFormat};
 use crate::backend::Backend;
 use crate::diagnosis::{self, Diagnosis};
@@ -199,9 +201,11 @@ enum GroupKind {
 
 pub struct Analyzer<'c> {
     config: &'c EngineConfig,
-    requests: HashMap<String, Request>,
-    /// First-seen order, for deterministic output.
-    order: Vec<String>,
+    /// In first-seen order, for deterministic output. Boxed: a request is large, and
+    /// growing the vector then moves pointers, not requests.
+    requests: Vec<Box<Request>>,
+    /// Request id → position in `requests`.
+    index: FastMap<String, usize>,
     /// Partial requests from earlier batches (the warm container's cache).
     earlier: HashMap<String, Request>,
     functions: BTreeMap<String, FunctionStats>,
@@ -214,8 +218,8 @@ impl<'c> Analyzer<'c> {
         Analyzer {
             access: access_log::AccessParser::new(config.access_format.clone()),
             config,
-            requests: HashMap::new(),
-            order: Vec::new(),
+            requests: Vec::new(),
+            index: FastMap::default(),
             earlier: HashMap::new(),
             functions: BTreeMap::new(),
             counters: Counters::default(),
@@ -386,62 +390,92 @@ impl<'c> Analyzer<'c> {
         event_id: &str,
         kind: ApiKind,
     ) -> &mut Request {
-        if !self.requests.contains_key(id) {
-            let provenance = Provenance {
-                log_group: src.log_group.to_owned(),
-                log_stream: src.log_stream.to_owned(),
-                first_event_id: event_id.to_owned(),
-            };
-            let mut req = Request::new(id, kind, provenance);
-            if let Some(earlier) = self.earlier.remove(id) {
-                req.kind = earlier.kind;
-                req.absorb_earlier(earlier);
+        let at = match self.index.get(id) {
+            Some(&at) => at,
+            None => {
+                let provenance = Provenance {
+                    log_group: src.log_group.to_owned(),
+                    log_stream: src.log_stream.to_owned(),
+                    first_event_id: event_id.to_owned(),
+                };
+                let mut req = Box::new(Request::new(id, kind, provenance));
+                if let Some(earlier) = self.earlier.remove(id) {
+                    req.kind = earlier.kind;
+                    req.absorb_earlier(earlier);
+                }
+                self.requests.push(req);
+                self.index.insert(id.to_owned(), self.requests.len() - 1);
+                self.requests.len() - 1
             }
-            self.order.push(id.to_owned());
-            self.requests.insert(id.to_owned(), req);
-        }
-        self.requests.get_mut(id).expect("inserted above")
+        };
+        &mut self.requests[at]
     }
 
     /// Classifies, measures and diagnoses. Also returns the requests still waiting
     /// for their end (and the earlier ones not seen again), for the split-request cache.
-    pub fn finish(mut self) -> (Analysis, Vec<Request>) {
+    pub fn finish(self) -> (Analysis, Vec<Request>) {
         let config = self.config;
         let ppm = config.ratio_ppm();
-        let mut requests: Vec<Request> = Vec::with_capacity(self.order.len());
-        for id in &self.order {
-            if let Some(r) = self.requests.remove(id) {
-                requests.push(r);
-            }
-        }
+        let requests = self.requests;
 
-        // Per request: its route, limit and finding (if any).
-        let mut routes: BTreeMap<RouteKey, RouteStats> = BTreeMap::new();
+        // Per request: its route, limit and finding (if any). A route is found by its
+        // key written into a reused buffer, so a route seen before costs no allocation.
+        let mut routes: Vec<RouteStats> = Vec::new();
+        let mut route_at: FastMap<String, usize> = FastMap::default();
+        let mut key = String::new();
         let mut classified = Vec::with_capacity(requests.len());
         for req in &requests {
-            let key = RouteKey {
-                api_id: req.api_id_or_unknown().to_owned(),
-                stage: req.stage_or_unknown().to_owned(),
-                route: req.route(),
+            let route = req.route();
+            key.clear();
+            for part in [
+                req.api_id_or_unknown(),
+                req.stage_or_unknown(),
+                route.as_str(),
+            ] {
+                key.push_str(part);
+                key.push('\u{1f}');
+            }
+            let at = match route_at.get(key.as_str()) {
+                Some(&at) => at,
+                None => {
+                    let key_ = RouteKey {
+                        api_id: req.api_id_or_unknown().to_owned(),
+                        stage: req.stage_or_unknown().to_owned(),
+                        route,
+                    };
+                    routes.push(RouteStats {
+                        limit_ms: config.limits.limit_ms(
+                            req.kind,
+                            &key_.api_id,
+                            &key_.stage,
+                            &key_.route,
+                        ),
+                        key: key_,
+                        api_kind: req.kind,
+                        requests: 0,
+                        timeouts: 0,
+                        near_limit: 0,
+                        errors: 0,
+                        responses: 0,
+                        p50_ms: None,
+                        p95_ms: None,
+                        max_ms: None,
+                        latencies: Vec::new(),
+                    });
+                    route_at.insert(key.clone(), routes.len() - 1);
+                    routes.len() - 1
+                }
             };
-            let limit_ms = config
-                .limits
-                .limit_ms(req.kind, &key.api_id, &key.stage, &key.route);
+            let stats = &mut routes[at];
+            let limit_ms = if req.kind == stats.api_kind {
+                stats.limit_ms
+            } else {
+                let k = &stats.key;
+                config
+                    .limits
+                    .limit_ms(req.kind, &k.api_id, &k.stage, &k.route)
+            };
             let verdict = findings::classify(req, limit_ms, ppm);
-            let stats = routes.entry(key.clone()).or_insert_with(|| RouteStats {
-                key: key.clone(),
-                api_kind: req.kind,
-                limit_ms,
-                requests: 0,
-                timeouts: 0,
-                near_limit: 0,
-                errors: 0,
-                responses: 0,
-                p50_ms: None,
-                p95_ms: None,
-                max_ms: None,
-                latencies: Vec::new(),
-            });
             stats.requests += 1;
             match verdict.map(|v| v.0) {
                 Some(Kind::Timeout) => stats.timeouts += 1,
@@ -454,9 +488,23 @@ impl<'c> Analyzer<'c> {
                     stats.latencies.push(l);
                 }
             }
-            classified.push((key, limit_ms, verdict));
+            classified.push((at, limit_ms, verdict));
         }
-        for s in routes.values_mut() {
+        drop(route_at);
+        // Routes in key order (deterministic output); `classified` follows the new places.
+        let mut order: Vec<usize> = (0..routes.len()).collect();
+        order.sort_by(|&a, &b| routes[a].key.cmp(&routes[b].key));
+        let mut new_place = vec![0; routes.len()];
+        for (place, &old) in order.iter().enumerate() {
+            new_place[old] = place;
+        }
+        let mut slots: Vec<Option<RouteStats>> = routes.into_iter().map(Some).collect();
+        let mut routes: Vec<RouteStats> =
+            order.iter().filter_map(|&old| slots[old].take()).collect();
+        for c in &mut classified {
+            c.0 = new_place[c.0];
+        }
+        for s in &mut routes {
             s.latencies.sort_unstable();
             s.responses = s.latencies.len() as u64;
             s.p50_ms = percentile(&s.latencies, 50);
@@ -465,11 +513,12 @@ impl<'c> Analyzer<'c> {
         }
 
         let mut out = Vec::new();
-        for (req, (key, limit_ms, verdict)) in requests.iter().zip(&classified) {
-            let Some((kind, cause)) = *verdict else {
+        for (req, &(at, limit_ms, verdict)) in requests.iter().zip(&classified) {
+            let Some((kind, cause)) = verdict else {
                 continue;
             };
-            let route_stats = routes.get(key);
+            let route_stats = &routes[at];
+            let key = &route_stats.key;
             let function = req
                 .backend
                 .as_ref()
@@ -493,7 +542,7 @@ impl<'c> Analyzer<'c> {
                     .then_some(req.integration_latency_ms)
                     .flatten(),
                 elapsed_ms: req.elapsed_after_sending_ms(),
-                limit_ms: *limit_ms,
+                limit_ms,
                 backend: req.backend.clone(),
                 timestamp: req.first_ts,
                 lambda_request_id: req.lambda_request_id.clone(),
@@ -506,16 +555,16 @@ impl<'c> Analyzer<'c> {
                 provenance: req.provenance.clone(),
                 diagnosis: Diagnosis::default(),
             };
-            finding.diagnosis = diagnosis::diagnose(&finding, req, route_stats, config);
+            finding.diagnosis = diagnosis::diagnose(&finding, req, Some(route_stats), config);
             out.push(finding);
         }
 
         // Backends that run longer than the gateway waits, with the routes that call them.
-        let mut callers: HashMap<&str, std::collections::BTreeSet<&RouteKey>> = HashMap::new();
+        let mut callers: HashMap<&str, std::collections::BTreeSet<usize>> = HashMap::new();
         if !self.functions.is_empty() {
-            for (r, (k, _, _)) in requests.iter().zip(&classified) {
+            for (r, &(at, _, _)) in requests.iter().zip(&classified) {
                 if let Some(name) = r.backend.as_ref().and_then(Backend::lambda_name) {
-                    callers.entry(name).or_default().insert(k);
+                    callers.entry(name).or_default().insert(at);
                 }
             }
         }
@@ -524,7 +573,7 @@ impl<'c> Analyzer<'c> {
                 .get(f.name.as_str())
                 .into_iter()
                 .flatten()
-                .filter_map(|k| routes.get(*k))
+                .map(|&at| &routes[at])
                 .collect();
             let limit_ms = users.iter().map(|s| s.limit_ms).min().unwrap_or_else(|| {
                 config
@@ -587,17 +636,11 @@ impl<'c> Analyzer<'c> {
             unrecognised_lines: self.counters.unrecognised_lines,
             control_messages: self.counters.control_messages,
         };
-        let routes: Vec<RouteStats> = routes.into_values().collect();
-        let index: HashMap<&RouteKey, usize> = routes
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (&r.key, i))
-            .collect();
         let observations = requests
             .iter()
             .zip(&classified)
-            .map(|(r, (key, _, _))| Observation {
-                route: index[key],
+            .map(|(r, &(at, _, _))| Observation {
+                route: at,
                 timestamp: r.first_ts,
                 integration_latency_ms: r
                     .got_response()
@@ -608,6 +651,7 @@ impl<'c> Analyzer<'c> {
         let mut pending: Vec<Request> = requests
             .into_iter()
             .filter(|r| !r.completed && !r.timed_out && r.failure.is_none())
+            .map(|r| *r)
             .collect();
         pending.extend(self.earlier.into_values());
         let analysis = Analysis {
