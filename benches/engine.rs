@@ -83,9 +83,7 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let inflated = envelope::decode_lambda_event(e, DEFAULT_MAX_DECOMPRESSED).unwrap();
                 let mut a = Analyzer::new(&config);
-                for d in envelope::documents(&inflated[0]).unwrap() {
-                    a.add_document(&d);
-                }
+                envelope::visit_documents(&inflated[0].bytes, &inflated[0].origin, &mut a).unwrap();
                 a.finish().0.summary
             })
         });

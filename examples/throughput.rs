@@ -38,9 +38,7 @@ fn engine(event: &[u8], config: &EngineConfig) -> (usize, [u64; 3]) {
     let mut bytes = 0;
     for i in &inflated {
         bytes += i.bytes.len();
-        for d in envelope::documents(i).expect("documents") {
-            analyzer.add_document(&d);
-        }
+        envelope::visit_documents(&i.bytes, &i.origin, &mut analyzer).expect("documents");
     }
     let t = Instant::now();
     let (a, _) = analyzer.finish();

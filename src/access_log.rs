@@ -344,6 +344,9 @@ fn parse_with<'a>(message: &'a str, keys: KeyLookup<'_>) -> Option<AccessRecord<
     let format = keys.0;
     let trimmed = message.trim();
     if trimmed.starts_with('{') && format.is_none_or(|f| f.json) {
+        if let Some(rec) = scan_flat_json(trimmed, &keys) {
+            return rec.is_plausible().then_some(rec);
+        }
         let mut rec = AccessRecord::default();
         let mut de = serde_json::Deserializer::from_str(trimmed);
         let parsed = Collector {
@@ -363,11 +366,15 @@ fn parse_with<'a>(message: &'a str, keys: KeyLookup<'_>) -> Option<AccessRecord<
         .and_then(|f| f.match_tokens(trimmed))
 }
 
-/// Key → field, remembering top-level keys: records of one stream repeat the same
-/// keys, so each distinct key is normalised once instead of once per record.
+/// Key → field, remembering top-level keys by their place: records of one stream
+/// repeat the same keys in the same order, so each is normalised once, and
+/// recognised again by one comparison instead of a hash lookup.
 struct KeyLookup<'f>(Option<&'f AccessFormat>, &'f KeyMemo);
 
-type KeyMemo = std::cell::RefCell<HashMap<String, Option<Field>>>;
+type KeyMemo = std::cell::RefCell<Vec<(Box<str>, Option<Field>)>>;
+
+/// Top-level keys remembered per record (formats have a few dozen at most).
+const MEMO_PLACES: usize = 64;
 
 /// Reads access-log records of one stream, remembering how its keys map to fields.
 #[derive(Debug, Default)]
@@ -391,19 +398,21 @@ impl AccessParser {
 }
 
 impl KeyLookup<'_> {
-    fn get(&self, parent: Option<&str>, key: &str) -> Option<Field> {
-        if parent.is_none() {
-            if let Some(f) = self.1.borrow().get(key) {
+    /// The field of the top-level key at `place` in its record.
+    fn top(&self, place: usize, key: &str) -> Option<Field> {
+        if let Some((k, f)) = self.1.borrow().get(place) {
+            if **k == *key {
                 return *f;
             }
-            let f = self.resolve(None, key);
-            let mut memo = self.1.borrow_mut();
-            if memo.len() < 256 {
-                memo.insert(key.to_owned(), f);
-            }
-            return f;
         }
-        self.resolve(parent, key)
+        let f = self.resolve(None, key);
+        let mut memo = self.1.borrow_mut();
+        if place < memo.len() {
+            memo[place] = (key.into(), f);
+        } else if place == memo.len() && place < MEMO_PLACES {
+            memo.push((key.into(), f));
+        }
+        f
     }
 
     fn resolve(&self, parent: Option<&str>, key: &str) -> Option<Field> {
@@ -439,8 +448,14 @@ impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
         f.write_str("a JSON object")
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let mut place = 0;
         while let Some(KeyStr(key)) = map.next_key::<KeyStr<'de>>()? {
-            match self.keys.get(self.parent.as_deref(), &key) {
+            let field = match self.parent.as_deref() {
+                None => self.keys.top(place, &key),
+                parent => self.keys.resolve(parent, &key),
+            };
+            place += 1;
+            match field {
                 Some(field) => {
                     let v = map.next_value::<ScalarSeed>()?;
                     self.out.set(field, v.0);
@@ -580,9 +595,89 @@ impl<'de> serde::Deserialize<'de> for ScalarSeed<'de> {
     }
 }
 
+/// The common case, fast: a flat JSON object whose strings have no escapes, read
+/// with memchr and no allocation. `None` for anything else (nesting, escapes, a
+/// malformed record), which then goes through serde_json or the loose scanner.
+fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> Option<AccessRecord<'a>> {
+    let b = s.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    // The end of the string that opens at `i` (a quote), if it has no escapes.
+    let string_end = |i: usize| match memchr::memchr2(b'"', b'\\', &b[i + 1..]) {
+        Some(p) if b[i + 1 + p] == b'"' => Some(i + 1 + p),
+        _ => None,
+    };
+    let mut rec = AccessRecord::default();
+    let mut i = skip_ws(1);
+    let mut place = 0;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(i)?;
+            let key = &s[i + 1..key_end];
+            i = skip_ws(key_end + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(i + 1);
+            let value = match *b.get(i)? {
+                b'"' => {
+                    let end = string_end(i)?;
+                    let v = Scalar::Str(Cow::Borrowed(&s[i + 1..end]));
+                    i = end + 1;
+                    v
+                }
+                b'{' | b'[' => return None,
+                _ => {
+                    let len = b[i..]
+                        .iter()
+                        .position(|c| matches!(c, b',' | b'}') || c.is_ascii_whitespace())
+                        .unwrap_or(b.len() - i);
+                    let lit = &s[i..i + len];
+                    i += len;
+                    match lit {
+                        "null" | "true" | "false" => Scalar::Null,
+                        _ if lit.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                            && lit
+                                .bytes()
+                                .all(|c| c.is_ascii_digit() || b"-+.eE".contains(&c)) =>
+                        {
+                            Scalar::Num(lit.parse().ok()?)
+                        }
+                        _ => return None,
+                    }
+                }
+            };
+            if let Some(field) = keys.top(place, key) {
+                rec.set(field, value);
+            }
+            place += 1;
+            i = skip_ws(i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(i) == b.len()).then_some(rec)
+}
+
 /// Reads `"key": value` pairs from JSON that a template made invalid:
 /// bare `-`, unquoted numbers, doubled quotes from `error.messageString`.
 fn scan_loose_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> AccessRecord<'a> {
+    let mut place = 0;
     let mut rec = AccessRecord::default();
     let b = s.as_bytes();
     let mut i = 0;
@@ -629,9 +724,10 @@ fn scan_loose_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> AccessRecord<'a> {
             let end = s[j..].find([',', '}']).map_or(b.len(), |p| j + p);
             (s[j..end].trim(), end)
         };
-        if let Some(field) = keys.get(None, key) {
+        if let Some(field) = keys.top(place, key) {
             rec.set(field, Scalar::Str(Cow::Borrowed(value)));
         }
+        place += 1;
         i = next.max(j);
         if i >= b.len() {
             break;
@@ -643,6 +739,7 @@ fn scan_loose_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> AccessRecord<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     const GEN_LINE: &str = r#"{ "requestId": "c0a8", "ip":"203.0.113.9", "caller":"-", "user": "-", "requestTime":"25/Nov/2026:10:10:10 +0000", "httpMethod":"POST", "resourcePath": "/orders", "status":"504", "protocol":"HTTP/1.1", "responseLength": "41", "integrationLatency":"29004", "integrationStatus":"-", "responseLatency": "29006", "errorResponseType":"INTEGRATION_TIMEOUT" }"#;
 
@@ -751,5 +848,64 @@ mod tests {
         assert!(parse_record("(abc) Sending request to x", None).is_none());
         assert!(parse_record("{}", None).is_none());
         assert!(parse_record("{\"a\":", None).is_none());
+    }
+
+    /// The serde path alone (what the fast scanner must agree with).
+    fn via_serde(line: &str) -> AccessRecord<'_> {
+        let memo = KeyMemo::default();
+        let keys = KeyLookup(None, &memo);
+        let mut rec = AccessRecord::default();
+        let mut de = serde_json::Deserializer::from_str(line);
+        Collector {
+            keys: &keys,
+            parent: None,
+            out: &mut rec,
+        }
+        .deserialize(&mut de)
+        .unwrap();
+        rec
+    }
+
+    #[test]
+    fn fast_scanner_leaves_what_it_cannot_read_to_serde() {
+        let memo = KeyMemo::default();
+        let keys = KeyLookup(None, &memo);
+        for line in [
+            r#"{"requestId":"a\"b","status":"200"}"#,
+            r#"{"requestId":"a","ctx":{"status":"200"}}"#,
+            r#"{"requestId":"a","status":NaN}"#,
+            r#"{"requestId":"a","status":"200"} trailing"#,
+            r#"{"requestId":"a" "status":"200"}"#,
+        ] {
+            assert!(scan_flat_json(line, &keys).is_none(), "{line}");
+        }
+        assert_eq!(
+            parse_record(r#"{"requestId":"a\"b","ctx":{"status":"504"}}"#, None)
+                .unwrap()
+                .status,
+            Some(504)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_scanner_agrees_with_serde(
+            members in proptest::collection::vec((
+                proptest::sample::select(vec!["requestId", "status", "integrationLatency",
+                    "httpMethod", "resourcePath", "errorResponseType", "ip", "routeKey"]),
+                proptest::prop_oneof![
+                    "[ a-zA-Z0-9/{}:.+-]{0,12}".prop_map(|s| format!("\"{s}\"")),
+                    (0u32..100_000).prop_map(|n| n.to_string()),
+                    proptest::sample::select(vec!["null".to_owned(), "true".to_owned(), "-1.5e3".to_owned()]),
+                ],
+            ), 0..8),
+            ws in proptest::sample::select(vec!["", " ", "\n  "]),
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}")).collect();
+            let line = format!("{{{}}}", body.join(","));
+            let memo = KeyMemo::default();
+            let fast = scan_flat_json(&line, &KeyLookup(None, &memo));
+            proptest::prop_assert_eq!(fast, Some(via_serde(&line)), "{}", line);
+        }
     }
 }

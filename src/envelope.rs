@@ -107,27 +107,44 @@ pub struct Inflated {
     pub trailing_garbage: usize,
 }
 
-/// A CloudWatch Logs subscription document. Messages borrow from the inflated
-/// buffer whenever they contain no JSON escapes. Unknown fields (`policyLevel`) are ignored.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Document<'a> {
-    #[serde(borrow)]
+/// What a CloudWatch Logs subscription document says of itself, besides its events.
+/// Borrowed from the inflated buffer. Unknown fields (`policyLevel`) are ignored.
+#[derive(Debug, Clone, Default)]
+pub struct Header<'a> {
     pub message_type: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub owner: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub log_group: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub log_stream: Cow<'a, str>,
-    #[serde(default, borrow)]
-    pub log_events: Vec<LogEvent<'a>>,
 }
 
-impl Document<'_> {
+impl Header<'_> {
     pub fn is_control(&self) -> bool {
         self.message_type == "CONTROL_MESSAGE"
     }
+}
+
+/// A whole document, events included (tests and small inputs; the engine streams
+/// events through [`visit_documents`] instead of holding them).
+#[derive(Debug)]
+pub struct Document<'a> {
+    pub header: Header<'a>,
+    pub log_events: Vec<LogEvent<'a>>,
+}
+
+impl<'a> std::ops::Deref for Document<'a> {
+    type Target = Header<'a>;
+    fn deref(&self) -> &Header<'a> {
+        &self.header
+    }
+}
+
+/// Receives the documents of a payload one event at a time. Messages borrow from
+/// the inflated buffer whenever they contain no JSON escapes; an owned message
+/// lives only as long as its call, so a batch is never held twice in memory.
+pub trait EventVisitor<'a> {
+    /// A document starts; its events follow.
+    fn document(&mut self, header: &Header<'a>);
+    fn event(&mut self, header: &Header<'a>, event: LogEvent<'a>);
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,20 +214,155 @@ pub fn parse_documents<'a>(
     bytes: &'a [u8],
     origin: &Origin,
 ) -> Result<Vec<Document<'a>>, EnvelopeError> {
-    let mut docs = Vec::with_capacity(1);
-    for doc in serde_json::Deserializer::from_slice(bytes).into_iter::<Document<'a>>() {
-        match doc {
-            Ok(d) => docs.push(d),
-            Err(e) => return Err(shape_error(bytes, origin, e)),
+    struct Collect<'a>(Vec<Document<'a>>);
+    impl<'a> EventVisitor<'a> for Collect<'a> {
+        fn document(&mut self, header: &Header<'a>) {
+            self.0.push(Document {
+                header: header.clone(),
+                log_events: Vec::new(),
+            });
+        }
+        fn event(&mut self, _: &Header<'a>, event: LogEvent<'a>) {
+            if let Some(d) = self.0.last_mut() {
+                d.log_events.push(event);
+            }
         }
     }
-    if docs.is_empty() {
+    let mut all = Collect(Vec::new());
+    visit_documents(bytes, origin, &mut all)?;
+    Ok(all.0)
+}
+
+/// Streams the documents of a payload (several when gzip members were concatenated)
+/// into `visitor`. Returns how many documents there were. On an error, the visitor
+/// may have seen part of the payload: the caller discards what it built.
+pub fn visit_documents<'a>(
+    bytes: &'a [u8],
+    origin: &Origin,
+    visitor: &mut impl EventVisitor<'a>,
+) -> Result<usize, EnvelopeError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut count = 0;
+    // `end` only looks past whitespace: anything else is the next document.
+    while de.end().is_err() {
+        serde::de::DeserializeSeed::deserialize(DocumentSeed(visitor), &mut de)
+            .map_err(|e| shape_error(bytes, origin, e))?;
+        count += 1;
+    }
+    if count == 0 {
         return Err(EnvelopeError::Shape {
             origin: origin.clone(),
             detail: "empty payload".into(),
         });
     }
-    Ok(docs)
+    Ok(count)
+}
+
+/// A string borrowed from the input when it has no escapes (a plain `Cow` would always copy).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+struct DocumentSeed<'v, V>(&'v mut V);
+
+impl<'de, V: EventVisitor<'de>> serde::de::DeserializeSeed<'de> for DocumentSeed<'_, V> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, V: EventVisitor<'de>> serde::de::Visitor<'de> for DocumentSeed<'_, V> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudWatch Logs subscription document")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let mut header = Header::default();
+        let mut message_type = false;
+        // Events that came before the header was known (not AWS's order, but valid JSON).
+        let mut early: Option<Vec<LogEvent<'de>>> = None;
+        let mut started = false;
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let slot = match &*key {
+                "messageType" => {
+                    message_type = true;
+                    &mut header.message_type
+                }
+                "owner" => &mut header.owner,
+                "logGroup" => &mut header.log_group,
+                "logStream" => &mut header.log_stream,
+                "logEvents" => {
+                    if message_type && !header.log_group.is_empty() && !started {
+                        self.0.document(&header);
+                        started = true;
+                        map.next_value_seed(EventsSeed {
+                            header: &header,
+                            to: To::Visitor(self.0),
+                        })?;
+                    } else {
+                        let mut events = Vec::new();
+                        map.next_value_seed(EventsSeed {
+                            header: &header,
+                            to: To::<V>::Buffer(&mut events),
+                        })?;
+                        early.get_or_insert_with(Vec::new).extend(events);
+                    }
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = map.next_value::<Text<'de>>()?.0;
+        }
+        if !message_type {
+            return Err(M::Error::missing_field("messageType"));
+        }
+        if !started {
+            self.0.document(&header);
+        }
+        for e in early.into_iter().flatten() {
+            self.0.event(&header, e);
+        }
+        Ok(())
+    }
+}
+
+enum To<'v, 'de, V> {
+    Visitor(&'v mut V),
+    Buffer(&'v mut Vec<LogEvent<'de>>),
+}
+
+struct EventsSeed<'v, 'h, 'de, V> {
+    header: &'h Header<'de>,
+    to: To<'v, 'de, V>,
+}
+
+impl<'de, V: EventVisitor<'de>> serde::de::DeserializeSeed<'de> for EventsSeed<'_, '_, 'de, V> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, V: EventVisitor<'de>> serde::de::Visitor<'de> for EventsSeed<'_, '_, 'de, V> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of log events")
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(mut self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(e) = seq.next_element::<LogEvent<'de>>()? {
+            match &mut self.to {
+                To::Visitor(v) => v.event(self.header, e),
+                To::Buffer(b) => b.push(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// On a shape error, look again with a lenient parse so that the error names the batch.
@@ -370,6 +522,7 @@ mod tests {
         assert_eq!(docs.len(), 1);
         assert!(matches!(docs[0].log_events[0].message, Cow::Borrowed(_)));
         assert_eq!(docs[0].log_group, "g");
+        assert_eq!(docs[0].message_type, "DATA_MESSAGE");
     }
 
     #[test]
@@ -405,5 +558,18 @@ mod tests {
         assert!(err.to_string().contains("Records[0] (x1)"));
         assert!(decode_lambda_event(b"{}", 10).is_err());
         assert!(decode_lambda_event(b"", 10).is_err());
+    }
+
+    #[test]
+    fn events_stream_in_order_whatever_the_field_order() {
+        let late_header = r#"{"logEvents":[{"id":"1","timestamp":5,"message":"m1"}],"messageType":"DATA_MESSAGE","logGroup":"g2","logStream":"s"}"#;
+        let two = format!("{DOC}\n{late_header}");
+        let docs = parse_documents(two.as_bytes(), &Origin::at("t")).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!((&*docs[1].log_group, docs[1].log_events.len()), ("g2", 1));
+        let err =
+            parse_documents(br#"{"logGroup":"g","logEvents":[]}"#, &Origin::at("t")).unwrap_err();
+        assert!(err.to_string().contains("messageType"), "{err}");
+        assert!(parse_documents(b"  \n ", &Origin::at("t")).is_err());
     }
 }

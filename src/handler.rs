@@ -113,36 +113,48 @@ impl Monitor {
             Ok(i) => i,
             Err(e) => return Err(self.reject(e, deadline, now).await),
         };
-        let mut docs = Vec::with_capacity(inflated.len());
         for i in &inflated {
             if i.trailing_garbage > 0 {
                 tracing::warn!(origin = %i.origin, bytes = i.trailing_garbage, "ignored bytes after the last gzip member");
             }
-            match envelope::documents(i) {
-                Ok(d) => docs.extend(d),
-                Err(e) => return Err(self.reject(e, deadline, now).await),
-            }
         }
 
-        // The engine, under the warm state's lock (invocations of one container never overlap).
-        let (analysis, event_ids, batch_key, earlier, duplicates) = {
+        // The engine, under the warm state's lock (invocations of one container never
+        // overlap). Events stream from the inflated buffers into the engine.
+        let analysed = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let earlier = st.pending.take(now);
-            let mut analyzer = Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned());
-            let mut ids: Vec<String> = Vec::new();
-            let mut duplicates = 0u64;
-            for d in &docs {
-                if cfg.own_log_group.as_deref() == Some(&*d.log_group) {
-                    tracing::warn!(log_group = %d.log_group, "ignored a batch from this function's own log group: remove that subscription");
-                    continue;
+            let mut feed = Feed {
+                analyzer: Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned()),
+                seen: &st.seen,
+                now,
+                own_log_group: cfg.own_log_group.as_deref(),
+                ids: Vec::new(),
+                duplicates: 0,
+                skip_document: false,
+            };
+            let streamed = inflated.iter().try_for_each(|i| {
+                envelope::visit_documents(&i.bytes, &i.origin, &mut feed).map(drop)
+            });
+            match streamed {
+                Ok(()) => {
+                    let (ids, duplicates) = (feed.ids, feed.duplicates);
+                    let (analysis, pending) = feed.analyzer.finish();
+                    st.pending.keep(pending, now);
+                    let key = batch_key(&ids);
+                    Ok((analysis, ids, key, earlier, duplicates))
                 }
-                duplicates += analyzer.add_document_unless(d, |id| st.seen.contains(id, now));
-                ids.extend(d.log_events.iter().map(|e| e.id.to_string()));
+                Err(e) => {
+                    // Nothing of a rejected batch counts; the partial requests wait on.
+                    st.pending.keep(earlier, now);
+                    Err(e)
+                }
             }
-            let (analysis, pending) = analyzer.finish();
-            st.pending.keep(pending, now);
-            let key = batch_key(&ids);
-            (analysis, ids, key, earlier, duplicates)
+        };
+        drop(inflated);
+        let (analysis, event_ids, batch_key, earlier, duplicates) = match analysed {
+            Ok(a) => a,
+            Err(e) => return Err(self.reject(e, deadline, now).await),
         };
 
         let result = self.publish(&analysis, &batch_key, deadline, now).await;
@@ -330,6 +342,44 @@ fn remaining(deadline: Option<Instant>) -> Option<Duration> {
 }
 
 /// Identifies a batch by its events (stable across redeliveries).
+/// Streams a batch's events into the engine, skipping events already handled (a
+/// redelivered batch) and documents from this function's own log group.
+struct Feed<'a, 'c> {
+    analyzer: Analyzer<'c>,
+    seen: &'a SeenEvents,
+    now: i64,
+    own_log_group: Option<&'a str>,
+    ids: Vec<String>,
+    duplicates: u64,
+    skip_document: bool,
+}
+
+impl<'d> envelope::EventVisitor<'d> for Feed<'_, '_> {
+    fn document(&mut self, header: &envelope::Header<'d>) {
+        self.skip_document = self.own_log_group == Some(&*header.log_group);
+        if self.skip_document {
+            tracing::warn!(log_group = %header.log_group, "ignored a batch from this function's own log group: remove that subscription");
+        } else {
+            self.skip_document = !self.analyzer.start_document(header);
+        }
+    }
+
+    fn event(&mut self, header: &envelope::Header<'d>, event: envelope::LogEvent<'d>) {
+        if self.own_log_group == Some(&*header.log_group) {
+            return;
+        }
+        self.ids.push(event.id.to_string());
+        if self.skip_document {
+            return;
+        }
+        if self.seen.contains(&event.id, self.now) {
+            self.duplicates += 1;
+        } else {
+            self.analyzer.add_log_event(header, &event);
+        }
+    }
+}
+
 fn batch_key(ids: &[String]) -> String {
     let parts: Vec<&str> = ids.iter().map(String::as_str).collect();
     alert::stable_id(&parts)

@@ -81,15 +81,11 @@ pub fn feed(
     match kind {
         InputKind::Event => {
             for inflated in envelope::decode_lambda_event(body.as_bytes(), limit)? {
-                for doc in envelope::documents(&inflated)? {
-                    analyzer.add_document(&doc);
-                }
+                envelope::visit_documents(&inflated.bytes, &inflated.origin, analyzer)?;
             }
         }
         InputKind::Subscription => {
-            for doc in envelope::parse_documents(body.as_bytes(), &Origin::at(name))? {
-                analyzer.add_document(&doc);
-            }
+            envelope::visit_documents(body.as_bytes(), &Origin::at(name), analyzer)?;
         }
         InputKind::AwsLogs => feed_aws_logs(body, name, source, analyzer)?,
         InputKind::Console => feed_console(body, source, analyzer),

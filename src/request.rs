@@ -13,8 +13,8 @@ use crate::route::{self, Route};
 /// Where the request's first line came from, to point people back at it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Provenance {
-    pub log_group: String,
-    pub log_stream: String,
+    pub log_group: std::sync::Arc<str>,
+    pub log_stream: std::sync::Arc<str>,
     pub first_event_id: String,
 }
 
