@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint unit e2e template build tools events bench compare fuzz clean
+.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -23,11 +23,26 @@ demo:
 	@$(CLI) dry-run events/timeout-info.json
 
 ## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the Lambda on LocalStack, the arm64 zip
-test: lint unit template e2e build
+test: lint deny unit template e2e build
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
+
+## deny: cargo deny (pinned, built into .tools/): licences, bans and sources offline; advisories
+## from the RustSec database on GitHub when reachable (REQUIRE_ADVISORIES=1 makes an unreachable database fail)
+DENY_VERSION := 0.20.2
+DENY := $(CURDIR)/.tools/bin/cargo-deny
+$(DENY):
+	$(CARGO) install cargo-deny --version $(DENY_VERSION) --locked --quiet --root $(CURDIR)/.tools
+deny: $(DENY)
+	$(DENY) check --hide-inclusion-graph licenses bans sources
+	@mkdir -p target
+	@if $(DENY) check advisories 2>target/deny-advisories.log; then echo "advisories ok"; \
+	elif grep -q "failed to fetch advisory database" target/deny-advisories.log && [ -z "$(REQUIRE_ADVISORIES)" ]; then \
+	  echo "*** WARNING: advisories NOT checked: the RustSec database (github.com) cannot be fetched from here."; \
+	  echo "*** Licences, bans and sources were checked. Run 'make deny REQUIRE_ADVISORIES=1' where GitHub is reachable."; \
+	else cat target/deny-advisories.log; exit 1; fi
 
 # One dev-profile build serves clippy's check, the tests, the demo and the e2e run.
 unit:
@@ -68,8 +83,18 @@ bench: $(BATCHES)/.done
 
 ## compare: ceiling vs engine vs Python baseline, MB/s, ratios and peak RSS, in one run
 compare: $(BATCHES)/.done
-	$(CARGO) build --release --quiet --example throughput
+	$(CARGO) build --release --quiet --example throughput --bin bootstrap
 	python3 bench/compare.py $(BATCHES) ../shared
+	python3 bench/init.py target/release/bootstrap $(BATCHES)/access-1m.json 10
+	python3 bench/init.py target/release/bootstrap $(BATCHES)/exec-1m.json 3 | tail -1
+
+## inflate-backends: flate2's backends (and libdeflate) on the same 1 MB batches, one binary each
+INFLATE_BACKENDS := zlib-rs miniz_oxide zlib libdeflate
+inflate-backends: $(BATCHES)/.done
+	for f in $(INFLATE_BACKENDS); do \
+	  CARGO_TARGET_DIR=target/inflate-$$f $(CARGO) build --quiet --release --features $$f \
+	    --manifest-path bench/inflate-backends/Cargo.toml || exit 1; \
+	  target/inflate-$$f/release/inflate-backends $(BATCHES)/exec-1m.json $(BATCHES)/access-1m.json || exit 1; done
 
 ## fuzz: the cargo-fuzz targets (nightly), FUZZ_SECONDS each; tests/no_panic.rs covers the same entry points in `make test`
 FUZZ_SECONDS ?= 60

@@ -15,6 +15,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -116,7 +117,11 @@ def run_once(bootstrap, event):
     proc = subprocess.Popen(["/usr/bin/time", "-v", bootstrap], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     finished = state.done.wait(timeout=120)
-    proc.terminate()
+    # Stop the bootstrap itself (GNU time waits for its child, then reports).
+    time.sleep(0.2)
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+        for child in f.read().split():
+            os.kill(int(child), signal.SIGTERM)
     _, stderr = proc.communicate(timeout=30)
     server.shutdown()
     if not finished or state.first_next is None:

@@ -418,6 +418,12 @@ struct KinesisData<'a> {
 
 /// Decodes a Lambda invocation payload (subscription or Kinesis event) into inflated payloads.
 pub fn decode_lambda_event(event: &[u8], limit: usize) -> Result<Vec<Inflated>, EnvelopeError> {
+    if event.trim_ascii().is_empty() {
+        return Err(EnvelopeError::UnknownEvent {
+            origin: Origin::at("event"),
+            detail: "the event is empty".into(),
+        });
+    }
     let parsed: LambdaEvent<'_> =
         serde_json::from_slice(event).map_err(|e| EnvelopeError::UnknownEvent {
             origin: Origin::at("event"),

@@ -35,6 +35,9 @@ pub enum InputKind {
 pub enum InputError {
     #[error(transparent)]
     Envelope(Box<EnvelopeError>),
+    /// A Lambda event file: the error names the file, then the batch inside it.
+    #[error("{0}: {1}")]
+    Event(String, Box<EnvelopeError>),
     #[error("{0}: not valid JSON of the expected shape ({1})")]
     Json(String, String),
     #[error("{0}: the input is empty")]
@@ -80,8 +83,12 @@ pub fn feed(
     };
     match kind {
         InputKind::Event => {
-            for inflated in envelope::decode_lambda_event(body.as_bytes(), limit)? {
-                envelope::visit_documents(&inflated.bytes, &inflated.origin, analyzer)?;
+            let in_file = |e| InputError::Event(name.to_owned(), Box::new(e));
+            for inflated in
+                envelope::decode_lambda_event(body.as_bytes(), limit).map_err(in_file)?
+            {
+                envelope::visit_documents(&inflated.bytes, &inflated.origin, analyzer)
+                    .map_err(in_file)?;
             }
         }
         InputKind::Subscription => {
