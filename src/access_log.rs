@@ -344,7 +344,7 @@ fn parse_with<'a>(message: &'a str, keys: KeyLookup<'_>) -> Option<AccessRecord<
     let format = keys.0;
     let trimmed = message.trim();
     if trimmed.starts_with('{') && format.is_none_or(|f| f.json) {
-        if let Some(rec) = scan_flat_json(trimmed, &keys) {
+        if let Some(rec) = scan_flat_json(trimmed, &keys, false) {
             return rec.is_plausible().then_some(rec);
         }
         let mut rec = AccessRecord::default();
@@ -394,6 +394,18 @@ impl AccessParser {
     /// Parses one message; `None` when it is not an access-log record.
     pub fn parse<'a>(&self, message: &'a str) -> Option<AccessRecord<'a>> {
         parse_with(message, KeyLookup(self.format.as_ref(), &self.memo))
+    }
+
+    /// Reads a flat JSON record straight from its still-escaped form in the
+    /// subscription document (see `envelope::EventVisitor::escaped_event`). `None`
+    /// when it cannot be read that way: the caller unescapes and calls [`Self::parse`].
+    pub fn parse_escaped<'a>(&self, escaped: &'a str) -> Option<AccessRecord<'a>> {
+        let t = escaped.trim();
+        if !t.starts_with('{') || self.format.as_ref().is_some_and(|f| !f.json) {
+            return None;
+        }
+        let rec = scan_flat_json(t, &KeyLookup(self.format.as_ref(), &self.memo), true)?;
+        rec.is_plausible().then_some(rec)
     }
 }
 
@@ -598,18 +610,31 @@ impl<'de> serde::Deserialize<'de> for ScalarSeed<'de> {
 /// The common case, fast: a flat JSON object whose strings have no escapes, read
 /// with memchr and no allocation. `None` for anything else (nesting, escapes, a
 /// malformed record), which then goes through serde_json or the loose scanner.
-fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> Option<AccessRecord<'a>> {
+///
+/// `escaped`: `s` is the record as it still stands inside the subscription document's
+/// JSON string (`{ \"status\": \"504\" }`), so that it is read without unescaping the
+/// message first; its quotes are then `\"`, and any other escape means `None`.
+fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>, escaped: bool) -> Option<AccessRecord<'a>> {
     let b = s.as_bytes();
+    let quote_len = if escaped { 2 } else { 1 };
     let skip_ws = |mut i: usize| {
         while b.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
         }
         i
     };
-    // The end of the string that opens at `i` (a quote), if it has no escapes.
-    let string_end = |i: usize| match memchr::memchr2(b'"', b'\\', &b[i + 1..]) {
-        Some(p) if b[i + 1 + p] == b'"' => Some(i + 1 + p),
-        _ => None,
+    // Byte tests, not a slice comparison: this runs for every key and value.
+    let is_quote = |i: usize| match b.get(i) {
+        Some(b'"') => !escaped,
+        Some(b'\\') => escaped && b.get(i + 1) == Some(&b'"'),
+        _ => false,
+    };
+    // The string that opens at `i`: (its text's end, the index after its closing quote),
+    // if it has no escapes.
+    let string_end = |i: usize| {
+        let from = i + quote_len;
+        let p = from + memchr::memchr2(b'"', b'\\', &b[from..])?;
+        is_quote(p).then_some((p, p + quote_len))
     };
     let mut rec = AccessRecord::default();
     let mut i = skip_ws(1);
@@ -618,24 +643,24 @@ fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>) -> Option<AccessRecord<'
         i += 1;
     } else {
         loop {
-            if b.get(i) != Some(&b'"') {
+            if !is_quote(i) {
                 return None;
             }
-            let key_end = string_end(i)?;
-            let key = &s[i + 1..key_end];
-            i = skip_ws(key_end + 1);
+            let (key_end, after) = string_end(i)?;
+            let key = &s[i + quote_len..key_end];
+            i = skip_ws(after);
             if b.get(i) != Some(&b':') {
                 return None;
             }
             i = skip_ws(i + 1);
             let value = match *b.get(i)? {
-                b'"' => {
-                    let end = string_end(i)?;
-                    let v = Scalar::Str(Cow::Borrowed(&s[i + 1..end]));
-                    i = end + 1;
+                _ if is_quote(i) => {
+                    let (end, after) = string_end(i)?;
+                    let v = Scalar::Str(Cow::Borrowed(&s[i + quote_len..end]));
+                    i = after;
                     v
                 }
-                b'{' | b'[' => return None,
+                b'{' | b'[' | b'"' | b'\\' => return None,
                 _ => {
                     let len = b[i..]
                         .iter()
@@ -877,7 +902,7 @@ mod tests {
             r#"{"requestId":"a","status":"200"} trailing"#,
             r#"{"requestId":"a" "status":"200"}"#,
         ] {
-            assert!(scan_flat_json(line, &keys).is_none(), "{line}");
+            assert!(scan_flat_json(line, &keys, false).is_none(), "{line}");
         }
         assert_eq!(
             parse_record(r#"{"requestId":"a\"b","ctx":{"status":"504"}}"#, None)
@@ -904,8 +929,16 @@ mod tests {
             let body: Vec<String> = members.iter().map(|(k, v)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}")).collect();
             let line = format!("{{{}}}", body.join(","));
             let memo = KeyMemo::default();
-            let fast = scan_flat_json(&line, &KeyLookup(None, &memo));
-            proptest::prop_assert_eq!(fast, Some(via_serde(&line)), "{}", line);
+            let fast = scan_flat_json(&line, &KeyLookup(None, &memo), false);
+            proptest::prop_assert_eq!(&fast, &Some(via_serde(&line)), "{}", line);
+            // The same record still escaped inside a subscription document's string.
+            let quoted = serde_json::to_string(&line).unwrap();
+            let escaped = &quoted[1..quoted.len() - 1];
+            if !ws.contains('\n') {
+                let memo = KeyMemo::default();
+                let from_escaped = scan_flat_json(escaped, &KeyLookup(None, &memo), true);
+                proptest::prop_assert_eq!(from_escaped, fast, "{}", escaped);
+            }
         }
     }
 }

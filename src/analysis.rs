@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
 
-use crate::access_log::{self, AccessFormat};
+use crate::access_log::{self, AccessFormat, AccessRecord};
 use crate::backend::Backend;
 use crate::diagnosis::{self, Diagnosis};
 use crate::envelope::{Document, EventVisitor, Header, LogEvent};
@@ -288,12 +288,7 @@ impl<'c> Analyzer<'c> {
                 return;
             }
             if let Some(rec) = self.access.parse(message) {
-                self.counters.access_records += 1;
-                let id = rec
-                    .id()
-                    .map_or_else(|| Cow::Owned(format!("event:{event_id}")), Cow::Borrowed);
-                let req = self.request(&id, src, event_id, ApiKind::Rest);
-                req.apply_access(&rec, ts);
+                self.add_access_record(src, event_id, ts, &rec);
                 return;
             }
         }
@@ -301,6 +296,47 @@ impl<'c> Analyzer<'c> {
             Some(line) => self.add_function_line(src, event_id, ts, &line),
             None => self.counters.unrecognised_lines += 1,
         }
+    }
+
+    /// One event whose message still has its JSON escapes (see
+    /// [`EventVisitor::escaped_event`]): a flat JSON access-log record is read as it
+    /// stands; anything else is unescaped and goes to [`Analyzer::add_event`].
+    pub fn add_escaped_event(
+        &mut self,
+        header: &Header<'_>,
+        event_id: &str,
+        ts: i64,
+        escaped: &str,
+    ) {
+        let src = Source {
+            log_group: &header.log_group,
+            log_stream: &header.log_stream,
+        };
+        let plain_group = execution_log::api_stage_from_group(src.log_group).is_none()
+            && function_log::function_from_group(src.log_group).is_none();
+        if plain_group {
+            if let Some(rec) = self.access.parse_escaped(escaped) {
+                self.counters.log_events += 1;
+                self.add_access_record(src, event_id, ts, &rec);
+                return;
+            }
+        }
+        self.add_event(src, event_id, ts, &crate::envelope::unescape(escaped));
+    }
+
+    fn add_access_record(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        ts: i64,
+        rec: &AccessRecord<'_>,
+    ) {
+        self.counters.access_records += 1;
+        let id = rec
+            .id()
+            .map_or_else(|| Cow::Owned(format!("event:{event_id}")), Cow::Borrowed);
+        let req = self.request(&id, src, event_id, ApiKind::Rest);
+        req.apply_access(rec, ts);
     }
 
     /// One execution-log line whose request id is known (also used by text readers
@@ -706,6 +742,11 @@ impl<'a> EventVisitor<'a> for Analyzer<'_> {
     fn event(&mut self, header: &Header<'a>, event: LogEvent<'a>) {
         if !self.in_control {
             self.add_log_event(header, &event);
+        }
+    }
+    fn escaped_event(&mut self, header: &Header<'a>, id: Cow<'a, str>, ts: i64, escaped: &'a str) {
+        if !self.in_control {
+            self.add_escaped_event(header, &id, ts, escaped);
         }
     }
 }

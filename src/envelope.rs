@@ -145,6 +145,52 @@ pub trait EventVisitor<'a> {
     /// A document starts; its events follow.
     fn document(&mut self, header: &Header<'a>);
     fn event(&mut self, header: &Header<'a>, event: LogEvent<'a>);
+    /// An event whose message has JSON escapes, given as it stands between its quotes
+    /// (`escaped`). Unescaped here by default; a visitor that can read some messages
+    /// in that form (JSON access-log records) saves the copy.
+    fn escaped_event(
+        &mut self,
+        header: &Header<'a>,
+        id: Cow<'a, str>,
+        timestamp: i64,
+        escaped: &'a str,
+    ) {
+        self.event(
+            header,
+            LogEvent {
+                id,
+                timestamp,
+                message: unescape(escaped),
+            },
+        );
+    }
+}
+
+/// The text of a JSON string's inside (`escaped`, as between its quotes). A string
+/// serde_json accepted but cannot decode (a lone surrogate `\ud800`) is kept as it stands.
+pub fn unescape(escaped: &str) -> Cow<'_, str> {
+    if !escaped.contains('\\') {
+        return Cow::Borrowed(escaped);
+    }
+    let mut quoted = String::with_capacity(escaped.len() + 2);
+    quoted.push('"');
+    quoted.push_str(escaped);
+    quoted.push('"');
+    match serde_json::from_str::<String>(&quoted) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(escaped),
+    }
+}
+
+/// An event as it arrives: the message's JSON text is taken as is, unescaped only on demand.
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(default, borrow)]
+    id: Cow<'a, str>,
+    #[serde(default)]
+    timestamp: i64,
+    #[serde(borrow)]
+    message: &'a serde_json::value::RawValue,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -355,10 +401,30 @@ impl<'de, V: EventVisitor<'de>> serde::de::Visitor<'de> for EventsSeed<'_, '_, '
     }
 
     fn visit_seq<S: serde::de::SeqAccess<'de>>(mut self, mut seq: S) -> Result<(), S::Error> {
-        while let Some(e) = seq.next_element::<LogEvent<'de>>()? {
+        while let Some(e) = seq.next_element::<RawEvent<'de>>()? {
+            let raw = e.message.get();
+            let Some(inside) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+                return Err(serde::de::Error::custom(format!(
+                    "invalid type: message {raw:.40} is not a string"
+                )));
+            };
             match &mut self.to {
-                To::Visitor(v) => v.event(self.header, e),
-                To::Buffer(b) => b.push(e),
+                To::Visitor(v) if inside.contains('\\') => {
+                    v.escaped_event(self.header, e.id, e.timestamp, inside)
+                }
+                To::Visitor(v) => v.event(
+                    self.header,
+                    LogEvent {
+                        id: e.id,
+                        timestamp: e.timestamp,
+                        message: Cow::Borrowed(inside),
+                    },
+                ),
+                To::Buffer(b) => b.push(LogEvent {
+                    id: e.id,
+                    timestamp: e.timestamp,
+                    message: unescape(inside),
+                }),
             }
         }
         Ok(())

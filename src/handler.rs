@@ -2,6 +2,7 @@
 //! thinking; this module sequences it, keeps the warm container's memory, and
 //! decides what a failure means for Lambda's retry.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -365,18 +366,39 @@ impl<'d> envelope::EventVisitor<'d> for Feed<'_, '_> {
     }
 
     fn event(&mut self, header: &envelope::Header<'d>, event: envelope::LogEvent<'d>) {
-        if self.own_log_group == Some(&*header.log_group) {
-            return;
-        }
-        self.ids.push(event.id.to_string());
-        if self.skip_document {
-            return;
-        }
-        if self.seen.contains(&event.id, self.now) {
-            self.duplicates += 1;
-        } else {
+        if self.take(header, &event.id) {
             self.analyzer.add_log_event(header, &event);
         }
+    }
+
+    fn escaped_event(
+        &mut self,
+        header: &envelope::Header<'d>,
+        id: Cow<'d, str>,
+        ts: i64,
+        escaped: &'d str,
+    ) {
+        if self.take(header, &id) {
+            self.analyzer.add_escaped_event(header, &id, ts, escaped);
+        }
+    }
+}
+
+impl Feed<'_, '_> {
+    /// Records the event's id; false when the engine is not to see it.
+    fn take(&mut self, header: &envelope::Header<'_>, id: &str) -> bool {
+        if self.own_log_group == Some(&*header.log_group) {
+            return false;
+        }
+        self.ids.push(id.to_owned());
+        if self.skip_document {
+            return false;
+        }
+        if self.seen.contains(id, self.now) {
+            self.duplicates += 1;
+            return false;
+        }
+        true
     }
 }
 
