@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side by side, in one run, on the same files: the raw ceiling (base64 + inflate + serde_json,
 no analysis), apigw-doctor's engine, and the Python baseline (shared/bench/baseline_handler.py).
-Prints decompressed MB/s, the ratios, and peak RSS of a one-file process (/usr/bin/time -v), and checks that
+Prints decompressed MB/s (ceiling and engine in interleaved rounds, best of each), the ratios, and peak RSS of a one-file process (/usr/bin/time -v), and checks that
 the engine's counts equal the generator's ground truth (no speed from skipped work).
 
     python3 bench/compare.py BATCH_DIR SHARED_DIR
@@ -14,6 +14,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "examples", "throughput")
+ROUNDS = 3
 NAMES = ["exec-16k", "exec-256k", "exec-1m", "exec-huge", "access-16k", "access-256k", "access-1m"]
 
 
@@ -41,7 +42,13 @@ def main():
     for name, path in zip(NAMES, files):
         truth = json.load(open(os.path.join(batches, f"{name}.truth.json")))
         iters = 30 if "16k" in name or "256k" in name else 10
-        c, e = rust("ceiling", path, iters), rust("engine", path, iters)
+        # Interleaved rounds, best of each: the machine is shared, and a neighbour's burst
+        # should not land on one side of the ratio only.
+        c = e = None
+        for _ in range(ROUNDS):
+            rc_, re__ = rust("ceiling", path, iters), rust("engine", path, iters)
+            c = rc_ if c is None or rc_["mb_per_s"] > c["mb_per_s"] else c
+            e = re__ if e is None or re__["mb_per_s"] > e["mb_per_s"] else e
         got = (e["requests"], e["timeouts"], e["near_limit"])
         want = (truth["totals"]["requests"], truth["totals"]["timeouts"], truth["totals"]["near_limit"])
         ok &= got == want
@@ -51,7 +58,8 @@ def main():
         print(f"{name:12} {truth['decompressed_bytes'] / 1e6:7.1f} {c['mb_per_s']:9.1f} {e['mb_per_s']:9.1f} "
               f"{(p_mbs or 0):9.1f} {e['mb_per_s'] / c['mb_per_s']:8.2f} {(e['mb_per_s'] / p_mbs if p_mbs else 0):7.2f} "
               f"{rc / 1024:8.1f}M {re_ / 1024:7.1f}M {rp / 1024:6.1f}M  {'ok' if got == want else f'MISMATCH {got} != {want}'}")
-    print("MB/s: decompressed bytes per second (median); RSS: peak of a process handling that one file.")
+    print(f"MB/s: decompressed bytes per second (median of a round, best of {ROUNDS} interleaved rounds); "
+          "RSS: peak of a process handling that one file.")
     sys.exit(0 if ok else 1)
 
 
