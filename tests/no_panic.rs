@@ -74,8 +74,10 @@ proptest! {
     #[test]
     fn access_records_and_formats(s in line_like(), f in line_like()) {
         let _ = access_log::parse_record(&s, None);
+        let _ = access_log::AccessParser::new(None).parse_escaped(&s);
         if let Ok(fmt) = AccessFormat::parse(&f) {
             let _ = access_log::parse_record(&s, Some(&fmt));
+            let _ = access_log::AccessParser::new(Some(fmt)).parse_escaped(&s);
         }
     }
 
