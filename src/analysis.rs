@@ -546,15 +546,13 @@ impl<'c> Analyzer<'c> {
         }
         drop(route_at);
         // Routes in key order (deterministic output); `classified` follows the new places.
-        let mut order: Vec<usize> = (0..routes.len()).collect();
-        order.sort_by(|&a, &b| routes[a].key.cmp(&routes[b].key));
-        let mut new_place = vec![0; routes.len()];
-        for (place, &old) in order.iter().enumerate() {
-            new_place[old] = place;
+        let mut sorted: Vec<(usize, RouteStats)> = routes.into_iter().enumerate().collect();
+        sorted.sort_by(|a, b| a.1.key.cmp(&b.1.key));
+        let mut new_place = vec![0; sorted.len()];
+        for (place, (old, _)) in sorted.iter().enumerate() {
+            new_place[*old] = place;
         }
-        let mut slots: Vec<Option<RouteStats>> = routes.into_iter().map(Some).collect();
-        let mut routes: Vec<RouteStats> =
-            order.iter().filter_map(|&old| slots[old].take()).collect();
+        let mut routes: Vec<RouteStats> = sorted.into_iter().map(|(_, r)| r).collect();
         for c in &mut classified {
             c.0 = new_place[c.0];
         }

@@ -340,7 +340,9 @@ impl<'de, V: EventVisitor<'de>> serde::de::Visitor<'de> for DocumentSeed<'_, V> 
                 "logGroup" => &mut header.log_group,
                 "logStream" => &mut header.log_stream,
                 "logEvents" => {
-                    if message_type && !header.log_group.is_empty() && !started {
+                    // AWS writes the header first; stream only once all of it is known.
+                    let known = !header.log_group.is_empty() && !header.log_stream.is_empty();
+                    if message_type && known && !started {
                         self.0.document(&header);
                         started = true;
                         map.next_value_seed(EventsSeed {
