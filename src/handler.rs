@@ -137,6 +137,8 @@ impl Monitor {
             let streamed = inflated.iter().try_for_each(|i| {
                 envelope::visit_documents(&i.bytes, &i.origin, &mut feed).map(drop)
             });
+            // The requests own what they keep: the batch's buffers can go before `finish`.
+            drop(inflated);
             match streamed {
                 Ok(()) => {
                     let (ids, duplicates) = (feed.ids, feed.duplicates);
@@ -152,7 +154,6 @@ impl Monitor {
                 }
             }
         };
-        drop(inflated);
         let (analysis, event_ids, batch_key, earlier, duplicates) = match analysed {
             Ok(a) => a,
             Err(e) => return Err(self.reject(e, deadline, now).await),
