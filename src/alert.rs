@@ -112,16 +112,21 @@ impl Plan<'_> {
     }
 }
 
-/// FNV-1a: a stable hash (std's is not stable across releases) for alert ids.
+/// An alert id that is the same in every process and release (FNV-1a over the parts).
 pub fn stable_id(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    let h = fnv1a(
+        parts
+            .iter()
+            .flat_map(|p| p.bytes().chain(std::iter::once(0))),
+    );
     format!("apigw-doctor-{h:016x}")
+}
+
+/// FNV-1a: the same in every process and release, unlike std's hasher.
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn severity(k: Kind) -> u8 {

@@ -14,7 +14,7 @@ use crate::envelope::{self, EnvelopeError};
 use crate::metrics::{self, Health, MetricBatch};
 use crate::pending::PendingRequests;
 use crate::publish::{cloudwatch, sns, PublishError, Published, Sink};
-use crate::seen_events::SeenEvents;
+use crate::seen_events::{self, SeenEvents};
 
 /// Time kept back from the deadline for returning the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
@@ -169,8 +169,7 @@ impl Monitor {
                 return Err(e.into());
             }
         };
-        st.seen
-            .insert_all(event_ids.iter().map(String::as_str), now);
+        st.seen.insert_keys(event_ids.iter().copied(), now);
         st.metrics_sent.remove(&batch_key);
         let summary = InvocationSummary {
             analysis: analysis.summary.clone(),
@@ -351,7 +350,7 @@ struct Feed<'a, 'c> {
     seen: &'a SeenEvents,
     now: i64,
     own_log_group: Option<&'a str>,
-    ids: Vec<String>,
+    ids: Vec<u64>,
     duplicates: u64,
     skip_document: bool,
 }
@@ -391,7 +390,10 @@ impl Feed<'_, '_> {
         if self.own_log_group == Some(&*header.log_group) {
             return false;
         }
-        self.ids.push(id.to_owned());
+        // Kept as hashes (what `SeenEvents` remembers), not as copies of the ids.
+        if !id.is_empty() {
+            self.ids.push(seen_events::key(id));
+        }
         if self.skip_document {
             return false;
         }
@@ -403,7 +405,8 @@ impl Feed<'_, '_> {
     }
 }
 
-fn batch_key(ids: &[String]) -> String {
-    let parts: Vec<&str> = ids.iter().map(String::as_str).collect();
-    alert::stable_id(&parts)
+/// Names a batch by its events (their [`seen_events::key`]s), for a retry in this container.
+fn batch_key(ids: &[u64]) -> String {
+    let h = alert::fnv1a(ids.iter().flat_map(|k| k.to_le_bytes()));
+    format!("batch-{h:016x}-{}", ids.len())
 }

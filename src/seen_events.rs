@@ -14,8 +14,9 @@ pub struct SeenEvents {
     order: VecDeque<(u64, i64)>,
 }
 
-/// Within one process the default hasher with fixed keys is stable, and that is all we need.
-fn key(id: &str) -> u64 {
+/// What is remembered of an event id: its 64-bit hash. Within one process the default
+/// hasher with fixed keys is stable, and that is all we need.
+pub fn key(id: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
 }
 
@@ -41,8 +42,12 @@ impl SeenEvents {
 
     /// Remembers events once their invocation succeeded.
     pub fn insert_all<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, now_ms: i64) {
-        for id in ids.into_iter().filter(|id| !id.is_empty()) {
-            let k = key(id);
+        self.insert_keys(ids.into_iter().filter(|id| !id.is_empty()).map(key), now_ms);
+    }
+
+    /// Like [`SeenEvents::insert_all`], with the ids' [`key`]s (of non-empty ids).
+    pub fn insert_keys(&mut self, keys: impl IntoIterator<Item = u64>, now_ms: i64) {
+        for k in keys {
             self.seen.insert(k, now_ms);
             self.order.push_back((k, now_ms));
         }
