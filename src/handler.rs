@@ -169,7 +169,7 @@ impl Monitor {
                 return Err(e.into());
             }
         };
-        st.seen.insert_keys(event_ids.iter().copied(), now);
+        st.seen.insert_all(event_ids.iter().copied(), now);
         st.metrics_sent.remove(&batch_key);
         let summary = InvocationSummary {
             analysis: analysis.summary.clone(),
@@ -391,13 +391,12 @@ impl Feed<'_, '_> {
             return false;
         }
         // Kept as hashes (what `SeenEvents` remembers), not as copies of the ids.
-        if !id.is_empty() {
-            self.ids.push(seen_events::key(id));
-        }
+        let key = seen_events::key(id);
+        self.ids.extend(key);
         if self.skip_document {
             return false;
         }
-        if self.seen.contains(id, self.now) {
+        if key.is_some_and(|k| self.seen.contains(k, self.now)) {
             self.duplicates += 1;
             return false;
         }

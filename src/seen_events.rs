@@ -14,10 +14,11 @@ pub struct SeenEvents {
     order: VecDeque<(u64, i64)>,
 }
 
-/// What is remembered of an event id: its 64-bit hash. Within one process the default
-/// hasher with fixed keys is stable, and that is all we need.
-pub fn key(id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
+/// What is remembered of an event id: its 64-bit hash (within one process the default
+/// hasher with fixed keys is stable, and that is all we need). `None` for an empty id
+/// (CONTROL_MESSAGE, text inputs): it is never a duplicate.
+pub fn key(id: &str) -> Option<u64> {
+    (!id.is_empty()).then(|| BuildHasherDefault::<DefaultHasher>::default().hash_one(id))
 }
 
 impl SeenEvents {
@@ -30,23 +31,15 @@ impl SeenEvents {
         }
     }
 
-    /// Whether the event was handled within the window. Empty ids (CONTROL_MESSAGE,
-    /// text inputs) are never duplicates.
-    pub fn contains(&self, id: &str, now_ms: i64) -> bool {
-        !id.is_empty()
-            && self
-                .seen
-                .get(&key(id))
-                .is_some_and(|at| now_ms - *at <= self.window_ms)
+    /// Whether the event (its [`key`]) was handled within the window.
+    pub fn contains(&self, key: u64, now_ms: i64) -> bool {
+        self.seen
+            .get(&key)
+            .is_some_and(|at| now_ms - *at <= self.window_ms)
     }
 
-    /// Remembers events once their invocation succeeded.
-    pub fn insert_all<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, now_ms: i64) {
-        self.insert_keys(ids.into_iter().filter(|id| !id.is_empty()).map(key), now_ms);
-    }
-
-    /// Like [`SeenEvents::insert_all`], with the ids' [`key`]s (of non-empty ids).
-    pub fn insert_keys(&mut self, keys: impl IntoIterator<Item = u64>, now_ms: i64) {
+    /// Remembers events (their [`key`]s) once their invocation succeeded.
+    pub fn insert_all(&mut self, keys: impl IntoIterator<Item = u64>, now_ms: i64) {
         for k in keys {
             self.seen.insert(k, now_ms);
             self.order.push_back((k, now_ms));
@@ -78,13 +71,15 @@ mod tests {
 
     #[test]
     fn window_and_bound() {
+        let k = |id: &str| key(id).unwrap();
+        let keys = |ids: &[&str]| ids.iter().map(|id| k(id)).collect::<Vec<_>>();
         let mut s = SeenEvents::new(10, 3);
-        s.insert_all(["a", "b"], 0);
-        assert!(s.contains("a", 5_000) && !s.contains("c", 5_000) && !s.contains("", 0));
-        assert!(!s.contains("a", 11_000));
-        s.insert_all(["c", "d", "e"], 1);
+        s.insert_all(keys(&["a", "b"]), 0);
+        assert!(s.contains(k("a"), 5_000) && !s.contains(k("c"), 5_000) && key("").is_none());
+        assert!(!s.contains(k("a"), 11_000));
+        s.insert_all(keys(&["c", "d", "e"]), 1);
         assert!(s.len() <= 3);
-        s.insert_all(["f"], 20_000);
-        assert!(!s.contains("e", 20_000) && s.contains("f", 20_000));
+        s.insert_all(keys(&["f"]), 20_000);
+        assert!(!s.contains(k("e"), 20_000) && s.contains(k("f"), 20_000));
     }
 }
