@@ -6,6 +6,7 @@
 //! JSON that the template made invalid (unquoted `-`, `$context.error.messageString`
 //! inside quotes) is read by a tolerant scanner instead of being dropped.
 
+use crate::envelope::Text;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -461,7 +462,7 @@ impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         let mut place = 0;
-        while let Some(KeyStr(key)) = map.next_key::<KeyStr<'de>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let field = match self.parent.as_deref() {
                 None => self.keys.top(place, &key),
                 parent => self.keys.resolve(parent, &key),
@@ -480,28 +481,6 @@ impl<'de, 'r, 'k> Visitor<'de> for Collector<'r, 'k, 'de> {
             }
         }
         Ok(())
-    }
-}
-
-/// An object key, borrowed from the input unless it has escapes.
-struct KeyStr<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for KeyStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = KeyStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(KeyStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(KeyStr(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
     }
 }
 

@@ -304,9 +304,10 @@ pub fn visit_documents<'a>(
     Ok(count)
 }
 
-/// A string borrowed from the input when it has no escapes (a plain `Cow` would always copy).
+/// A JSON string (value or key), borrowed from the input when it has no escapes
+/// (a plain `Cow` would always copy).
 #[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+pub(crate) struct Text<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
 
 struct DocumentSeed<'v, V>(&'v mut V);
 
