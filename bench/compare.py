@@ -44,11 +44,9 @@ def main():
         iters = 30 if "16k" in name or "256k" in name else 10
         # Interleaved rounds, best of each: the machine is shared, and a neighbour's burst
         # should not land on one side of the ratio only.
-        c = e = None
-        for _ in range(ROUNDS):
-            rc_, re__ = rust("ceiling", path, iters), rust("engine", path, iters)
-            c = rc_ if c is None or rc_["mb_per_s"] > c["mb_per_s"] else c
-            e = re__ if e is None or re__["mb_per_s"] > e["mb_per_s"] else e
+        rounds = [(rust("ceiling", path, iters), rust("engine", path, iters)) for _ in range(ROUNDS)]
+        c = max((r[0] for r in rounds), key=lambda r: r["mb_per_s"])
+        e = max((r[1] for r in rounds), key=lambda r: r["mb_per_s"])
         got = (e["requests"], e["timeouts"], e["near_limit"])
         want = (truth["totals"]["requests"], truth["totals"]["timeouts"], truth["totals"]["near_limit"])
         ok &= got == want
