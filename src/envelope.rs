@@ -14,6 +14,8 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use serde::Deserialize;
 
+mod scan;
+
 /// Default cap on the decompressed size of one event: far above the 1 MB async
 /// invocation limit times a realistic compression ratio, far below Lambda memory.
 pub const DEFAULT_MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
@@ -282,19 +284,33 @@ pub fn parse_documents<'a>(
 /// Streams the documents of a payload (several when gzip members were concatenated)
 /// into `visitor`. Returns how many documents there were. On an error, the visitor
 /// may have seen part of the payload: the caller discards what it built.
+///
+/// The hand-written reader in [`scan`] does the work; serde_json reads what it hands
+/// over (a document whose events come before its header, a payload that is not
+/// UTF-8) and says what is wrong with an invalid one.
 pub fn visit_documents<'a>(
     bytes: &'a [u8],
     origin: &Origin,
     visitor: &mut impl EventVisitor<'a>,
 ) -> Result<usize, EnvelopeError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut count = 0;
-    // `end` only looks past whitespace: anything else is the next document.
-    while de.end().is_err() {
-        serde::de::DeserializeSeed::deserialize(DocumentSeed(visitor), &mut de)
-            .map_err(|e| shape_error(bytes, origin, e))?;
-        count += 1;
-    }
+    let (at, before) = match std::str::from_utf8(bytes).map(|text| scan::visit(text, visitor)) {
+        Ok(Ok(count)) => (bytes.len(), count),
+        Ok(Err(scan::Stop::HandOver { at, documents })) => (at, documents),
+        Ok(Err(scan::Stop::Invalid)) => {
+            // Same error, same words, whichever reader found it.
+            let detail = match serde_documents(bytes, &mut Ignore) {
+                Err(e) => return Err(shape_error(bytes, origin, e)),
+                Ok(_) => "malformed JSON".to_owned(),
+            };
+            return Err(EnvelopeError::Shape {
+                origin: origin.clone(),
+                detail,
+            });
+        }
+        Err(_) => (0, 0),
+    };
+    let count = before
+        + serde_documents(&bytes[at..], visitor).map_err(|e| shape_error(bytes, origin, e))?;
     if count == 0 {
         return Err(EnvelopeError::Shape {
             origin: origin.clone(),
@@ -302,6 +318,65 @@ pub fn visit_documents<'a>(
         });
     }
     Ok(count)
+}
+
+/// serde_json's reading of the documents of a payload: what [`scan`] hands over,
+/// and the reference it is tested against.
+fn serde_documents<'a>(
+    bytes: &'a [u8],
+    visitor: &mut impl EventVisitor<'a>,
+) -> Result<usize, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut count = 0;
+    // `end` only looks past whitespace: anything else is the next document.
+    while de.end().is_err() {
+        serde::de::DeserializeSeed::deserialize(DocumentSeed(visitor), &mut de)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Only serde_json's reading, for tests that compare it with [`visit_documents`].
+#[doc(hidden)]
+pub fn visit_documents_with_serde<'a>(
+    bytes: &'a [u8],
+    visitor: &mut impl EventVisitor<'a>,
+) -> Result<usize, String> {
+    serde_documents(bytes, visitor).map_err(|e| e.to_string())
+}
+
+/// A visitor that keeps nothing: reading a payload only for its error.
+struct Ignore;
+
+impl<'a> EventVisitor<'a> for Ignore {
+    fn document(&mut self, _: &Header<'a>) {}
+    fn event(&mut self, _: &Header<'a>, _: LogEvent<'a>) {}
+    fn escaped_event(&mut self, _: &Header<'a>, _: Cow<'a, str>, _: i64, _: &'a str) {}
+}
+
+/// Hands one event to `visitor`: a message with escapes as it stands, for the
+/// visitor to read or unescape.
+fn deliver<'a>(
+    visitor: &mut impl EventVisitor<'a>,
+    header: &Header<'a>,
+    id: Cow<'a, str>,
+    timestamp: i64,
+    inside: &'a str,
+    escaped: bool,
+) {
+    if escaped {
+        visitor.escaped_event(header, id, timestamp, inside);
+    } else {
+        let message = Cow::Borrowed(inside);
+        visitor.event(
+            header,
+            LogEvent {
+                id,
+                timestamp,
+                message,
+            },
+        );
+    }
 }
 
 /// A JSON string (value or key), borrowed from the input when it has no escapes
@@ -412,17 +487,10 @@ impl<'de, V: EventVisitor<'de>> serde::de::Visitor<'de> for EventsSeed<'_, '_, '
                 )));
             };
             match &mut self.to {
-                To::Visitor(v) if inside.contains('\\') => {
-                    v.escaped_event(self.header, e.id, e.timestamp, inside)
+                To::Visitor(v) => {
+                    let escaped = inside.contains('\\');
+                    deliver(*v, self.header, e.id, e.timestamp, inside, escaped)
                 }
-                To::Visitor(v) => v.event(
-                    self.header,
-                    LogEvent {
-                        id: e.id,
-                        timestamp: e.timestamp,
-                        message: Cow::Borrowed(inside),
-                    },
-                ),
                 To::Buffer(b) => b.push(LogEvent {
                     id: e.id,
                     timestamp: e.timestamp,
