@@ -316,9 +316,17 @@ impl<'c> Analyzer<'c> {
             log_group: &header.log_group,
             log_stream: &header.log_stream,
         };
-        let plain_group = execution_log::api_stage_from_group(src.log_group).is_none()
-            && function_log::function_from_group(src.log_group).is_none();
-        if plain_group {
+        if execution_log::api_stage_from_group(src.log_group).is_some() {
+            // Escapes are in bodies: a body line is known by its prefix, which comes
+            // before the first escape, and its body is never read, so it is not unescaped.
+            let head = memchr::memchr(b'\\', escaped.as_bytes()).map_or(escaped, |i| &escaped[..i]);
+            if let Some((id, text)) = execution_log::split_request_id(head) {
+                if execution_log::is_body_line(text) {
+                    self.counters.log_events += 1;
+                    return self.execution_line(src, event_id, id, ts, text);
+                }
+            }
+        } else if function_log::function_from_group(src.log_group).is_none() {
             if let Some(rec) = self.access.parse_escaped(escaped) {
                 self.counters.log_events += 1;
                 self.add_access_record(src, event_id, ts, &rec);
@@ -488,23 +496,20 @@ impl<'c> Analyzer<'c> {
         let mut key = String::new();
         let mut classified = Vec::with_capacity(requests.len());
         for req in &requests {
-            let route = req.route();
             key.clear();
-            for part in [
-                req.api_id_or_unknown(),
-                req.stage_or_unknown(),
-                route.as_str(),
-            ] {
+            for part in [req.api_id_or_unknown(), req.stage_or_unknown()] {
                 key.push_str(part);
                 key.push('\u{1f}');
             }
+            let route_starts = key.len();
+            req.write_route(&mut key);
             let at = match route_at.get(key.as_str()) {
                 Some(&at) => at,
                 None => {
                     let key_ = RouteKey {
                         api_id: req.api_id_or_unknown().to_owned(),
                         stage: req.stage_or_unknown().to_owned(),
-                        route,
+                        route: Route::from_written(key[route_starts..].to_owned()),
                     };
                     routes.push(RouteStats {
                         limit_ms: config.limits.limit_ms(
@@ -782,6 +787,45 @@ mod tests {
         assert_eq!(percentile(&v, 50), Some(50));
         assert_eq!(percentile(&[7], 95), Some(7));
         assert_eq!(percentile(&[], 95), None);
+    }
+
+    #[test]
+    fn body_lines_with_escapes_read_as_unescaped() {
+        let header = Header {
+            message_type: "DATA_MESSAGE".into(),
+            log_group: "API-Gateway-Execution-Logs_abc/prod".into(),
+            log_stream: "s".into(),
+            ..Header::default()
+        };
+        let lines = [
+            r#"(r1) Endpoint response body before transformations: {\"errorMessage\":\"Execution failed due to a timeout error\"}"#,
+            r#"(r1) Method response body after transformations: \"x\""#,
+            r#"(r1) Execution failed due to an \"odd\" error"#,
+            r#"(r\"1) Endpoint request body after transformations: {}"#,
+        ];
+        let summary = |escaped: bool| {
+            let config = EngineConfig::default();
+            let mut a = Analyzer::new(&config);
+            for (i, l) in lines.iter().enumerate() {
+                if escaped {
+                    a.add_escaped_event(&header, &i.to_string(), 1, l);
+                } else {
+                    let src = Source {
+                        log_group: &header.log_group,
+                        log_stream: "s",
+                    };
+                    a.add_event(src, &i.to_string(), 1, &crate::envelope::unescape(l));
+                }
+            }
+            let (analysis, _) = a.finish();
+            serde_json::to_string(&analysis).unwrap()
+        };
+        assert_eq!(summary(true), summary(false));
+        assert!(
+            summary(true).contains("\"timeouts\":0"),
+            "{}",
+            summary(true)
+        );
     }
 
     #[test]

@@ -169,19 +169,79 @@ pub trait EventVisitor<'a> {
 }
 
 /// The text of a JSON string's inside (`escaped`, as between its quotes). A string
-/// serde_json accepted but cannot decode (a lone surrogate `\ud800`) is kept as it stands.
+/// serde_json would refuse (a lone surrogate `\ud800`, an unknown escape, a raw
+/// control character) is kept as it stands. Written here rather than by quoting
+/// the text for serde_json: it runs on every execution-log line that carries a body.
 pub fn unescape(escaped: &str) -> Cow<'_, str> {
-    if !escaped.contains('\\') {
+    let Some(first) = memchr::memchr(b'\\', escaped.as_bytes()) else {
         return Cow::Borrowed(escaped);
+    };
+    match unescape_from(escaped, first) {
+        Some(text) => Cow::Owned(text),
+        None => Cow::Borrowed(escaped),
     }
-    let mut quoted = String::with_capacity(escaped.len() + 2);
-    quoted.push('"');
-    quoted.push_str(escaped);
-    quoted.push('"');
-    match serde_json::from_str::<String>(&quoted) {
-        Ok(s) => Cow::Owned(s),
-        Err(_) => Cow::Borrowed(escaped),
+}
+
+fn unescape_from(escaped: &str, first: usize) -> Option<String> {
+    // What serde_json refuses between escapes: a bare quote or a control character.
+    let plain = |s: &str| {
+        !s.bytes()
+            .fold(false, |bad, b| bad | (b < 0x20) | (b == b'"'))
+    };
+    let b = escaped.as_bytes();
+    let mut out = String::with_capacity(escaped.len());
+    let mut i = 0;
+    let mut next = Some(first);
+    while let Some(at) = next {
+        let segment = &escaped[i..at];
+        if !plain(segment) {
+            return None;
+        }
+        out.push_str(segment);
+        let (c, len) = match *b.get(at + 1)? {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let unit = hex4(b, at + 2)?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        // A leading surrogate must be followed by its trailing half.
+                        if b.get(at + 6..at + 8)? != b"\\u" {
+                            return None;
+                        }
+                        let low = hex4(b, at + 8)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        (char::from_u32(code)?, 12)
+                    }
+                    _ => (char::from_u32(unit)?, 6),
+                }
+            }
+            _ => return None,
+        };
+        out.push(c);
+        i = at + len;
+        next = memchr::memchr(b'\\', &b[i..]).map(|j| i + j);
     }
+    let rest = &escaped[i..];
+    plain(rest).then(|| out + rest)
+}
+
+/// Four hex digits at `at`, as a UTF-16 code unit.
+fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let digits = std::str::from_utf8(b.get(at..at + 4)?).ok()?;
+    if !digits.bytes().all(|d| d.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(digits, 16).ok()
 }
 
 /// An event as it arrives: the message's JSON text is taken as is, unescaped only on demand.

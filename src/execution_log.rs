@@ -109,6 +109,20 @@ impl Line<'_> {
     }
 }
 
+/// The lines that log a request or response body: [`Line::Info`] whatever the body holds.
+const BODY_LINES: [&str; 4] = [
+    "Method request body before transformations: ",
+    "Endpoint request body after transformations: ",
+    "Endpoint response body before transformations: ",
+    "Method response body after transformations: ",
+];
+
+/// Whether a line's text (or any prefix of it that reaches past the body-line
+/// prefix) is a body line, known to parse as [`Line::Info`] without reading the body.
+pub fn is_body_line(text: &str) -> bool {
+    BODY_LINES.iter().any(|p| text.starts_with(p))
+}
+
 /// Recognises one line's text (the part after `(<id>) `).
 pub fn parse_line(text: &str) -> Line<'_> {
     let first = text.as_bytes().first().copied().unwrap_or(0);
@@ -317,6 +331,23 @@ pub fn leading_number(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_lines_are_info_whatever_the_body() {
+        for p in BODY_LINES {
+            for body in [
+                "",
+                "{}",
+                "Execution failed due to a timeout error",
+                "(x) Sending request to y",
+            ] {
+                let text = format!("{p}{body}");
+                assert!(is_body_line(&text));
+                assert_eq!(parse_line(&text), Line::Info, "{text}");
+            }
+        }
+        assert!(!is_body_line("Method request path: {}"));
+    }
 
     #[test]
     fn ids() {

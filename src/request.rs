@@ -329,14 +329,21 @@ impl Request {
     }
 
     pub fn route(&self) -> Route {
+        let mut text = String::new();
+        self.write_route(&mut text);
+        Route::from_written(text)
+    }
+
+    /// Appends the text of [`Request::route`] to `out`.
+    pub fn write_route(&self, out: &mut String) {
         if let Some(key) = &self.route_key {
-            return Route::from_key(key);
+            return out.push_str(key.trim());
         }
         let Some(method) = &self.method else {
-            return Route::unknown();
+            return Route::write_unknown(out);
         };
         if let Some(t) = self.template.as_ref().or(self.resource_path.as_ref()) {
-            return Route::new(method, t);
+            return Route::write(method, t, out);
         }
         match &self.concrete_path {
             Some(path) => {
@@ -345,9 +352,9 @@ impl Request {
                     .as_deref()
                     .and_then(|p| route::template_from_params(path, p))
                     .unwrap_or_else(|| route::normalise_path(path));
-                Route::new(method, &t)
+                Route::write(method, &t, out)
             }
-            None => Route::unknown(),
+            None => Route::write_unknown(out),
         }
     }
 

@@ -11,22 +11,41 @@ use std::fmt;
 #[serde(into = "String")]
 pub struct Route(String);
 
+const UNKNOWN: &str = "unknown route";
+
 impl Route {
     pub fn new(method: &str, template: &str) -> Route {
-        Route(format!("{} {}", method.trim(), template.trim()))
+        let mut text = String::new();
+        Self::write(method, template, &mut text);
+        Route(text)
     }
     /// An HTTP or WebSocket API route key as logged (`GET /items`, `$connect`, `$default`).
     pub fn from_key(key: &str) -> Route {
         Route(key.trim().to_owned())
     }
     pub fn unknown() -> Route {
-        Route("unknown route".to_owned())
+        Route(UNKNOWN.to_owned())
+    }
+    /// The text of `Route::new(method, template)`, appended to `out` (no allocation
+    /// when `out` has room: the engine looks routes up by this text).
+    pub fn write(method: &str, template: &str, out: &mut String) {
+        out.push_str(method.trim());
+        out.push(' ');
+        out.push_str(template.trim());
+    }
+    /// The text of `Route::unknown()`, appended to `out`.
+    pub fn write_unknown(out: &mut String) {
+        out.push_str(UNKNOWN);
+    }
+    /// The route whose text `write` or `write_unknown` wrote.
+    pub(crate) fn from_written(text: String) -> Route {
+        Route(text)
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
     pub fn is_unknown(&self) -> bool {
-        self.0 == "unknown route"
+        self.0 == UNKNOWN
     }
 }
 

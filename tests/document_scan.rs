@@ -249,3 +249,20 @@ fn messages_borrow_and_escapes_reach_the_visitor_as_they_stand() {
         ]
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+    /// `unescape` decodes a string's inside as serde_json does, and keeps as it stands
+    /// whatever serde_json refuses.
+    #[test]
+    fn unescape_reads_as_serde_json(parts in prop::collection::vec(prop::sample::select(vec![
+        "\\", "\"", "\\\"", "\\\\", "\\u", "d83d", "de00", "DC00", "00e9", "0000", "zz", "n", "t", "b",
+        "\\/", "\\x", "\u{1}", "é", "a", "/", "\\ud800", "\\udc00", "\\u00", "dfff", "DBFF", "\\ud83d", "\\uDFFF",
+    ]), 0..10)) {
+        let s = parts.concat();
+        let want = serde_json::from_str::<String>(&format!("\"{s}\"")).unwrap_or_else(|_| s.clone());
+        let got = envelope::unescape(&s);
+        prop_assert_eq!(got.as_ref(), want.as_str());
+    }
+}
