@@ -612,7 +612,7 @@ fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>, escaped: bool) -> Option
     // if it has no escapes.
     let string_end = |i: usize| {
         let from = i + quote_len;
-        let p = from + memchr::memchr2(b'"', b'\\', &b[from..])?;
+        let p = crate::envelope::quote_or_backslash(b, from)?;
         is_quote(p).then_some((p, p + quote_len))
     };
     let mut rec = AccessRecord::default();

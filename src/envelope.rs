@@ -14,6 +14,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use serde::Deserialize;
 
+mod libdeflate;
 mod scan;
 
 /// Default cap on the decompressed size of one event: far above the 1 MB async
@@ -235,6 +236,29 @@ fn unescape_from(escaped: &str, first: usize) -> Option<String> {
     plain(rest).then(|| out + rest)
 }
 
+/// Index of the first `"` or `\\` at or after `from`: where a plain run inside a
+/// JSON string stops. Eight bytes at a time: inside JSON access-log records the
+/// runs between escapes are a few bytes long, too short for memchr2's vector set-up
+/// to pay for itself.
+pub(crate) fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each byte that is zero, exactly (no carries between bytes).
+    let zero = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let mut i = from;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let m = zero(w ^ 0x2222_2222_2222_2222) | zero(w ^ 0x5c5c_5c5c_5c5c_5c5c);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|j| i + j)
+}
+
 /// Four hex digits at `at`, as a UTF-16 code unit.
 fn hex4(b: &[u8], at: usize) -> Option<u32> {
     let digits = std::str::from_utf8(b.get(at..at + 4)?).ok()?;
@@ -275,6 +299,11 @@ pub fn decode_base64(text: &[u8], origin: &Origin) -> Result<Vec<u8>, EnvelopeEr
 }
 
 /// Inflates one or several concatenated gzip members, up to `limit` bytes in all.
+///
+/// Each member goes to libdeflate first, into a buffer sized from the ISIZE trailer
+/// (the size of the last member: exact for the single member CloudWatch Logs sends);
+/// a member that does not fit, or that libdeflate refuses, is streamed by flate2,
+/// which enforces the cap as it goes and names what is wrong.
 pub fn inflate(gz: &[u8], limit: usize, origin: Origin) -> Result<Inflated, EnvelopeError> {
     if !gz.starts_with(&GZIP_MAGIC) {
         return Err(EnvelopeError::NotGzip {
@@ -282,13 +311,13 @@ pub fn inflate(gz: &[u8], limit: usize, origin: Origin) -> Result<Inflated, Enve
             origin,
         });
     }
-    // ISIZE (last 4 bytes) is the size mod 2^32 of the last member: a good first guess.
     let hint = gz
         .len()
         .checked_sub(4)
         .map(|i| u32::from_le_bytes([gz[i], gz[i + 1], gz[i + 2], gz[i + 3]]) as usize)
         .unwrap_or(0);
-    let mut out = Vec::with_capacity(hint.min(limit).max(gz.len()));
+    let mut fast = libdeflate::Decompressor::new();
+    let mut out = Vec::new();
     let mut rest = gz;
     let mut trailing_garbage = 0;
     while !rest.is_empty() {
@@ -296,6 +325,23 @@ pub fn inflate(gz: &[u8], limit: usize, origin: Origin) -> Result<Inflated, Enve
             // Padding or garbage after the last member: nothing to decode in it.
             trailing_garbage = rest.len();
             break;
+        }
+        let start = out.len();
+        if let Some(d) = fast.as_mut().filter(|_| hint <= limit - start) {
+            if out.is_empty() {
+                // Zeroed by the allocator (fresh pages), not by a pass over the buffer.
+                out = vec![0; hint];
+            } else {
+                out.resize(start + hint, 0);
+            }
+            match d.member(rest, &mut out[start..]) {
+                libdeflate::Member::Inflated { consumed, written } => {
+                    out.truncate(start + written);
+                    rest = &rest[consumed..];
+                    continue;
+                }
+                libdeflate::Member::NotHere => out.truncate(start),
+            }
         }
         let budget = (limit - out.len()) as u64 + 1;
         let mut member = flate2::bufread::GzDecoder::new(&mut rest).take(budget);
@@ -669,6 +715,17 @@ mod tests {
 
     const DOC: &str = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"policyLevel":"ACCOUNT_LEVEL_POLICY","logEvents":[{"id":"1","timestamp":5,"message":"(a) hi"}]}"#;
 
+    proptest::proptest! {
+        #[test]
+        fn quote_or_backslash_finds_what_memchr2_finds(
+            b in proptest::collection::vec(proptest::sample::select(vec![b'a', b'"', b'\\', 0x22 ^ 0x80, 0x5c ^ 0x80, 0xff, 0]), 0..40),
+            from in 0usize..45,
+        ) {
+            let want = b.get(from..).and_then(|r| memchr::memchr2(b'"', b'\\', r)).map(|j| from + j);
+            proptest::prop_assert_eq!(quote_or_backslash(&b, from), want);
+        }
+    }
+
     #[test]
     fn padded_and_unpadded_base64() {
         let o = Origin::at("t");
@@ -687,6 +744,29 @@ mod tests {
         let out = inflate(&two, 100, Origin::at("t")).unwrap();
         assert_eq!(out.bytes, b"hello world");
         assert_eq!(out.trailing_garbage, 0);
+    }
+
+    #[test]
+    fn every_member_is_read_whichever_inflater_reads_it() {
+        // Same size as the last member: all three fit libdeflate's ISIZE-sized buffer.
+        let mut three = gz(b"abc");
+        three.extend(gz(b"abc"));
+        three.extend(gz(b"xyz"));
+        assert_eq!(inflate(&three, 100, Origin::at("t")).unwrap().bytes, b"abcabcxyz");
+        // Bigger than the last member: that one goes to flate2.
+        let mut mixed = gz(&[b'a'; 5000]);
+        mixed.extend(gz(b"end"));
+        let out = inflate(&mixed, 10_000, Origin::at("t")).unwrap().bytes;
+        assert_eq!((out.len(), &out[4998..]), (5003, &b"aaend"[..]));
+        // A corrupt member after a good one: flate2 names the problem.
+        let mut bad = gz(b"abc");
+        let mut broken = gz(b"xyz");
+        broken[12] ^= 0xff;
+        bad.extend(broken);
+        assert!(matches!(
+            inflate(&bad, 100, Origin::at("t")),
+            Err(EnvelopeError::Gzip { .. })
+        ));
     }
 
     #[test]

@@ -151,19 +151,18 @@ impl<'a> Cursor<'a> {
         self.eat(b'"')?;
         let b = self.text.as_bytes();
         let start = self.at;
-        let mut i = start;
+        // memchr2 for the first stop (most messages have no escapes: one long run);
+        // after an escape, runs are short (JSON inside the message) and read eight bytes at a time.
+        let first = memchr::memchr2(b'"', b'\\', b.get(start..).ok_or(Stop::Invalid)?);
+        let mut j = start + first.ok_or(Stop::Invalid)?;
         let mut escaped = false;
-        loop {
-            let j = i + memchr::memchr2(b'"', b'\\', b.get(i..).ok_or(Stop::Invalid)?)
-                .ok_or(Stop::Invalid)?;
-            if b[j] == b'"' {
-                self.at = j + 1;
-                // Both ends sit next to an ASCII quote: always character boundaries.
-                return Ok((&self.text[start..j], escaped));
-            }
+        while b[j] != b'"' {
             escaped = true;
-            i = j + 2;
+            j = super::quote_or_backslash(b, j + 2).ok_or(Stop::Invalid)?;
         }
+        self.at = j + 1;
+        // Both ends sit next to an ASCII quote: always character boundaries.
+        Ok((&self.text[start..j], escaped))
     }
 
     /// A string value or key: borrowed when it has no escapes, else decoded by serde_json.
