@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side by side, in one run, on the same files: the raw ceiling (base64 + inflate + serde_json,
 no analysis), apigw-doctor's engine, and the Python baseline (shared/bench/baseline_handler.py).
-Prints decompressed MB/s (ceiling and engine in interleaved rounds, best of each), the ratios, and peak RSS of a one-file process (/usr/bin/time -v), and checks that
+Prints decompressed MB/s (the three in interleaved rounds, best of each), the ratios, and peak RSS of a one-file process (/usr/bin/time -v), and checks that
 the engine's counts equal the generator's ground truth (no speed from skipped work).
 
     python3 bench/compare.py BATCH_DIR SHARED_DIR
@@ -33,24 +33,26 @@ def main():
     batches, shared = sys.argv[1], sys.argv[2]
     baseline = os.path.join(shared, "bench", "baseline_handler.py")
     files = [os.path.join(batches, f"{n}.json") for n in NAMES]
-    py = json.loads(subprocess.run([sys.executable, baseline, "bench", "--secs", "1"] + files, capture_output=True,
-                                   text=True, check=True).stdout)
-    py_by_name = {row["name"]: row for row in py}
+
+    def python(path):
+        out = subprocess.run([sys.executable, baseline, "bench", "--secs", "0.5", path], capture_output=True,
+                             text=True, check=True).stdout
+        return json.loads(out)[0]
+
     print(f"{'batch':12} {'raw MB':>7} {'ceiling':>9} {'engine':>9} {'python':>9} {'eng/ceil':>8} {'eng/py':>7} "
           f"{'RSS ceil':>9} {'RSS eng':>8} {'RSS py':>7}  counts")
     ok = True
     for name, path in zip(NAMES, files):
         truth = json.load(open(os.path.join(batches, f"{name}.truth.json")))
         iters = 30 if "16k" in name or "256k" in name else 10
-        # Interleaved rounds, best of each: the machine is shared, and a neighbour's burst
-        # should not land on one side of the ratio only.
-        rounds = [(rust("ceiling", path, iters), rust("engine", path, iters)) for _ in range(ROUNDS)]
-        c = max((r[0] for r in rounds), key=lambda r: r["mb_per_s"])
-        e = max((r[1] for r in rounds), key=lambda r: r["mb_per_s"])
+        # Interleaved rounds (ceiling, engine, Python), best of each: the machine is shared,
+        # and a neighbour's burst should not land on one side of a ratio only.
+        rounds = [(rust("ceiling", path, iters), rust("engine", path, iters), python(path)) for _ in range(ROUNDS)]
+        c, e, p = (max((r[k] for r in rounds), key=lambda r: r["mb_per_s"]) for k in range(3))
         got = (e["requests"], e["timeouts"], e["near_limit"])
         want = (truth["totals"]["requests"], truth["totals"]["timeouts"], truth["totals"]["near_limit"])
         ok &= got == want
-        p_mbs = py_by_name.get(name, {}).get("mb_per_s")
+        p_mbs = p["mb_per_s"]
         rc, re_, rp = rss_kb([BIN, "ceiling", path]), rss_kb([BIN, "engine", path]), rss_kb(
             [sys.executable, baseline, "once", path])
         print(f"{name:12} {truth['decompressed_bytes'] / 1e6:7.1f} {c['mb_per_s']:9.1f} {e['mb_per_s']:9.1f} "

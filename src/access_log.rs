@@ -268,7 +268,13 @@ impl<'a> AccessRecord<'a> {
             | Field::ResponseLatency
             | Field::IntegrationStatus
             | Field::RequestTimeEpoch => {
-                if let Ok(n) = t.parse::<f64>() {
+                // Most are plain integers (`504`, `29010`): read without the float parser.
+                let plain = t.len() <= 15 && t.bytes().all(|c| c.is_ascii_digit());
+                let n = match plain {
+                    true => t.parse::<u64>().ok().map(|n| n as f64),
+                    false => t.parse::<f64>().ok(),
+                };
+                if let Some(n) = n {
                     self.set_number(field, n);
                 }
             }
