@@ -414,6 +414,21 @@ impl AccessParser {
         let rec = scan_flat_json(t, &KeyLookup(self.format.as_ref(), &self.memo), true)?;
         rec.is_plausible().then_some(rec)
     }
+
+    /// [`Self::parse_escaped`] on a message whose end is not known yet (see
+    /// `envelope::EventVisitor::event_in_place`): `rest` starts just after the
+    /// message's opening quote. The record and the message's length, if the message
+    /// is one flat JSON record and nothing else.
+    pub fn parse_escaped_at<'a>(&self, rest: &'a str) -> Option<(AccessRecord<'a>, usize)> {
+        if !rest.starts_with('{') || self.format.as_ref().is_some_and(|f| !f.json) {
+            return None;
+        }
+        let keys = KeyLookup(self.format.as_ref(), &self.memo);
+        // The scanner takes no bare quote: the first one after the record closes the message.
+        let (rec, end) = scan_flat_json_at(rest, &keys, true)?;
+        let closed = rest.as_bytes().get(end) == Some(&b'"');
+        (closed && rec.is_plausible()).then_some((rec, end))
+    }
 }
 
 impl KeyLookup<'_> {
@@ -600,6 +615,16 @@ impl<'de> serde::Deserialize<'de> for ScalarSeed<'de> {
 /// JSON string (`{ \"status\": \"504\" }`), so that it is read without unescaping the
 /// message first; its quotes are then `\"`, and any other escape means `None`.
 fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>, escaped: bool) -> Option<AccessRecord<'a>> {
+    scan_flat_json_at(s, keys, escaped).and_then(|(rec, end)| (end == s.len()).then_some(rec))
+}
+
+/// [`scan_flat_json`] on a record followed by anything: the record and where it ends
+/// (after the whitespace behind its closing brace).
+fn scan_flat_json_at<'a>(
+    s: &'a str,
+    keys: &KeyLookup<'_>,
+    escaped: bool,
+) -> Option<(AccessRecord<'a>, usize)> {
     let b = s.as_bytes();
     let quote_len = if escaped { 2 } else { 1 };
     let skip_ws = |mut i: usize| {
@@ -681,7 +706,7 @@ fn scan_flat_json<'a>(s: &'a str, keys: &KeyLookup<'_>, escaped: bool) -> Option
             }
         }
     }
-    (skip_ws(i) == b.len()).then_some(rec)
+    Some((rec, skip_ws(i)))
 }
 
 /// Reads `"key": value` pairs from JSON that a template made invalid:

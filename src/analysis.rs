@@ -219,6 +219,8 @@ pub struct Analyzer<'c> {
     access: access_log::AccessParser,
     /// The document being streamed is a control message (its events are not logs).
     in_control: bool,
+    /// The current document's group may hold access-log records (set by `start_document`).
+    access_group: bool,
     /// The last source's names, shared by the provenance of its requests.
     source: Option<(Arc<str>, Arc<str>)>,
 }
@@ -235,6 +237,7 @@ impl<'c> Analyzer<'c> {
             functions: BTreeMap::new(),
             counters: Counters::default(),
             in_control: false,
+            access_group: false,
             source: None,
         }
     }
@@ -256,6 +259,8 @@ impl<'c> Analyzer<'c> {
     /// Counts a document; false when its events are not log lines (a control message).
     pub fn start_document(&mut self, header: &Header<'_>) -> bool {
         self.counters.batches += 1;
+        self.access_group = execution_log::api_stage_from_group(&header.log_group).is_none()
+            && function_log::function_from_group(&header.log_group).is_none();
         if header.is_control() {
             self.counters.control_messages += 1;
             return false;
@@ -334,6 +339,30 @@ impl<'c> Analyzer<'c> {
             }
         }
         self.add_event(src, event_id, ts, &crate::envelope::unescape(escaped));
+    }
+
+    /// A JSON access-log record read where it stands in the subscription document
+    /// (see `envelope::EventVisitor::event_in_place`), for an event of the document
+    /// [`Analyzer::start_document`] last accepted: the message's length if it was
+    /// one, else None and the event is to come through the usual way.
+    pub fn add_access_in_place(
+        &mut self,
+        header: &Header<'_>,
+        event_id: &str,
+        ts: i64,
+        rest: &str,
+    ) -> Option<usize> {
+        if !self.access_group {
+            return None;
+        }
+        let src = Source {
+            log_group: &header.log_group,
+            log_stream: &header.log_stream,
+        };
+        let (rec, len) = self.access.parse_escaped_at(rest)?;
+        self.counters.log_events += 1;
+        self.add_access_record(src, event_id, ts, &rec);
+        Some(len)
     }
 
     fn add_access_record(
@@ -761,6 +790,18 @@ impl<'a> EventVisitor<'a> for Analyzer<'_> {
         if !self.in_control {
             self.add_escaped_event(header, &id, ts, escaped);
         }
+    }
+    fn event_in_place(
+        &mut self,
+        header: &Header<'a>,
+        id: &str,
+        ts: i64,
+        rest: &'a str,
+    ) -> Option<usize> {
+        if self.in_control {
+            return None;
+        }
+        self.add_access_in_place(header, id, ts, rest)
     }
 }
 

@@ -167,6 +167,21 @@ pub trait EventVisitor<'a> {
             },
         );
     }
+    /// An event whose id and timestamp came before its message, offered before the
+    /// message's end is known: `rest` runs from just after the message's opening quote
+    /// to the end of the payload. A visitor that reads the message there returns its
+    /// length (`rest[len]` is its closing quote) and gets no other call for the event;
+    /// `None` (the default) and the event comes through `event` or `escaped_event`.
+    /// Saves a pass over messages the visitor reads whole anyway (JSON access-log records).
+    fn event_in_place(
+        &mut self,
+        _header: &Header<'a>,
+        _id: &str,
+        _timestamp: i64,
+        _rest: &'a str,
+    ) -> Option<usize> {
+        None
+    }
 }
 
 /// The text of a JSON string's inside (`escaped`, as between its quotes). A string
@@ -752,7 +767,10 @@ mod tests {
         let mut three = gz(b"abc");
         three.extend(gz(b"abc"));
         three.extend(gz(b"xyz"));
-        assert_eq!(inflate(&three, 100, Origin::at("t")).unwrap().bytes, b"abcabcxyz");
+        assert_eq!(
+            inflate(&three, 100, Origin::at("t")).unwrap().bytes,
+            b"abcabcxyz"
+        );
         // Bigger than the last member: that one goes to flate2.
         let mut mixed = gz(&[b'a'; 5000]);
         mixed.extend(gz(b"end"));

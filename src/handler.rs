@@ -382,6 +382,26 @@ impl<'d> envelope::EventVisitor<'d> for Feed<'_, '_> {
             self.analyzer.add_escaped_event(header, &id, ts, escaped);
         }
     }
+
+    fn event_in_place(
+        &mut self,
+        header: &envelope::Header<'d>,
+        id: &str,
+        ts: i64,
+        rest: &'d str,
+    ) -> Option<usize> {
+        // Only an event the engine is to see; any other takes the usual way (`take`).
+        let key = seen_events::key(id);
+        if self.skip_document
+            || self.own_log_group == Some(&*header.log_group)
+            || key.is_some_and(|k| self.seen.contains(k, self.now))
+        {
+            return None;
+        }
+        let len = self.analyzer.add_access_in_place(header, id, ts, rest)?;
+        self.ids.extend(key);
+        Some(len)
+    }
 }
 
 impl Feed<'_, '_> {

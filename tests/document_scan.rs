@@ -266,3 +266,96 @@ proptest! {
         prop_assert_eq!(got.as_ref(), want.as_str());
     }
 }
+
+/// The Analyzer, without its in-place reading of access-log records.
+struct NoInPlace<'c>(apigw_doctor::analysis::Analyzer<'c>);
+
+impl<'a> EventVisitor<'a> for NoInPlace<'_> {
+    fn document(&mut self, h: &Header<'a>) {
+        self.0.document(h);
+    }
+    fn event(&mut self, h: &Header<'a>, e: LogEvent<'a>) {
+        self.0.event(h, e);
+    }
+    fn escaped_event(
+        &mut self,
+        h: &Header<'a>,
+        id: std::borrow::Cow<'a, str>,
+        ts: i64,
+        escaped: &'a str,
+    ) {
+        self.0.escaped_event(h, id, ts, escaped);
+    }
+}
+
+/// An access-log message: mostly flat JSON records, some not quite.
+fn access_message() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "requestId",
+        "status",
+        "integrationLatency",
+        "responseLatency",
+        "routeKey",
+        "httpMethod",
+        "resourcePath",
+        "apiId",
+        "stage",
+        "errorMessage",
+        "integrationErrorMessage",
+        "x",
+    ]);
+    let value = prop_oneof![
+        text().prop_map(serde_json::Value::from),
+        (0u64..40_000).prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("504")),
+        Just(serde_json::Value::from("-")),
+        Just(serde_json::Value::Null),
+        Just(serde_json::json!({"nested": 1})),
+    ];
+    (prop::collection::vec((key, value), 0..8), ws(), 0u8..10).prop_map(|(fields, w, shape)| {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("\"{k}\":{w}{v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        match shape {
+            0 => format!(" {{{body}}}"),
+            1 => format!("{{{body}}}\" tail"),
+            2 => format!("{{{body}"),
+            _ => format!("{{{body}}}{w}"),
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Reading access-log records in place changes nothing in the analysis.
+    #[test]
+    fn access_records_in_place_read_as_delivered(
+        messages in prop::collection::vec(access_message(), 1..8),
+        group in prop::sample::select(vec!["/aws/apigateway/access", "API-Gateway-Execution-Logs_a/b"]),
+        id_first in any::<bool>(),
+    ) {
+        let events: Vec<String> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| match id_first {
+                true => format!(r#"{{"id":"{i}","timestamp":{i},"message":{}}}"#, json(m)),
+                false => format!(r#"{{"message":{},"id":"{i}","timestamp":{i}}}"#, json(m)),
+            })
+            .collect();
+        let doc = format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"{group}","logStream":"s","logEvents":[{}]}}"#,
+            events.join(",")
+        );
+        let config = apigw_doctor::analysis::EngineConfig::default();
+        let mut fast = apigw_doctor::analysis::Analyzer::new(&config);
+        envelope::visit_documents(doc.as_bytes(), &Origin::at("t"), &mut fast).unwrap();
+        let mut plain = NoInPlace(apigw_doctor::analysis::Analyzer::new(&config));
+        envelope::visit_documents(doc.as_bytes(), &Origin::at("t"), &mut plain).unwrap();
+        let (a, _) = fast.finish();
+        let (b, _) = plain.0.finish();
+        prop_assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    }
+}

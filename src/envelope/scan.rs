@@ -56,13 +56,7 @@ fn document<'a>(c: &mut Cursor<'a>, visitor: &mut impl EventVisitor<'a>) -> Resu
             "owner" => header.owner = c.text()?,
             "logGroup" => header.log_group = c.text()?,
             "logStream" => header.log_stream = c.text()?,
-            "logEvents" if started => c.events(|id, timestamp, inside, _| {
-                late.push(LogEvent {
-                    id,
-                    timestamp,
-                    message: unescape(inside),
-                })
-            })?,
+            "logEvents" if started => c.events(&mut Late(&mut late))?,
             "logEvents" => {
                 let known = !header.log_group.is_empty() && !header.log_stream.is_empty();
                 if !(message_type && known) {
@@ -73,8 +67,9 @@ fn document<'a>(c: &mut Cursor<'a>, visitor: &mut impl EventVisitor<'a>) -> Resu
                 }
                 visitor.document(&header);
                 started = true;
-                c.events(|id, timestamp, inside, escaped| {
-                    deliver(visitor, &header, id, timestamp, inside, escaped)
+                c.events(&mut Stream {
+                    header: &header,
+                    visitor: &mut *visitor,
                 })?;
             }
             _ => {
@@ -93,6 +88,47 @@ fn document<'a>(c: &mut Cursor<'a>, visitor: &mut impl EventVisitor<'a>) -> Resu
         visitor.event(&header, e);
     }
     Ok(())
+}
+
+/// Where [`Cursor::events`] puts the events it reads.
+trait Sink<'a> {
+    /// See [`EventVisitor::event_in_place`].
+    fn in_place(&mut self, id: &str, timestamp: i64, rest: &'a str) -> Option<usize>;
+    /// The message as between its quotes, and whether it holds escapes.
+    fn event(&mut self, id: Cow<'a, str>, timestamp: i64, inside: &'a str, escaped: bool);
+}
+
+/// Events streamed to the visitor as they are read.
+struct Stream<'h, 'v, 'a, V> {
+    header: &'h Header<'a>,
+    visitor: &'v mut V,
+}
+
+impl<'a, V: EventVisitor<'a>> Sink<'a> for Stream<'_, '_, 'a, V> {
+    fn in_place(&mut self, id: &str, timestamp: i64, rest: &'a str) -> Option<usize> {
+        self.visitor
+            .event_in_place(self.header, id, timestamp, rest)
+    }
+    fn event(&mut self, id: Cow<'a, str>, timestamp: i64, inside: &'a str, escaped: bool) {
+        deliver(self.visitor, self.header, id, timestamp, inside, escaped);
+    }
+}
+
+/// Events kept until the document's end.
+struct Late<'v, 'a>(&'v mut Vec<LogEvent<'a>>);
+
+impl<'a> Sink<'a> for Late<'_, 'a> {
+    fn in_place(&mut self, _: &str, _: i64, _: &'a str) -> Option<usize> {
+        None
+    }
+    fn event(&mut self, id: Cow<'a, str>, timestamp: i64, inside: &'a str, _: bool) {
+        let message = unescape(inside);
+        self.0.push(LogEvent {
+            id,
+            timestamp,
+            message,
+        });
+    }
 }
 
 struct Cursor<'a> {
@@ -224,25 +260,42 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A `logEvents` list: each event's id, timestamp and message (as between its
-    /// quotes, and whether it holds escapes).
-    fn events(
-        &mut self,
-        mut each: impl FnMut(Cow<'a, str>, i64, &'a str, bool),
-    ) -> Result<(), Stop> {
+    /// A `logEvents` list, each event given to `sink`.
+    fn events(&mut self, sink: &mut impl Sink<'a>) -> Result<(), Stop> {
         self.eat(b'[')?;
         if self.peek() == Some(b']') {
             self.at += 1;
             return Ok(());
         }
         loop {
+            // `message`: None until seen; Some(None) once the sink took it in place.
             let (mut id, mut timestamp, mut message) = (None, None, None);
             self.object(|c, key| {
                 // A field given twice is an error, as for serde_json's derived reading.
                 match &*key {
                     "id" if id.is_none() => id = Some(c.text()?),
                     "timestamp" if timestamp.is_none() => timestamp = Some(c.integer()?),
-                    "message" if message.is_none() => message = Some(c.string()?),
+                    "message" if message.is_none() => {
+                        let taken = match (&id, timestamp) {
+                            (Some(id), Some(ts)) if c.peek() == Some(b'"') => {
+                                let rest = &c.text[c.at + 1..];
+                                let len = sink.in_place(id, ts, rest);
+                                // The sink's promise, checked: `rest[len]` closes the message.
+                                if len.is_some_and(|n| rest.as_bytes().get(n) != Some(&b'"')) {
+                                    return Err(Stop::Invalid);
+                                }
+                                len
+                            }
+                            _ => None,
+                        };
+                        message = Some(match taken {
+                            Some(len) => {
+                                c.at += len + 2;
+                                None
+                            }
+                            None => Some(c.string()?),
+                        });
+                    }
                     "id" | "timestamp" | "message" => return Err(Stop::Invalid),
                     _ => {
                         c.serde::<IgnoredAny>()?;
@@ -250,13 +303,10 @@ impl<'a> Cursor<'a> {
                 }
                 Ok(())
             })?;
-            let (inside, escaped) = message.ok_or(Stop::Invalid)?;
-            each(
-                id.unwrap_or_default(),
-                timestamp.unwrap_or(0),
-                inside,
-                escaped,
-            );
+            if let Some((inside, escaped)) = message.ok_or(Stop::Invalid)? {
+                let id = id.unwrap_or_default();
+                sink.event(id, timestamp.unwrap_or(0), inside, escaped);
+            }
             if !self.next_member(b']')? {
                 return Ok(());
             }
