@@ -280,7 +280,8 @@ impl<'a> AccessRecord<'a> {
             }
             _ => {
                 // `$context.error.messageString` arrives wrapped in its own quotes.
-                let unquoted = t.trim_matches('"');
+                let quoted = t.starts_with('"') || t.ends_with('"');
+                let unquoted = if quoted { t.trim_matches('"') } else { t };
                 let v = match text {
                     Cow::Borrowed(b) if unquoted.len() == b.len() => Cow::Borrowed(b),
                     Cow::Borrowed(b) => Cow::Borrowed(b.trim().trim_matches('"')),

@@ -210,7 +210,8 @@ pub struct Analyzer<'c> {
     requests: Vec<Box<Request>>,
     /// Positions in `requests`, found by the hash of the request id (the id itself
     /// is not stored twice).
-    index: hashbrown::HashTable<usize>,
+    /// Where each request is in `requests`, with its id's hash.
+    index: hashbrown::HashTable<(u64, usize)>,
     hasher: foldhash::fast::RandomState,
     /// Partial requests from earlier batches (the warm container's cache).
     earlier: HashMap<String, Request>,
@@ -478,8 +479,11 @@ impl<'c> Analyzer<'c> {
     ) -> &mut Request {
         let hash = self.hasher.hash_one(id);
         let requests = &self.requests;
-        let at = match self.index.find(hash, |&at| requests[at].id == id) {
-            Some(&at) => at,
+        let at = match self
+            .index
+            .find(hash, |&(h, at)| h == hash && requests[at].id == id)
+        {
+            Some(&(_, at)) => at,
             None => {
                 // One shared copy of the group and stream names per document, not per request.
                 if self
@@ -496,15 +500,19 @@ impl<'c> Analyzer<'c> {
                     first_event_id: event_id.to_owned(),
                 };
                 let mut req = Box::new(Request::new(id, kind, provenance));
-                if let Some(earlier) = self.earlier.remove(id) {
+                // Checked first: removing from an empty map still hashes the key.
+                let earlier = match self.earlier.is_empty() {
+                    true => None,
+                    false => self.earlier.remove(id),
+                };
+                if let Some(earlier) = earlier {
                     req.kind = earlier.kind;
                     req.absorb_earlier(earlier);
                 }
                 self.requests.push(req);
-                let (requests, hasher) = (&self.requests, &self.hasher);
-                let at = requests.len() - 1;
-                self.index
-                    .insert_unique(hash, at, |&i| hasher.hash_one(&*requests[i].id));
+                let at = self.requests.len() - 1;
+                // Each entry keeps its hash: growing the table rehashes no id.
+                self.index.insert_unique(hash, (hash, at), |&(h, _)| h);
                 at
             }
         };
