@@ -20,7 +20,7 @@ use crate::execution_log;
 use crate::findings::{self, Cause, Kind};
 use crate::function_log::{self, FunctionLine};
 use crate::limits::{ApiKind, Limits};
-use crate::request::{Provenance, Request};
+use crate::request::{Provenance, Request, SharedTexts};
 use crate::route::Route;
 
 pub const DEFAULT_NEAR_LIMIT_RATIO: f64 = 0.8;
@@ -213,6 +213,7 @@ pub struct Analyzer<'c> {
     /// Where each request is in `requests`, with its id's hash.
     index: hashbrown::HashTable<(u64, usize)>,
     hasher: foldhash::fast::RandomState,
+    shared: SharedTexts,
     /// Partial requests from earlier batches (the warm container's cache).
     earlier: HashMap<String, Request>,
     functions: BTreeMap<String, FunctionStats>,
@@ -234,6 +235,7 @@ impl<'c> Analyzer<'c> {
             requests: Vec::new(),
             index: hashbrown::HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
+            shared: SharedTexts::default(),
             earlier: HashMap::new(),
             functions: BTreeMap::new(),
             counters: Counters::default(),
@@ -377,8 +379,8 @@ impl<'c> Analyzer<'c> {
         let id = rec
             .id()
             .map_or_else(|| Cow::Owned(format!("event:{event_id}")), Cow::Borrowed);
-        let req = self.request(&id, src, event_id, ApiKind::Rest);
-        req.apply_access(rec, ts);
+        let at = self.request_at(&id, src, event_id, ApiKind::Rest);
+        self.requests[at].apply_access(rec, ts, &mut self.shared);
     }
 
     /// One execution-log line whose request id is known (also used by text readers
@@ -477,6 +479,12 @@ impl<'c> Analyzer<'c> {
         event_id: &str,
         kind: ApiKind,
     ) -> &mut Request {
+        let at = self.request_at(id, src, event_id, kind);
+        &mut self.requests[at]
+    }
+
+    /// Where the request `id` is in `requests` (added if new).
+    fn request_at(&mut self, id: &str, src: Source<'_>, event_id: &str, kind: ApiKind) -> usize {
         let hash = self.hasher.hash_one(id);
         let requests = &self.requests;
         let at = match self
@@ -516,7 +524,7 @@ impl<'c> Analyzer<'c> {
                 at
             }
         };
-        &mut self.requests[at]
+        at
     }
 
     /// Classifies, measures and diagnoses. Also returns the requests still waiting

@@ -341,21 +341,10 @@ pub fn inflate(gz: &[u8], limit: usize, origin: Origin) -> Result<Inflated, Enve
             trailing_garbage = rest.len();
             break;
         }
-        let start = out.len();
-        if let Some(d) = fast.as_mut().filter(|_| hint <= limit - start) {
-            if out.is_empty() {
-                // Zeroed by the allocator (fresh pages), not by a pass over the buffer.
-                out = vec![0; hint];
-            } else {
-                out.resize(start + hint, 0);
-            }
-            match d.member(rest, &mut out[start..]) {
-                libdeflate::Member::Inflated { consumed, written } => {
-                    out.truncate(start + written);
-                    rest = &rest[consumed..];
-                    continue;
-                }
-                libdeflate::Member::NotHere => out.truncate(start),
+        if let Some(d) = fast.as_mut().filter(|_| hint <= limit - out.len()) {
+            if let libdeflate::Member::Inflated { consumed } = d.member(rest, &mut out, hint) {
+                rest = &rest[consumed..];
+                continue;
             }
         }
         let budget = (limit - out.len()) as u64 + 1;
