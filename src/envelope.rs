@@ -304,9 +304,14 @@ pub struct LogEvent<'a> {
     pub message: Cow<'a, str>,
 }
 
-/// Decodes base64 with or without padding; surrounding whitespace is ignored.
+/// Decodes base64 with or without padding; whitespace is ignored.
 pub fn decode_base64(text: &[u8], origin: &Origin) -> Result<Vec<u8>, EnvelopeError> {
     let text = text.trim_ascii();
+    // base64-simd decodes (WHATWG's forgiving base64: optional padding, whitespace
+    // ignored); the base64 crate reads a text it refuses, to say where and why.
+    if let Ok(bytes) = base64_simd::forgiving_decode_to_vec(text) {
+        return Ok(bytes);
+    }
     BASE64.decode(text).map_err(|source| EnvelopeError::Base64 {
         origin: origin.clone(),
         source,
