@@ -14,7 +14,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "examples", "throughput")
-ROUNDS = 3
+ROUNDS = 5
 NAMES = ["exec-16k", "exec-256k", "exec-1m", "exec-huge", "access-16k", "access-256k", "access-1m"]
 
 

@@ -202,6 +202,18 @@ enum GroupKind {
     Unknown,
 }
 
+impl GroupKind {
+    fn of(log_group: &str) -> GroupKind {
+        if execution_log::api_stage_from_group(log_group).is_some() {
+            GroupKind::Execution
+        } else if function_log::function_from_group(log_group).is_some() {
+            GroupKind::Function
+        } else {
+            GroupKind::Unknown
+        }
+    }
+}
+
 pub struct Analyzer<'c> {
     config: &'c EngineConfig,
     /// In first-seen order, for deterministic output. Boxed: a request is large, and
@@ -221,8 +233,8 @@ pub struct Analyzer<'c> {
     access: access_log::AccessParser,
     /// The document being streamed is a control message (its events are not logs).
     in_control: bool,
-    /// The current document's group may hold access-log records (set by `start_document`).
-    access_group: bool,
+    /// The kind of the current document's group (set by `start_document`).
+    doc_kind: Option<GroupKind>,
     /// The last source's names, shared by the provenance of its requests.
     source: Option<(Arc<str>, Arc<str>)>,
 }
@@ -240,7 +252,7 @@ impl<'c> Analyzer<'c> {
             functions: BTreeMap::new(),
             counters: Counters::default(),
             in_control: false,
-            access_group: false,
+            doc_kind: None,
             source: None,
         }
     }
@@ -262,8 +274,7 @@ impl<'c> Analyzer<'c> {
     /// Counts a document; false when its events are not log lines (a control message).
     pub fn start_document(&mut self, header: &Header<'_>) -> bool {
         self.counters.batches += 1;
-        self.access_group = execution_log::api_stage_from_group(&header.log_group).is_none()
-            && function_log::function_from_group(&header.log_group).is_none();
+        self.doc_kind = Some(GroupKind::of(&header.log_group));
         if header.is_control() {
             self.counters.control_messages += 1;
             return false;
@@ -271,25 +282,32 @@ impl<'c> Analyzer<'c> {
         true
     }
 
-    /// One event of a document that [`Analyzer::start_document`] accepted.
+    /// One event of the document that [`Analyzer::start_document`] last accepted.
     pub fn add_log_event(&mut self, header: &Header<'_>, event: &LogEvent<'_>) {
         let src = Source {
             log_group: &header.log_group,
             log_stream: &header.log_stream,
         };
-        self.add_event(src, &event.id, event.timestamp, &event.message);
+        let group = self
+            .doc_kind
+            .unwrap_or_else(|| GroupKind::of(src.log_group));
+        self.add_event_of(group, src, &event.id, event.timestamp, &event.message);
     }
 
     /// One log event of any kind; what it is comes from the group and its shape.
     pub fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+        self.add_event_of(GroupKind::of(src.log_group), src, event_id, ts, message);
+    }
+
+    fn add_event_of(
+        &mut self,
+        group: GroupKind,
+        src: Source<'_>,
+        event_id: &str,
+        ts: i64,
+        message: &str,
+    ) {
         self.counters.log_events += 1;
-        let group = if execution_log::api_stage_from_group(src.log_group).is_some() {
-            GroupKind::Execution
-        } else if function_log::function_from_group(src.log_group).is_some() {
-            GroupKind::Function
-        } else {
-            GroupKind::Unknown
-        };
         if group != GroupKind::Function {
             if let Some((id, text)) = execution_log::split_request_id(message) {
                 self.execution_line(src, event_id, id, ts, text);
@@ -310,7 +328,8 @@ impl<'c> Analyzer<'c> {
         }
     }
 
-    /// One event whose message still has its JSON escapes (see
+    /// One event of the document that [`Analyzer::start_document`] last accepted,
+    /// whose message still has its JSON escapes (see
     /// [`EventVisitor::escaped_event`]): a flat JSON access-log record is read as it
     /// stands; anything else is unescaped and goes to [`Analyzer::add_event`].
     pub fn add_escaped_event(
@@ -324,7 +343,10 @@ impl<'c> Analyzer<'c> {
             log_group: &header.log_group,
             log_stream: &header.log_stream,
         };
-        if execution_log::api_stage_from_group(src.log_group).is_some() {
+        let group = self
+            .doc_kind
+            .unwrap_or_else(|| GroupKind::of(src.log_group));
+        if group == GroupKind::Execution {
             // Escapes are in bodies: a body line is known by its prefix, which comes
             // before the first escape, and its body is never read, so it is not unescaped.
             let head = memchr::memchr(b'\\', escaped.as_bytes()).map_or(escaped, |i| &escaped[..i]);
@@ -334,14 +356,15 @@ impl<'c> Analyzer<'c> {
                     return self.execution_line(src, event_id, id, ts, text);
                 }
             }
-        } else if function_log::function_from_group(src.log_group).is_none() {
+        } else if group == GroupKind::Unknown {
             if let Some(rec) = self.access.parse_escaped(escaped) {
                 self.counters.log_events += 1;
                 self.add_access_record(src, event_id, ts, &rec);
                 return;
             }
         }
-        self.add_event(src, event_id, ts, &crate::envelope::unescape(escaped));
+        let message = crate::envelope::unescape(escaped);
+        self.add_event_of(group, src, event_id, ts, &message);
     }
 
     /// A JSON access-log record read where it stands in the subscription document
@@ -355,7 +378,7 @@ impl<'c> Analyzer<'c> {
         ts: i64,
         rest: &str,
     ) -> Option<usize> {
-        if !self.access_group {
+        if self.doc_kind != Some(GroupKind::Unknown) {
             return None;
         }
         let src = Source {

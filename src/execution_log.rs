@@ -4,6 +4,16 @@
 //! happens to contain `Execution failed due to a timeout error` is therefore a
 //! body line, never a timeout. Facts and exact strings: shared/reference/aws-logs.md §1.
 
+/// Where `needle` first occurs in `haystack`. One memmem searcher per needle, built
+/// once: `str::find` builds its searcher on every call, and these run on every line.
+macro_rules! find {
+    ($haystack:expr, $needle:literal) => {{
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new($needle));
+        FINDER.find($haystack.as_bytes())
+    }};
+}
+
 /// Splits `(<id>) <text>` into id and text. WebSocket ids (`PDS1PEC4oAMFpyA=`)
 /// are not UUIDs, so any characters but `)` and whitespace are accepted.
 pub fn split_request_id(message: &str) -> Option<(&str, &str)> {
@@ -183,8 +193,7 @@ pub fn parse_line(text: &str) -> Line<'_> {
             }
         }
         b'V' if text.starts_with("Verifying Usage Plan for request") => {
-            let stage_part = text
-                .find("API Stage: ")
+            let stage_part = find!(text, "API Stage: ")
                 .map(|i| first_line(&text[i + "API Stage: ".len()..]).trim());
             let (api_id, stage) = match stage_part.and_then(|s| s.split_once('/')) {
                 Some((a, s)) if !a.is_empty() && !s.is_empty() => (Some(a), Some(s)),
@@ -209,7 +218,7 @@ fn parse_a(text: &str) -> Line<'_> {
         // `API Key authorized because method 'GET /orders/{orderId}' does not …`
         // (some writers put two spaces after `API Key`).
         const MARK: &str = "authorized because method '";
-        if let Some(i) = text.find(MARK) {
+        if let Some(i) = find!(text, "authorized because method '") {
             let rest = &text[i + MARK.len()..];
             if let Some(end) = rest.find('\'') {
                 if let Some((method, template)) = rest[..end].split_once(' ') {
@@ -241,8 +250,8 @@ fn parse_e(text: &str) -> Line<'_> {
     }
     if let Some(h) = text.strip_prefix("Endpoint response headers: ") {
         return Line::EndpointResponseHeaders {
-            function_error: h.contains("X-Amz-Function-Error="),
-            throttled: h.contains("x-amzn-ErrorType=TooManyRequestsException"),
+            function_error: find!(h, "X-Amz-Function-Error=").is_some(),
+            throttled: find!(h, "x-amzn-ErrorType=TooManyRequestsException").is_some(),
         };
     }
     if text.starts_with("Endpoint request") || text.starts_with("Endpoint response") {
@@ -270,11 +279,10 @@ fn parse_m(text: &str) -> Line<'_> {
 fn parse_received(rest: &str) -> Line<'_> {
     // `Received response. Status: 200, Integration latency: 356 ms` (current) or
     // `Received response. Integration latency: 5 ms` (until 2019).
-    let status = rest
-        .find("Status: ")
+    let status = find!(rest, "Status: ")
         .and_then(|i| leading_number(&rest[i + 8..]))
         .map(|n| n as u16);
-    match rest.find("Integration latency: ") {
+    match find!(rest, "Integration latency: ") {
         Some(i) => match leading_number(&rest[i + 21..]) {
             Some(latency_ms) => Line::ReceivedResponse { status, latency_ms },
             None => Line::Unrecognised,

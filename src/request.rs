@@ -372,6 +372,10 @@ impl Request {
 
     /// Fills what the log group knows (`API-Gateway-Execution-Logs_{api}/{stage}`).
     pub fn apply_group(&mut self, log_group: &str) {
+        // Once per request, not per line: the group is the same for all its lines.
+        if self.api_id.is_some() && self.stage.is_some() {
+            return;
+        }
         if let Some((api, stage)) = execution_log::api_stage_from_group(log_group) {
             set_once(&mut self.api_id, api);
             set_once(&mut self.stage, stage);
