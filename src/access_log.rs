@@ -257,7 +257,14 @@ impl<'a> AccessRecord<'a> {
             }
             Scalar::Str(s) => s,
         };
-        let t = text.trim();
+        // `trim` decodes a character at each end; values rarely need it.
+        let bare = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+        let b = text.as_bytes();
+        let t = if bare(b.first()) && bare(b.last()) {
+            &*text
+        } else {
+            text.trim()
+        };
         // `-` is API Gateway's "not set"; `(none)` appears for unmatched base paths.
         if t.is_empty() || t == "-" || t == "(none)" {
             return;
