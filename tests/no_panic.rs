@@ -102,6 +102,38 @@ proptest! {
         let _ = envelope::decode_base64(&bytes, &Origin::at("t"));
     }
 
+    /// Real gzip, then broken: libdeflate (the crate's only `unsafe`) sees every member
+    /// first. Intact members read back exactly; broken ones fail or stay under the cap.
+    #[test]
+    fn inflate_on_broken_gzip(
+        members in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 1..4),
+        cut in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        how in 0u8..4,
+    ) {
+        use std::io::Write;
+        let mut gz = Vec::new();
+        for m in &members {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(m).unwrap();
+            gz.extend(e.finish().unwrap());
+        }
+        let at = cut.index(gz.len());
+        match how {
+            0 => {
+                let out = envelope::inflate(&gz, 1 << 20, Origin::at("t")).unwrap();
+                prop_assert_eq!(out.bytes, members.concat());
+                return Ok(());
+            }
+            1 => gz.truncate(at),
+            2 => gz[at] ^= byte | 1,
+            _ => gz.insert(at, byte),
+        }
+        if let Ok(out) = envelope::inflate(&gz, 1000, Origin::at("t")) {
+            prop_assert!(out.bytes.len() <= 1000);
+        }
+    }
+
     #[test]
     fn cli_inputs_on_any_text(s in line_like()) {
         let cfg = EngineConfig::default();
