@@ -251,7 +251,7 @@ fn unescape_from(escaped: &str, first: usize) -> Option<String> {
     plain(rest).then(|| out + rest)
 }
 
-/// Index of the first `"` or `\\` at or after `from`: where a plain run inside a
+/// Index of the first `"` or `\` at or after `from`: where a plain run inside a
 /// JSON string stops. Eight bytes at a time: inside JSON access-log records the
 /// runs between escapes are a few bytes long, too short for memchr2's vector set-up
 /// to pay for itself.
