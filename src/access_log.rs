@@ -416,11 +416,8 @@ impl AccessParser {
     /// when it cannot be read that way: the caller unescapes and calls [`Self::parse`].
     pub fn parse_escaped<'a>(&self, escaped: &'a str) -> Option<AccessRecord<'a>> {
         let t = escaped.trim();
-        if !t.starts_with('{') || self.format.as_ref().is_some_and(|f| !f.json) {
-            return None;
-        }
-        let rec = scan_flat_json(t, &KeyLookup(self.format.as_ref(), &self.memo), true)?;
-        rec.is_plausible().then_some(rec)
+        let (rec, end) = self.escaped_record(t)?;
+        (end == t.len()).then_some(rec)
     }
 
     /// [`Self::parse_escaped`] on a message whose end is not known yet (see
@@ -428,14 +425,20 @@ impl AccessParser {
     /// message's opening quote. The record and the message's length, if the message
     /// is one flat JSON record and nothing else.
     pub fn parse_escaped_at<'a>(&self, rest: &'a str) -> Option<(AccessRecord<'a>, usize)> {
-        if !rest.starts_with('{') || self.format.as_ref().is_some_and(|f| !f.json) {
+        // The scanner takes no bare quote: the first one after the record closes the message.
+        let (rec, end) = self.escaped_record(rest)?;
+        (rest.as_bytes().get(end) == Some(&b'"')).then_some((rec, end))
+    }
+
+    /// A plausible flat JSON record, still escaped, at the start of `s`, and where it
+    /// ends (after the whitespace behind its closing brace).
+    fn escaped_record<'a>(&self, s: &'a str) -> Option<(AccessRecord<'a>, usize)> {
+        if !s.starts_with('{') || self.format.as_ref().is_some_and(|f| !f.json) {
             return None;
         }
         let keys = KeyLookup(self.format.as_ref(), &self.memo);
-        // The scanner takes no bare quote: the first one after the record closes the message.
-        let (rec, end) = scan_flat_json_at(rest, &keys, true)?;
-        let closed = rest.as_bytes().get(end) == Some(&b'"');
-        (closed && rec.is_plausible()).then_some((rec, end))
+        let (rec, end) = scan_flat_json_at(s, &keys, true)?;
+        rec.is_plausible().then_some((rec, end))
     }
 }
 

@@ -22,8 +22,9 @@ pub struct Provenance {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-/// Text fields are `Box<str>` (16 bytes, not 24): one `Request` is kept per request
-/// of a batch, ~14,000 in a 1 MB access-log batch.
+/// Text fields are `Box<str>` (16 bytes, not 24), or `Arc<str>` from [`SharedTexts`]
+/// for the texts many requests repeat: one `Request` is kept per request of a batch,
+/// ~14,000 in a 1 MB access-log batch.
 pub struct Request {
     pub id: String,
     pub api_id: Option<Arc<str>>,
