@@ -65,10 +65,9 @@ build: tools
 
 ## tools: the Python tools in .venv (LocalStack with its one fix, cargo-lambda, cfn-lint, boto3)
 tools: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt tests/e2e/patch_localstack.py
+$(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) tests/e2e/patch_localstack.py
 	touch $@
 
 BATCHES := target/gen-batches

@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use apigw_doctor::access_log::AccessParser;
-use apigw_doctor::analysis::{Analyzer, EngineConfig};
-use apigw_doctor::envelope::{self, DEFAULT_MAX_DECOMPRESSED};
-use apigw_doctor::execution_log;
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::logs::access_log::AccessParser;
+use apigw_doctor::logs::envelope::{self, DEFAULT_MAX_DECOMPRESSED};
+use apigw_doctor::logs::execution_log;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const BATCHES: &[&str] = &[

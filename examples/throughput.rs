@@ -12,8 +12,8 @@
 use std::io::Read;
 use std::time::Instant;
 
-use apigw_doctor::analysis::{Analyzer, EngineConfig};
-use apigw_doctor::envelope;
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::logs::envelope;
 
 fn ceiling(event: &[u8]) -> usize {
     use base64::Engine as _;

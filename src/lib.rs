@@ -1,33 +1,21 @@
 //! apigw-doctor explains Amazon API Gateway 504s.
 //!
-//! The core is synchronous and free of AWS types: bytes are decoded
-//! ([`envelope`], [`input`]), lines are typed ([`execution_log`], [`access_log`],
-//! [`function_log`]) and merged per request ([`request`]), the [`analysis`] finds
-//! timeouts, near-limit requests and integration errors ([`findings`]) and
-//! [`diagnosis`] explains each one. [`report`] renders for the CLI. The Lambda
-//! binary adds [`metrics`] and [`alert`] (pure renderings), the warm container's
-//! memory ([`pending`], [`seen_events`]) and [`publish`] (the only code that sends
-//! anything), sequenced by [`handler`].
+//! The folders are the layers, and data flows down this list and back up only
+//! through return values:
+//! - [`logs`]: bytes → log events ([`logs::envelope`], [`logs::input`]) → typed
+//!   lines and records ([`logs::execution_log`], [`logs::access_log`],
+//!   [`logs::function_log`]);
+//! - [`engine`]: requests merged from their lines, routes, backends and limits,
+//!   the [`engine::analysis`] that finds timeouts, near-limit requests and
+//!   integration errors, and the [`engine::diagnosis`] of each;
+//! - [`render`]: the CLI report, metric data and alerts, as plain data;
+//! - [`aws`]: the only code that talks to AWS;
+//! - [`lambda`]: one invocation, its settings and the warm container's memory.
+//!
+//! Everything but [`aws`] and [`lambda::handler`] is synchronous and free of AWS types.
 
-pub mod access_log;
-pub mod alert;
-pub mod analysis;
-pub mod backend;
-pub mod config;
-pub mod diagnosis;
-pub mod display;
-pub mod envelope;
-pub mod execution_log;
-pub mod findings;
-pub mod function_log;
-pub mod handler;
-pub mod input;
-pub mod limits;
-pub mod metrics;
-pub mod pending;
-pub mod publish;
-pub mod redact;
-pub mod report;
-pub mod request;
-pub mod route;
-pub mod seen_events;
+pub mod aws;
+pub mod engine;
+pub mod lambda;
+pub mod logs;
+pub mod render;

@@ -2,7 +2,7 @@
 //! reads every document exactly as serde_json does: same documents, same events,
 //! same order; and where serde_json accepts a payload, so does it.
 
-use apigw_doctor::envelope::{self, EventVisitor, Header, LogEvent, Origin};
+use apigw_doctor::logs::envelope::{self, EventVisitor, Header, LogEvent, Origin};
 use proptest::prelude::*;
 
 /// Every call a visitor receives, with the message unescaped.
@@ -268,7 +268,7 @@ proptest! {
 }
 
 /// The Analyzer, without its in-place reading of access-log records.
-struct NoInPlace<'c>(apigw_doctor::analysis::Analyzer<'c>);
+struct NoInPlace<'c>(apigw_doctor::engine::analysis::Analyzer<'c>);
 
 impl<'a> EventVisitor<'a> for NoInPlace<'_> {
     fn document(&mut self, h: &Header<'a>) {
@@ -349,10 +349,10 @@ proptest! {
             r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"{group}","logStream":"s","logEvents":[{}]}}"#,
             events.join(",")
         );
-        let config = apigw_doctor::analysis::EngineConfig::default();
-        let mut fast = apigw_doctor::analysis::Analyzer::new(&config);
+        let config = apigw_doctor::engine::analysis::EngineConfig::default();
+        let mut fast = apigw_doctor::engine::analysis::Analyzer::new(&config);
         envelope::visit_documents(doc.as_bytes(), &Origin::at("t"), &mut fast).unwrap();
-        let mut plain = NoInPlace(apigw_doctor::analysis::Analyzer::new(&config));
+        let mut plain = NoInPlace(apigw_doctor::engine::analysis::Analyzer::new(&config));
         envelope::visit_documents(doc.as_bytes(), &Origin::at("t"), &mut plain).unwrap();
         let (a, _) = fast.finish();
         let (b, _) = plain.0.finish();

@@ -3,9 +3,9 @@
 
 mod common;
 
-use apigw_doctor::analysis::EngineConfig;
-use apigw_doctor::findings::{Cause, Kind};
-use apigw_doctor::report;
+use apigw_doctor::engine::analysis::EngineConfig;
+use apigw_doctor::engine::findings::{Cause, Kind};
+use apigw_doctor::render::report;
 use common::{analyze, analyze_files, repo};
 
 fn event(name: &str) -> std::path::PathBuf {
@@ -86,7 +86,7 @@ fn a_request_split_over_two_batches_is_joined() {
 #[test]
 fn timeout_limit_overrides_change_the_verdict() {
     let cfg = EngineConfig {
-        limits: apigw_doctor::limits::Limits::default()
+        limits: apigw_doctor::engine::limits::Limits::default()
             .with_overrides("a1b2c3d4e5/prod=60000")
             .unwrap(),
         ..EngineConfig::default()

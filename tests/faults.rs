@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apigw_doctor::config::Config;
-use apigw_doctor::handler::{HandlerError, Monitor};
-use apigw_doctor::publish::{aws_sink, PublishError};
+use apigw_doctor::aws::publish::{aws_sink, PublishError};
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::handler::{HandlerError, Monitor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

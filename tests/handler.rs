@@ -4,9 +4,9 @@
 
 mod common;
 
-use apigw_doctor::config::Config;
-use apigw_doctor::handler::Monitor;
-use apigw_doctor::publish::{Published, Sink};
+use apigw_doctor::aws::publish::{Published, Sink};
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::handler::Monitor;
 use common::repo;
 
 /// 2026-11-25T10:05:00Z: five minutes after the sample events.
@@ -31,7 +31,10 @@ fn run(
     m: &Monitor,
     name: &str,
     now: i64,
-) -> (apigw_doctor::handler::InvocationSummary, Vec<Published>) {
+) -> (
+    apigw_doctor::lambda::handler::InvocationSummary,
+    Vec<Published>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -40,7 +43,7 @@ fn run(
     (s, m.sink().take_recorded())
 }
 
-fn alerts(p: &[Published]) -> Vec<&apigw_doctor::alert::Rendered> {
+fn alerts(p: &[Published]) -> Vec<&apigw_doctor::render::alert::Rendered> {
     p.iter()
         .filter_map(|x| match x {
             Published::Alert(a) => Some(a),

@@ -5,9 +5,9 @@
 use std::io::Write as _;
 use std::sync::OnceLock;
 
-use apigw_doctor::config::Config;
-use apigw_doctor::handler::{HandlerError, InvocationSummary, Monitor};
-use apigw_doctor::publish::Sink;
+use apigw_doctor::aws::publish::Sink;
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::handler::{HandlerError, InvocationSummary, Monitor};
 use assert_cmd::Command;
 use base64::Engine as _;
 

@@ -1,11 +1,11 @@
 //! Untrusted bytes never panic the engine: property tests over every entry point
 //! that reads them (the fuzz targets in fuzz/ cover the same functions more deeply).
 
-use apigw_doctor::access_log::{self, AccessFormat};
-use apigw_doctor::analysis::{Analyzer, EngineConfig, Source};
-use apigw_doctor::envelope::{self, Origin};
-use apigw_doctor::execution_log;
-use apigw_doctor::input::{self, InputKind};
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig, Source};
+use apigw_doctor::logs::access_log::{self, AccessFormat};
+use apigw_doctor::logs::envelope::{self, Origin};
+use apigw_doctor::logs::execution_log;
+use apigw_doctor::logs::input::{self, InputKind};
 use proptest::prelude::*;
 
 /// Strings made of the pieces real lines are made of, so that the search goes deep.
@@ -90,8 +90,8 @@ proptest! {
             a.add_event(Source { log_group: group, log_stream: "s" }, "id", i as i64, m);
         }
         let (analysis, _) = a.finish();
-        let _ = apigw_doctor::report::text(&analysis);
-        let _ = apigw_doctor::report::json(&analysis);
+        let _ = apigw_doctor::render::report::text(&analysis);
+        let _ = apigw_doctor::render::report::json(&analysis);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 #![no_main]
 //! Any text as access-log records (JSON or not), without and with a format, and escaped.
-use apigw_doctor::access_log::{self, AccessFormat};
+use apigw_doctor::logs::access_log::{self, AccessFormat};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -1,6 +1,6 @@
 #![no_main]
 //! Any text as a `$context` format string; the compiled format then reads the same text.
-use apigw_doctor::access_log::{self, AccessFormat};
+use apigw_doctor::logs::access_log::{self, AccessFormat};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: (&str, &str)| {

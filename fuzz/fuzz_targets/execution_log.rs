@@ -1,6 +1,6 @@
 #![no_main]
 //! Any text as execution-log messages of one stream, through the whole engine and both reports.
-use apigw_doctor::analysis::{Analyzer, EngineConfig, Source};
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig, Source};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
@@ -11,6 +11,6 @@ fuzz_target!(|text: &str| {
         a.add_event(src, "e", i as i64, line);
     }
     let (analysis, _) = a.finish();
-    let _ = apigw_doctor::report::text(&analysis);
-    let _ = apigw_doctor::report::json(&analysis);
+    let _ = apigw_doctor::render::report::text(&analysis);
+    let _ = apigw_doctor::render::report::json(&analysis);
 });

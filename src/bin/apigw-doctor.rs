@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use apigw_doctor::access_log::AccessFormat;
-use apigw_doctor::analysis::{Analyzer, EngineConfig};
-use apigw_doctor::envelope::DEFAULT_MAX_DECOMPRESSED;
-use apigw_doctor::input::{self, InputKind};
-use apigw_doctor::limits::{self, Limits};
-use apigw_doctor::report;
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::limits::{self, Limits};
+use apigw_doctor::logs::access_log::AccessFormat;
+use apigw_doctor::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
+use apigw_doctor::logs::input::{self, InputKind};
+use apigw_doctor::render::report;
 
 #[derive(Parser)]
 #[command(
@@ -153,9 +153,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<String, String> {
 }
 
 fn dry_run(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::config::Config;
-    use apigw_doctor::handler::Monitor;
-    use apigw_doctor::publish::{Published, Sink};
+    use apigw_doctor::aws::publish::{Published, Sink};
+    use apigw_doctor::lambda::config::Config;
+    use apigw_doctor::lambda::handler::Monitor;
     use std::fmt::Write as _;
 
     let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
@@ -217,7 +217,7 @@ fn dry_run(files: &[String]) -> Result<String, String> {
                             d.name,
                             d.unit.as_str(),
                             dims.join(", "),
-                            apigw_doctor::display::time(d.timestamp_ms),
+                            apigw_doctor::render::display::time(d.timestamp_ms),
                             vals.join(" ")
                         );
                     }

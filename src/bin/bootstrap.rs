@@ -1,11 +1,11 @@
 //! The Lambda function: config and AWS clients are built once at init, then every
-//! invocation goes to [`apigw_doctor::handler::Monitor`].
+//! invocation goes to [`apigw_doctor::lambda::handler::Monitor`].
 
 use std::time::{Duration, Instant};
 
-use apigw_doctor::config::Config;
-use apigw_doctor::handler::Monitor;
-use apigw_doctor::publish::{Published, Sink};
+use apigw_doctor::aws::publish::{Published, Sink};
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::handler::Monitor;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 
@@ -54,8 +54,10 @@ async fn main() -> Result<(), Error> {
     let sink = if config.dry_run {
         Sink::dry_run()
     } else {
-        apigw_doctor::publish::aws_sink(aws_config::defaults(aws_config::BehaviorVersion::latest()))
-            .await
+        apigw_doctor::aws::publish::aws_sink(aws_config::defaults(
+            aws_config::BehaviorVersion::latest(),
+        ))
+        .await
     };
     let monitor = Monitor::new(config, sink);
     let monitor = &monitor;

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use apigw_doctor::analysis::{Analysis, Analyzer, EngineConfig};
-use apigw_doctor::input::{self, InputKind};
+use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig};
+use apigw_doctor::logs::input::{self, InputKind};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

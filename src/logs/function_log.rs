@@ -2,7 +2,7 @@
 //! `REPORT RequestId: … Duration: … ms` and `Task timed out after N seconds`, in
 //! the text format and in the JSON format (`platform.report`).
 
-use crate::execution_log::leading_number;
+use crate::logs::execution_log::leading_number;
 
 /// The Lambda function a log group belongs to: `/aws/lambda/orders` → `orders`.
 pub fn function_from_group(log_group: &str) -> Option<&str> {

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::request::Request;
+use crate::engine::request::Request;
 
 #[derive(Debug)]
 pub struct PendingRequests {
@@ -80,8 +80,8 @@ impl PendingRequests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::ApiKind;
-    use crate::request::Provenance;
+    use crate::engine::limits::ApiKind;
+    use crate::engine::request::Provenance;
 
     fn req(id: &str) -> Request {
         Request::new(id, ApiKind::Rest, Provenance::default())

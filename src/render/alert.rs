@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use crate::analysis::{Analysis, Finding};
-use crate::diagnosis::insights_query;
-use crate::display::{capitalised, ms, seconds, thousands, time};
-use crate::findings::{Cause, Kind};
-use crate::report::FindingJson;
+use crate::engine::analysis::{Analysis, Finding};
+use crate::engine::diagnosis::insights_query;
+use crate::engine::findings::{Cause, Kind};
+use crate::render::display::{capitalised, ms, seconds, thousands, time};
+use crate::render::report::FindingJson;
 
 /// Examples per alert at most (the worst first).
 pub const MAX_EXAMPLES: usize = 5;

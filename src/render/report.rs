@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::{Analysis, Finding, Summary};
-use crate::display::{ms, thousands, time};
-use crate::findings::Kind;
+use crate::engine::analysis::{Analysis, Finding, Summary};
+use crate::engine::findings::Kind;
+use crate::render::display::{ms, thousands, time};
 
 /// Near-limit findings shown one by one in the text report; the rest are counted.
 const NEAR_LIMIT_SHOWN: usize = 10;
@@ -24,8 +24,8 @@ pub struct FindingJson<'a> {
     pub integration_latency_ms: Option<u64>,
     pub elapsed_ms: Option<u64>,
     pub limit_ms: u64,
-    pub api_type: crate::limits::ApiKind,
-    pub backend: Option<&'a crate::backend::Backend>,
+    pub api_type: crate::engine::limits::ApiKind,
+    pub backend: Option<&'a crate::engine::backend::Backend>,
     pub timestamp: Option<i64>,
     pub diagnosis: String,
     pub headline: &'a str,
@@ -78,8 +78,8 @@ impl<'a> FindingJson<'a> {
 struct ReportJson<'a> {
     summary: &'a Summary,
     findings: Vec<FindingJson<'a>>,
-    routes: &'a [crate::analysis::RouteStats],
-    functions: &'a [crate::analysis::FunctionStats],
+    routes: &'a [crate::engine::analysis::RouteStats],
+    functions: &'a [crate::engine::analysis::FunctionStats],
 }
 
 pub fn json(a: &Analysis) -> String {

@@ -1,7 +1,7 @@
 //! SNS Publish with `MessageStructure=json`: one message, a rendering per protocol.
 
 use super::{sdk_message, PublishError};
-use crate::alert::Rendered;
+use crate::render::alert::Rendered;
 
 pub async fn publish(
     client: &aws_sdk_sns::Client,

@@ -9,9 +9,9 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use crate::analysis::{Analyzer, Source};
-use crate::envelope::{self, EnvelopeError, Origin};
-use crate::execution_log::split_request_id;
+use crate::engine::analysis::{Analyzer, Source};
+use crate::logs::envelope::{self, EnvelopeError, Origin};
+use crate::logs::execution_log::split_request_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputKind {

@@ -6,7 +6,7 @@
 //! JSON that the template made invalid (unquoted `-`, `$context.error.messageString`
 //! inside quotes) is read by a tolerant scanner instead of being dropped.
 
-use crate::envelope::Text;
+use crate::logs::envelope::Text;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -654,7 +654,7 @@ fn scan_flat_json_at<'a>(
     // if it has no escapes.
     let string_end = |i: usize| {
         let from = i + quote_len;
-        let p = crate::envelope::quote_or_backslash(b, from)?;
+        let p = crate::logs::envelope::quote_or_backslash(b, from)?;
         is_quote(p).then_some((p, p + quote_len))
     };
     let mut rec = AccessRecord::default();

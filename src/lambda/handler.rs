@@ -7,14 +7,14 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::alert::{self, AlertState, Policy};
-use crate::analysis::{Analyzer, Summary};
-use crate::config::{Config, MetricsMode};
-use crate::envelope::{self, EnvelopeError};
-use crate::metrics::{self, Health, MetricBatch};
-use crate::pending::PendingRequests;
-use crate::publish::{cloudwatch, sns, PublishError, Published, Sink};
-use crate::seen_events::{self, SeenEvents};
+use crate::aws::publish::{cloudwatch, sns, PublishError, Published, Sink};
+use crate::engine::analysis::{Analyzer, Summary};
+use crate::lambda::config::{Config, MetricsMode};
+use crate::lambda::pending::PendingRequests;
+use crate::lambda::seen_events::{self, SeenEvents};
+use crate::logs::envelope::{self, EnvelopeError};
+use crate::render::alert::{self, AlertState, Policy};
+use crate::render::metrics::{self, Health, MetricBatch};
 
 /// Time kept back from the deadline for returning the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
@@ -187,7 +187,7 @@ impl Monitor {
     /// Metrics, then alerts. Returns (metric calls, metric data, alerts sent, alerts held).
     async fn publish(
         &self,
-        analysis: &crate::analysis::Analysis,
+        analysis: &crate::engine::analysis::Analysis,
         batch_key: &str,
         deadline: Option<Instant>,
         now: i64,
@@ -314,7 +314,7 @@ impl Monitor {
             first_event_id = o.first_event_id.as_deref().unwrap_or(""),
             "batch rejected: it goes to the failure destination for inspection"
         );
-        let empty = crate::analysis::Analyzer::new(&self.config.engine)
+        let empty = crate::engine::analysis::Analyzer::new(&self.config.engine)
             .finish()
             .0;
         let batch = metrics::build(

@@ -2,10 +2,10 @@
 //! A bad value stops the function at init with a message naming the variable and the
 //! expected form, instead of failing every invocation later.
 
-use crate::access_log::AccessFormat;
-use crate::analysis::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
-use crate::envelope::DEFAULT_MAX_DECOMPRESSED;
-use crate::limits::{self, Limits};
+use crate::engine::analysis::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
+use crate::engine::limits::{self, Limits};
+use crate::logs::access_log::AccessFormat;
+use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricsMode {

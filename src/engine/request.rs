@@ -5,13 +5,13 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use crate::access_log::AccessRecord;
-use crate::backend::Backend;
-use crate::execution_log::{self, Line};
-use crate::findings::Cause;
-use crate::limits::ApiKind;
-use crate::redact::redact;
-use crate::route::{self, Route};
+use crate::engine::backend::Backend;
+use crate::engine::findings::Cause;
+use crate::engine::limits::ApiKind;
+use crate::engine::route::{self, Route};
+use crate::logs::access_log::AccessRecord;
+use crate::logs::execution_log::{self, Line};
+use crate::logs::redact::redact;
 
 /// Where the request's first line came from, to point people back at it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -467,7 +467,7 @@ impl SharedTexts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execution_log::parse_line;
+    use crate::logs::execution_log::parse_line;
 
     fn build(lines: &[(i64, &str)]) -> Request {
         let mut r = Request::new("r", ApiKind::Rest, Provenance::default());

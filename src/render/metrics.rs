@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::Analysis;
-use crate::findings::Kind;
+use crate::engine::analysis::Analysis;
+use crate::engine::findings::Kind;
 
 /// PutMetricData limits (API reference): metrics per call, values per metric, bytes per call.
 pub const MAX_DATA_PER_CALL: usize = 1000;
@@ -126,7 +126,7 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         });
     }
     // Findings name their route by key; index the routes once rather than scan them per finding.
-    let route_index: std::collections::HashMap<(&str, &str, &crate::route::Route), usize> =
+    let route_index: std::collections::HashMap<(&str, &str, &crate::engine::route::Route), usize> =
         analysis
             .routes
             .iter()

@@ -12,16 +12,16 @@ use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
 
-use crate::access_log::{self, AccessFormat, AccessRecord};
-use crate::backend::Backend;
-use crate::diagnosis::{self, Diagnosis};
-use crate::envelope::{Document, EventVisitor, Header, LogEvent};
-use crate::execution_log;
-use crate::findings::{self, Cause, Kind};
-use crate::function_log::{self, FunctionLine};
-use crate::limits::{ApiKind, Limits};
-use crate::request::{Provenance, Request, SharedTexts};
-use crate::route::Route;
+use crate::engine::backend::Backend;
+use crate::engine::diagnosis::{self, Diagnosis};
+use crate::engine::findings::{self, Cause, Kind};
+use crate::engine::limits::{ApiKind, Limits};
+use crate::engine::request::{Provenance, Request, SharedTexts};
+use crate::engine::route::Route;
+use crate::logs::access_log::{self, AccessFormat, AccessRecord};
+use crate::logs::envelope::{Document, EventVisitor, Header, LogEvent};
+use crate::logs::execution_log;
+use crate::logs::function_log::{self, FunctionLine};
 
 pub const DEFAULT_NEAR_LIMIT_RATIO: f64 = 0.8;
 
@@ -366,7 +366,7 @@ impl<'c> Analyzer<'c> {
                 return;
             }
         }
-        let message = crate::envelope::unescape(escaped);
+        let message = crate::logs::envelope::unescape(escaped);
         self.add_event_of(group, src, event_id, ts, &message);
     }
 
@@ -713,7 +713,7 @@ impl<'c> Analyzer<'c> {
                 config
                     .limits
                     .default_ms
-                    .unwrap_or(crate::limits::REST_DEFAULT_MS)
+                    .unwrap_or(crate::engine::limits::REST_DEFAULT_MS)
             });
             let configured_ms = f.configured_timeout_s.map(|s| (s * 1000.0) as u64);
             let over =
@@ -893,7 +893,7 @@ mod tests {
                         log_group: &header.log_group,
                         log_stream: "s",
                     };
-                    a.add_event(src, &i.to_string(), 1, &crate::envelope::unescape(l));
+                    a.add_event(src, &i.to_string(), 1, &crate::logs::envelope::unescape(l));
                 }
             }
             let (analysis, _) = a.finish();

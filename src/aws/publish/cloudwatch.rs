@@ -4,7 +4,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_smithy_types::DateTime;
 
 use super::{sdk_message, PublishError};
-use crate::metrics::{self, Datum, MetricBatch, Unit};
+use crate::render::metrics::{self, Datum, MetricBatch, Unit};
 
 fn datum(d: &Datum) -> MetricDatum {
     // An empty Dimensions list is left out rather than sent empty (LocalStack's CBOR

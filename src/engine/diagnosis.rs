@@ -2,12 +2,12 @@
 //! integration invoked, how long did it run, where, is the route routinely slow,
 //! what the logs cannot show, and what to do.
 
-use crate::analysis::{EngineConfig, Finding, FunctionStats, RouteStats};
-use crate::backend::Backend;
-use crate::display::{capitalised, ms, seconds, thousands, time};
-use crate::findings::{Cause, Kind};
-use crate::limits::{ApiKind, REST_DEFAULT_MS};
-use crate::request::Request;
+use crate::engine::analysis::{EngineConfig, Finding, FunctionStats, RouteStats};
+use crate::engine::backend::Backend;
+use crate::engine::findings::{Cause, Kind};
+use crate::engine::limits::{ApiKind, REST_DEFAULT_MS};
+use crate::engine::request::Request;
+use crate::render::display::{capitalised, ms, seconds, thousands, time};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnosis {

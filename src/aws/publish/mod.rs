@@ -6,8 +6,8 @@ pub mod sns;
 
 use std::sync::Mutex;
 
-use crate::alert::Rendered;
-use crate::metrics::MetricBatch;
+use crate::render::alert::Rendered;
+use crate::render::metrics::MetricBatch;
 
 /// A failed send. Throttling, 5xx and network errors can succeed on a later try;
 /// the invocation then fails so that Lambda's retry (and at last the failure

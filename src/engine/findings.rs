@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::limits::ApiKind;
-use crate::request::Request;
+use crate::engine::limits::ApiKind;
+use crate::engine::request::Request;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

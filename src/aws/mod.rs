@@ -1,0 +1,3 @@
+//! The edge that talks to AWS through the SDK crates.
+
+pub mod publish;

@@ -1,0 +1,10 @@
+//! The engine: requests merged from their lines, classified into findings and
+//! diagnosed. Plain functions on data.
+
+pub mod analysis;
+pub mod backend;
+pub mod diagnosis;
+pub mod findings;
+pub mod limits;
+pub mod request;
+pub mod route;

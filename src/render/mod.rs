@@ -1,0 +1,6 @@
+//! What people and CloudWatch read: the CLI report, metric data and alerts.
+
+pub mod alert;
+pub mod display;
+pub mod metrics;
+pub mod report;
