@@ -4,6 +4,7 @@
 
 use crate::engine::analysis::{EngineConfig, Finding, FunctionStats, RouteStats};
 use crate::engine::backend::Backend;
+use crate::engine::backend_run;
 use crate::engine::findings::{Cause, Kind};
 use crate::engine::limits::{ApiKind, REST_DEFAULT_MS};
 use crate::engine::request::Request;
@@ -73,6 +74,7 @@ pub fn diagnose(
         }
     }
     d.remedies.extend(remedies(f, req));
+    backend_run::explain(&mut d, f);
     if let Some(id) = &f.request_id {
         d.insights_query = Some(insights_query(&[id.as_str()]));
         d.console_url = console_url(f, id, config);
@@ -160,12 +162,15 @@ fn timeout(f: &Finding, req: &Request) -> Diagnosis {
             );
         }
     }
-    d.cannot_show.push(connect_vs_read(f));
+    if backend_run::sentence(&f.run, f.limit_ms).is_none() {
+        d.cannot_show.push(connect_vs_read(f));
+    }
     d
 }
 
-/// The honest answer to "connect timeout or read timeout?".
-fn connect_vs_read(f: &Finding) -> String {
+/// The honest answer to "connect timeout or read timeout?" when the backend's own
+/// log gave none (see `backend_run`).
+pub fn connect_vs_read(f: &Finding) -> String {
     let trace = f
         .xray_trace_id
         .as_deref()

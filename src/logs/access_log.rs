@@ -33,6 +33,8 @@ pub enum Field {
     IntegrationError,
     RequestTimeEpoch,
     EventType,
+    /// `$context.xrayTraceId`: joins the request to its backend run (`backend_run`).
+    XrayTraceId,
 }
 
 impl Field {
@@ -58,6 +60,7 @@ impl Field {
             "integrationErrorMessage" | "integration.error" => Field::IntegrationError,
             "requestTimeEpoch" => Field::RequestTimeEpoch,
             "eventType" => Field::EventType,
+            "xrayTraceId" => Field::XrayTraceId,
             _ => return None,
         })
     }
@@ -82,6 +85,7 @@ impl Field {
             "integrationerrormessage" | "integrationerror" => Field::IntegrationError,
             "requesttimeepoch" => Field::RequestTimeEpoch,
             "eventtype" => Field::EventType,
+            "xraytraceid" | "traceid" => Field::XrayTraceId,
             _ => return None,
         })
     }
@@ -238,6 +242,7 @@ pub struct AccessRecord<'a> {
     pub integration_error: Option<Cow<'a, str>>,
     pub request_time_epoch: Option<i64>,
     pub event_type: Option<Cow<'a, str>>,
+    pub xray_trace_id: Option<Cow<'a, str>>,
 }
 
 /// A JSON value as far as we care: text, a number, or nothing.
@@ -307,6 +312,7 @@ impl<'a> AccessRecord<'a> {
                     Field::ErrorMessage => &mut self.error_message,
                     Field::IntegrationError => &mut self.integration_error,
                     Field::EventType => &mut self.event_type,
+                    Field::XrayTraceId => &mut self.xray_trace_id,
                     _ => return,
                 };
                 if slot.is_none() {
