@@ -690,39 +690,41 @@ fn is_connection_failure(detail: &str) -> bool {
     })
 }
 
-/// Puts the verdict's evidence, remedies and gaps into the diagnosis.
+/// Puts the verdict's evidence and remedies into the diagnosis; for a timeout without
+/// one, what would give it (the general connect-or-read paragraph for other backends).
 pub fn explain(d: &mut Diagnosis, f: &Finding) {
     if let Some(s) = sentence(&f.run, f.limit_ms) {
         d.shows.push(s);
-    }
-    if let Some(s) = what_would_tell(&f.run) {
-        d.cannot_show.push(s);
+    } else if let Some(gap) = gap(f) {
+        d.cannot_show.push(gap);
     }
     for (i, r) in remedies(&f.run).into_iter().enumerate() {
         d.remedies.insert(i, r);
     }
 }
 
+/// What a timeout without a verdict cannot show, and where to look.
+fn gap(f: &Finding) -> Option<String> {
+    if f.kind != Kind::Timeout {
+        return None;
+    }
+    Some(what_would_tell(&f.run).unwrap_or_else(|| diagnosis::connect_vs_read(f)))
+}
+
 /// After a lookup: the finding's join and its diagnosis, brought up to date.
 pub fn apply(f: &mut Finding, join: Join) {
     // What the old join wrote, taken out before the new one writes.
     let old_shows = sentence(&f.run, f.limit_ms);
-    let old_gap = what_would_tell(&f.run);
+    let old_gap = gap(f);
     let old_remedies = remedies(&f.run);
-    let general = diagnosis::connect_vs_read(f);
     let d = &mut f.diagnosis;
     d.shows.retain(|s| Some(s) != old_shows.as_ref());
-    d.cannot_show
-        .retain(|s| Some(s) != old_gap.as_ref() && (*s != general || join_unknown(&join)));
+    d.cannot_show.retain(|s| Some(s) != old_gap.as_ref());
     d.remedies.retain(|r| !old_remedies.contains(r));
     f.run = join;
     let mut d = std::mem::take(&mut f.diagnosis);
     explain(&mut d, f);
     f.diagnosis = d;
-}
-
-fn join_unknown(j: &Join) -> bool {
-    sentence(j, 0).is_none()
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -834,38 +836,36 @@ pub fn sentence(j: &Join, limit_ms: u64) -> Option<String> {
     })
 }
 
-/// What would give the answer, when there is none (added to the "cannot show" list).
+/// What would give the answer, when there is none: replaces the general "connect or
+/// read" paragraph for Lambda backends.
 pub fn what_would_tell(j: &Join) -> Option<String> {
+    let xray = |has_trace: bool| {
+        if has_trace {
+            " The request's X-Ray trace id will make that match exact."
+        } else {
+            " X-Ray tracing on the stage and the function makes the match exact (the REPORT line then carries the request's trace id)."
+        }
+    };
     match &j.evidence {
         Evidence::NoLog {
             function,
             has_trace,
-            looked_up,
+            looked_up: false,
         } => Some(format!(
-            "Whether the function ran and for how long: {}{}",
-            if *looked_up {
-                format!("the lookup of /aws/lambda/{function} found nothing for this request. ")
-            } else {
-                format!(
-                    "subscribe the log group /aws/lambda/{function} too (BackendFunctionNames), or allow lookups on it. "
-                )
-            },
-            if *has_trace {
-                "The request's X-Ray trace id makes that match exact."
-            } else {
-                "Turn on X-Ray tracing on the stage and the function to make the match exact."
-            }
+            "Connect or read: the execution log has no connect timestamp, and the function's own log, which has the answer, was not in this analysis. Subscribe /aws/lambda/{function} too (list it in ApiLogGroupNames), or list {function} in BackendFunctionNames so that timeouts are looked up there: its START and REPORT lines show whether the function ran, for how long, and how much of it was a cold start.{}",
+            xray(*has_trace)
         )),
-        Evidence::NoFit {
+        Evidence::NoLog {
+            function,
+            has_trace,
+            looked_up: true,
+        }
+        | Evidence::NoFit {
             function,
             has_trace,
         } => Some(format!(
-            "The log of {function} has no run that fits this request{}.",
-            if *has_trace {
-                ""
-            } else {
-                ": with X-Ray tracing on the stage and the function the match would be exact"
-            }
+            "Connect or read: the log of {function} has no run that fits this request (none started just after sending, and the log is not known complete for the wait, so absence proves nothing).{}",
+            xray(*has_trace)
         )),
         _ => None,
     }
@@ -1157,7 +1157,7 @@ mod tests {
         assert_eq!(j.wait, Wait::Unknown);
         assert!(what_would_tell(&j)
             .unwrap()
-            .contains("Turn on X-Ray tracing"));
+            .contains("X-Ray tracing on the stage and the function"));
         let plan = j.lookup.unwrap();
         assert_eq!(plan.log_group, "/aws/lambda/orders");
         assert_eq!(plan.start_ms, T0 - 5_000);

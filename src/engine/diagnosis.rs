@@ -103,7 +103,7 @@ fn timeout(f: &Finding, req: &Request) -> Diagnosis {
                     "It gave up after {} instead of {limit}: this integration's own timeoutInMillis is probably lower than assumed; set --timeout-ms or TIMEOUT_OVERRIDES to the configured value.",
                     ms(elapsed)
                 ));
-            } else {
+            } else if f.run.wait != backend_run::Wait::NotReached {
                 d.shows.push(
                     "The whole limit elapsed after sending: the backend was reached or was still being reached, and did not answer in time.".to_owned(),
                 );
@@ -162,9 +162,7 @@ fn timeout(f: &Finding, req: &Request) -> Diagnosis {
             );
         }
     }
-    if backend_run::sentence(&f.run, f.limit_ms).is_none() {
-        d.cannot_show.push(connect_vs_read(f));
-    }
+    // The connect-or-read paragraph (or its answer) comes from backend_run::explain.
     d
 }
 

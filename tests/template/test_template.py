@@ -10,7 +10,9 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 T = yaml.safe_load(open(os.path.join(ROOT, "template.yaml")))
-R = T["Resources"]
+# Fn::ForEach loops are lists, not resources.
+R = {k: v for k, v in T["Resources"].items() if not k.startswith("Fn::ForEach::")}
+LOOPS = {k: v for k, v in T["Resources"].items() if k.startswith("Fn::ForEach::")}
 P = T["Parameters"]
 results = []
 
@@ -51,7 +53,7 @@ def function_runtime_build_and_logging():
 
 @test
 def every_engine_setting_is_a_parameter_with_the_codes_default():
-    src = open(os.path.join(ROOT, "src", "config.rs")).read()
+    src = open(os.path.join(ROOT, "src", "lambda", "config.rs")).read()
     table = re.findall(r'\(\s*"([A-Z_]+)",\s*"((?:[^"\\]|\\.)*)",', src.split("pub const SETTINGS")[1].split("];")[0])
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
@@ -157,6 +159,27 @@ def dashboard_and_outputs():
     for needle in ["IntegrationTimeouts", "NearLimitRequests", "'p50'", "'p95'", "'p99'"]:
         assert needle in body, needle
     assert set(T["Outputs"]) >= {"AlertTopicArn", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
+
+
+@test
+def backend_function_lookups_on_exactly_those_groups():
+    p = P["BackendFunctionNames"]
+    assert p["Type"] == "CommaDelimitedList" and p["Default"] == ""
+    loop = LOOPS["Fn::ForEach::BackendFunctionLogs"]
+    assert loop[0] == "Name" and loop[1] == ref("BackendFunctionNames")
+    (name, pol), = loop[2].items()
+    assert "&{Name}" in name and pol["Type"] == "AWS::IAM::RolePolicy"
+    assert pol["Condition"] == "HasBackendFunctions" and pol["Properties"]["RoleName"] == ref("FunctionRole")
+    (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Action"] == "logs:FilterLogEvents", st["Action"]
+    assert st["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Name}:*"}
+    env = function()["Environment"]["Variables"]
+    assert env["BACKEND_FUNCTION_NAMES"] == {"Fn::Join": [",", ref("BackendFunctionNames")]}
+    # No other statement grants FilterLogEvents on a wider resource.
+    for pd in R["FunctionRole"]["Properties"]["Policies"]:
+        for s in pd["PolicyDocument"]["Statement"]:
+            assert "logs:FilterLogEvents" not in str(s.get("Action")) or "*" not in str(s["Resource"]), s
 
 
 failed = sum(1 for r in results if r is not None)

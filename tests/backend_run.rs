@@ -1,0 +1,171 @@
+//! Issue 16: each timed-out request joined to the backend run that served it, from
+//! fixtures in the real function-log formats (text with tabs and the XRAY line, JSON
+//! platform records), with concurrent invocations; the verdicts, their numbers, the
+//! finding's JSON, and the alerts for `read` with a cold start and `not_reached`.
+
+mod common;
+
+use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig, Finding};
+use apigw_doctor::engine::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::logs::input::{self, InputKind};
+use apigw_doctor::render::alert::{self, AlertState, Policy};
+use common::fixture;
+
+const FILES: [&str; 3] = [
+    "backend/execution.json",
+    "backend/orders-api.json",
+    "backend/orders-json.json",
+];
+
+fn analyze(files: &[&str], complete: bool) -> Analysis {
+    let config = EngineConfig::default();
+    let mut a = Analyzer::new(&config);
+    if complete {
+        a = a.with_complete_function_logs();
+    }
+    for f in files {
+        let bytes = std::fs::read(fixture(f)).unwrap();
+        input::feed(&bytes, InputKind::Auto, f, "", 64 << 20, &mut a).unwrap();
+    }
+    a.finish().0
+}
+
+fn on<'a>(a: &'a Analysis, route: &str) -> &'a Finding {
+    a.findings
+        .iter()
+        .find(|f| f.route.as_str() == route)
+        .unwrap_or_else(|| panic!("no finding on {route}"))
+}
+
+#[test]
+fn verdicts_per_request() {
+    let a = analyze(&FILES, true);
+    assert_eq!(a.summary.timeouts, 5);
+
+    // Traced: exact by X-Ray, a cold start of 7.9 s, then 23.3 s of run.
+    let pay = on(&a, "POST /pay");
+    assert_eq!(pay.run.wait, Wait::Read);
+    let run = pay.run.backend_run.as_ref().unwrap();
+    assert_eq!(run.matched, MatchKind::Xray);
+    assert_eq!(run.request_id, "00016bac-0000-4000-8000-00000000238d");
+    assert_eq!(run.duration_ms, Some(23_292));
+    assert_eq!(run.init_duration_ms, Some(7_912));
+    assert_eq!(run.outcome, Outcome::Finished);
+    assert_eq!(run.started, "2026-11-25T10:00:08.952Z");
+    let shown = pay.diagnosis.shows.join(" ");
+    assert!(
+        shown.contains("ran 31.2 s (7.9 s of it a cold start)")
+            && shown.contains("API Gateway gave up at 29.0 s while it kept running"),
+        "{shown}"
+    );
+
+    // Two concurrent untraced runs fit: the match by time is refused.
+    let refund = on(&a, "POST /refund");
+    assert_eq!(refund.run.wait, Wait::Unknown);
+    assert!(refund.run.backend_run.is_none());
+    assert!(refund
+        .diagnosis
+        .shows
+        .iter()
+        .any(|s| s.starts_with("2 runs of orders-api started")));
+
+    // One warm run fits: by time, and it then hit its own timeout.
+    let ship = on(&a, "POST /ship");
+    assert_eq!(ship.run.wait, Wait::Read);
+    let run = ship.run.backend_run.as_ref().unwrap();
+    assert_eq!(
+        (
+            run.matched,
+            run.outcome,
+            run.duration_ms,
+            run.init_duration_ms
+        ),
+        (MatchKind::Time, Outcome::TimedOut, Some(30_004), None)
+    );
+
+    // The whole group was given and nothing started: not reached.
+    let report = on(&a, "GET /report");
+    assert_eq!(report.run.wait, Wait::NotReached);
+    assert!(report.run.backend_run.is_none());
+    assert!(report.diagnosis.remedies[0].contains("Throttles and ConcurrentExecutions"));
+
+    // JSON system logs, traced: init took 16.1 s of the 29 s.
+    let import = on(&a, "POST /import");
+    assert_eq!(import.run.wait, Wait::ColdStart);
+    let run = import.run.backend_run.as_ref().unwrap();
+    assert_eq!(
+        (run.matched, run.duration_ms, run.init_duration_ms),
+        (MatchKind::Xray, Some(14_006), Some(16_100))
+    );
+    assert!(import.diagnosis.remedies[0].contains("provisioned concurrency"));
+}
+
+#[test]
+fn without_the_whole_group_absence_proves_nothing() {
+    // As subscribed (one stream per document), a missing run is not "not reached".
+    let a = analyze(&FILES, false);
+    assert_eq!(on(&a, "GET /report").run.wait, Wait::Unknown);
+    assert_eq!(on(&a, "POST /pay").run.wait, Wait::Read);
+    // Without the function logs: unknown, and the diagnosis says what would tell.
+    let a = analyze(&FILES[..1], true);
+    for f in &a.findings {
+        assert_eq!(f.run.wait, Wait::Unknown, "{}", f.route);
+        assert!(f.run.lookup.is_some());
+        assert!(f
+            .diagnosis
+            .cannot_show
+            .iter()
+            .any(|s| s.contains("/aws/lambda/")));
+    }
+}
+
+#[test]
+fn finding_json_has_backend_run_and_wait() {
+    let a = analyze(&FILES, true);
+    let report: serde_json::Value =
+        serde_json::from_str(&apigw_doctor::render::report::json(&a)).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let pay = findings.iter().find(|f| f["route"] == "POST /pay").unwrap();
+    assert_eq!(pay["wait"], "read");
+    assert_eq!(
+        pay["backend_run"],
+        serde_json::json!({"request_id":"00016bac-0000-4000-8000-00000000238d",
+            "started":"2026-11-25T10:00:08.952Z","duration_ms":23292,"init_duration_ms":7912,
+            "outcome":"finished","match":"xray"})
+    );
+    let report_ = findings
+        .iter()
+        .find(|f| f["route"] == "GET /report")
+        .unwrap();
+    assert_eq!(
+        (&report_["wait"], &report_["backend_run"]),
+        (&serde_json::json!("not_reached"), &serde_json::Value::Null)
+    );
+}
+
+#[test]
+fn alerts_for_read_with_a_cold_start_and_not_reached() {
+    let a = analyze(&FILES, true);
+    let policy = Policy {
+        cooldown_secs: 300,
+        max_alerts: 10,
+        near_limit_min: 1,
+    };
+    let plan = alert::plan(&a, &AlertState::default(), policy, 1_795_601_100);
+    for (route, name) in [
+        ("POST /pay", "read-cold-start"),
+        ("GET /report", "not-reached"),
+    ] {
+        let al = plan
+            .alerts
+            .iter()
+            .find(|x| x.key.route.as_str() == route)
+            .unwrap();
+        let r = alert::render(al);
+        insta::assert_snapshot!(format!("{name}-email"), &r.email);
+        insta::assert_json_snapshot!(
+            format!("{name}-chatbot"),
+            serde_json::from_str::<serde_json::Value>(&r.chatbot).unwrap()
+        );
+    }
+}
