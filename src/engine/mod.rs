@@ -6,5 +6,6 @@ pub mod backend;
 pub mod diagnosis;
 pub mod findings;
 pub mod limits;
+pub mod orphans;
 pub mod request;
 pub mod route;
