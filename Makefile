@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean
+.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean replay aws-lookup
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -23,7 +23,7 @@ demo:
 	@$(CLI) dry-run events/timeout-info.json
 
 ## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the Lambda on LocalStack, the arm64 zip
-test: lint deny unit template e2e build
+test: lint deny unit aws-lookup template e2e build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -47,6 +47,15 @@ deny: $(DENY)
 # One dev-profile build serves clippy's check, the tests, the demo and the e2e run.
 unit:
 	$(CARGO) test --quiet --all-targets
+
+## aws-lookup: the FilterLogEvents lookup (split requests) against MiniStack's CloudWatch Logs
+aws-lookup: tools
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup
+
+## replay: the production-like replay (K = 1, 2, 4, 8; subscription and Kinesis; lookups off and on),
+## bigger than the CI-sized one in `unit` (tests/replay.rs); REPLAY_MINUTES, REPLAY_PER_MINUTE size it
+replay:
+	$(CARGO) run --quiet --example replay
 
 ## template: cfn-lint (pinned) and the template's promises (IAM, failure path, subscriptions, alarms)
 template: tools

@@ -59,7 +59,16 @@ async fn main() -> Result<(), Error> {
         ))
         .await
     };
-    let monitor = Monitor::new(config, sink);
+    // Split requests are healed with FilterLogEvents (LOG_LOOKUP=off, or a dry run: never).
+    let lookup = (config.log_lookup && !config.dry_run).then(|| {
+        apigw_doctor::aws::lookup::cloudwatch_lookup(aws_config::defaults(
+            aws_config::BehaviorVersion::latest(),
+        ))
+    });
+    let mut monitor = Monitor::new(config, sink);
+    if let Some(lookup) = lookup {
+        monitor = monitor.with_lookup(lookup.await);
+    }
     let monitor = &monitor;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {

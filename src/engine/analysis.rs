@@ -424,6 +424,19 @@ impl<'c> Analyzer<'c> {
         self.requests[at].apply_access(rec, ts, &mut self.shared);
     }
 
+    /// The requests of this analysis so far (for [`crate::engine::orphans`]).
+    pub fn requests(&self) -> impl Iterator<Item = &Request> {
+        self.requests.iter().map(|r| &**r)
+    }
+
+    /// A line fetched after the fact (`aws::lookup`) for a request of this analysis:
+    /// joined to its request like any line, but not counted as a log event read.
+    pub fn add_fetched(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+        if let Some((id, text)) = execution_log::split_request_id(message) {
+            self.execution_line(src, event_id, id, ts, text);
+        }
+    }
+
     /// One execution-log line whose request id is known (also used by text readers
     /// of formats that carry the id elsewhere, like the console's test-invoke log).
     pub fn add_execution_line(

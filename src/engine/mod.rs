@@ -7,5 +7,6 @@ pub mod backend_run;
 pub mod diagnosis;
 pub mod findings;
 pub mod limits;
+pub mod orphans;
 pub mod request;
 pub mod route;

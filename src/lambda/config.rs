@@ -35,6 +35,10 @@ pub struct Config {
     /// The function's own log group (`AWS_LAMBDA_LOG_GROUP_NAME`, set by Lambda):
     /// batches from it are ignored, so a mistaken subscription cannot loop.
     pub own_log_group: Option<String>,
+    /// Fetch the early lines of a failed request whose start went to another batch
+    /// (`FilterLogEvents`), at most `log_lookups_max` per invocation.
+    pub log_lookup: bool,
+    pub log_lookups_max: usize,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -63,6 +67,8 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("DRY_RUN", "false", "true", "log what would be published (metrics and the three alert renderings) instead of publishing"),
     ("PENDING_TTL_SECONDS", "300", "120", "how long a request's early lines wait for the rest in a warm container"),
     ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
+    ("LOG_LOOKUP", "on", "off", "`on`: fetch the early lines of a timeout or error whose start went to another batch (FilterLogEvents); `off`: never"),
+    ("LOG_LOOKUPS_MAX", "20", "5", "lookups per invocation; past it findings go out undiagnosed and count in `LookupsSkipped`"),
 ];
 
 fn parse_num<T: std::str::FromStr>(
@@ -214,6 +220,13 @@ impl Config {
                 |n: &usize| *n <= 1_000_000,
             )?,
             own_log_group: var("AWS_LAMBDA_LOG_GROUP_NAME"),
+            log_lookup: parse_bool("LOG_LOOKUP", &or("LOG_LOOKUP", "on"))?,
+            log_lookups_max: parse_num(
+                "LOG_LOOKUPS_MAX",
+                &or("LOG_LOOKUPS_MAX", "20"),
+                "a whole number from 0 to 1000",
+                |n: &usize| *n <= 1000,
+            )?,
         })
     }
 }
@@ -247,6 +260,7 @@ mod tests {
         );
         assert_eq!(c.max_decompressed_bytes, 64 << 20);
         assert!(!c.dry_run);
+        assert!(c.log_lookup && c.log_lookups_max == 20);
         // The README and the template list every setting with the same defaults.
         let defaults: HashMap<&str, &str> = SETTINGS.iter().map(|s| (s.0, s.1)).collect();
         assert_eq!(
@@ -272,6 +286,8 @@ mod tests {
             ("MAX_ALERTS_PER_INVOCATION", "0"),
             ("DRY_RUN", "maybe"),
             ("METRICS_NAMESPACE", "AWS/ApiGateway"),
+            ("LOG_LOOKUP", "sometimes"),
+            ("LOG_LOOKUPS_MAX", "5000"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             assert_eq!(e.variable, k);

@@ -4,9 +4,10 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::aws::lookup::LogLookup;
 use crate::aws::publish::{cloudwatch, sns, PublishError, Published, Sink};
 use crate::engine::analysis::{Analyzer, Summary};
 use crate::lambda::config::{Config, MetricsMode};
@@ -49,7 +50,13 @@ pub struct InvocationSummary {
     pub metric_calls: usize,
     pub metric_data: usize,
     pub pending_requests: usize,
+    /// Split requests looked up and healed (`aws::lookup`).
+    pub healing: crate::lambda::heal::Healing,
     pub duration_ms: u64,
+    /// The findings themselves (moved out of the analysis once published), for callers
+    /// that measure them; not part of the Lambda's response.
+    #[serde(skip)]
+    pub findings: Vec<crate::engine::analysis::Finding>,
 }
 
 /// What the warm container remembers between invocations.
@@ -60,12 +67,16 @@ struct WarmState {
     /// Batches whose metrics went out although the invocation failed later:
     /// a retry in this container does not count them twice.
     metrics_sent: HashSet<String>,
+    /// Execution log groups seen here: the function reads them, so they may be looked up.
+    exec_groups: HashSet<String>,
 }
 
 pub struct Monitor {
     config: Config,
     sink: Sink,
     state: Mutex<WarmState>,
+    /// Where split requests are looked up; `None`: `LOG_LOOKUP=off` (or a dry run).
+    lookup: Option<Arc<dyn LogLookup>>,
 }
 
 fn now_ms() -> i64 {
@@ -81,12 +92,20 @@ impl Monitor {
             seen: SeenEvents::new(config.alert_cooldown_secs.max(60), SEEN_EVENTS_MAX),
             alerts: AlertState::default(),
             metrics_sent: HashSet::new(),
+            exec_groups: HashSet::new(),
         };
         Monitor {
             config,
             sink,
             state: Mutex::new(state),
+            lookup: None,
         }
+    }
+
+    /// Heals split requests through `lookup`, unless `LOG_LOOKUP=off`.
+    pub fn with_lookup(mut self, lookup: Arc<dyn LogLookup>) -> Monitor {
+        self.lookup = self.config.log_lookup.then_some(lookup);
+        self
     }
 
     pub fn sink(&self) -> &Sink {
@@ -123,7 +142,8 @@ impl Monitor {
         // The engine, under the warm state's lock (invocations of one container never
         // overlap). Events stream from the inflated buffers into the engine.
         let analysed = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let st = &mut *guard;
             let earlier = st.pending.take(now);
             let mut feed = Feed {
                 analyzer: Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned()),
@@ -133,6 +153,7 @@ impl Monitor {
                 ids: Vec::new(),
                 duplicates: 0,
                 skip_document: false,
+                exec_groups: &mut st.exec_groups,
             };
             let streamed = inflated.iter().try_for_each(|i| {
                 envelope::visit_documents(&i.bytes, &i.origin, &mut feed).map(drop)
@@ -140,13 +161,7 @@ impl Monitor {
             // The requests own what they keep: the batch's buffers can go before `finish`.
             drop(inflated);
             match streamed {
-                Ok(()) => {
-                    let (ids, duplicates) = (feed.ids, feed.duplicates);
-                    let (analysis, pending) = feed.analyzer.finish();
-                    st.pending.keep(pending, now);
-                    let key = batch_key(&ids);
-                    Ok((analysis, ids, key, earlier, duplicates))
-                }
+                Ok(()) => Ok((feed.analyzer, feed.ids, earlier, feed.duplicates)),
                 Err(e) => {
                     // Nothing of a rejected batch counts; the partial requests wait on.
                     st.pending.keep(earlier, now);
@@ -154,12 +169,38 @@ impl Monitor {
                 }
             }
         };
-        let (analysis, event_ids, batch_key, earlier, duplicates) = match analysed {
+        let (mut analyzer, event_ids, earlier, duplicates) = match analysed {
             Ok(a) => a,
             Err(e) => return Err(self.reject(e, deadline, now).await),
         };
+        // Split requests: their early lines fetched back (no lock held while waiting).
+        let subscribed = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .exec_groups
+            .clone();
+        let bounds = crate::lambda::heal::Bounds {
+            budget: cfg.log_lookups_max,
+            until: lookups_until(deadline),
+            limits: &cfg.engine.limits,
+            subscribed: &subscribed,
+        };
+        let healing =
+            crate::lambda::heal::heal(&mut analyzer, self.lookup.as_ref(), &event_ids, bounds)
+                .await;
+        let (mut analysis, pending) = analyzer.finish();
+        healing.annotate(&mut analysis);
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pending
+            .keep(pending, now);
+        let batch_key = batch_key(&event_ids);
 
-        let result = self.publish(&analysis, &batch_key, deadline, now).await;
+        let result = self
+            .publish(&analysis, &batch_key, healing.skipped, deadline, now)
+            .await;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (metric_calls, metric_data, alerts_sent, alerts_held) = match result {
             Ok(r) => r,
@@ -179,7 +220,9 @@ impl Monitor {
             metric_calls,
             metric_data,
             pending_requests: st.pending.len(),
+            healing,
             duration_ms: started.elapsed().as_millis() as u64,
+            findings: std::mem::take(&mut analysis.findings),
         };
         Ok(summary)
     }
@@ -189,6 +232,7 @@ impl Monitor {
         &self,
         analysis: &crate::engine::analysis::Analysis,
         batch_key: &str,
+        lookups_skipped: usize,
         deadline: Option<Instant>,
         now: i64,
     ) -> Result<(usize, usize, usize, usize), PublishError> {
@@ -196,6 +240,7 @@ impl Monitor {
         let health = Health {
             log_events: analysis.summary.log_events,
             batches_rejected: 0,
+            lookups_skipped: lookups_skipped as u64,
         };
         let batch = metrics::build(analysis, &cfg.metrics_namespace, now, health);
         if batch.dropped_out_of_range > 0 {
@@ -324,6 +369,7 @@ impl Monitor {
             Health {
                 log_events: 0,
                 batches_rejected: 1,
+                lookups_skipped: 0,
             },
         );
         if let Err(pe) = self.send_metrics(&batch, deadline).await {
@@ -331,6 +377,18 @@ impl Monitor {
         }
         HandlerError::Rejected(Box::new(e))
     }
+}
+
+/// Lookups end this long before the deadline: publishing comes after them.
+const LOOKUP_RESERVE: Duration = Duration::from_secs(10);
+/// Without a deadline (tests, an emulator), lookups get this long.
+const LOOKUP_DEFAULT: Duration = Duration::from_secs(10);
+
+fn lookups_until(deadline: Option<Instant>) -> Option<Instant> {
+    Some(match deadline {
+        None => Instant::now() + LOOKUP_DEFAULT,
+        Some(d) => d.checked_sub(LOOKUP_RESERVE).unwrap_or_else(Instant::now),
+    })
 }
 
 fn remaining(deadline: Option<Instant>) -> Option<Duration> {
@@ -353,11 +411,19 @@ struct Feed<'a, 'c> {
     ids: Vec<u64>,
     duplicates: u64,
     skip_document: bool,
+    exec_groups: &'a mut HashSet<String>,
 }
 
 impl<'d> envelope::EventVisitor<'d> for Feed<'_, '_> {
     fn document(&mut self, header: &envelope::Header<'d>) {
         self.skip_document = self.own_log_group == Some(&*header.log_group);
+        if header
+            .log_group
+            .starts_with(crate::logs::execution_log::GROUP_PREFIX)
+            && !self.exec_groups.contains(&*header.log_group)
+        {
+            self.exec_groups.insert(header.log_group.to_string());
+        }
         if self.skip_document {
             tracing::warn!(log_group = %header.log_group, "ignored a batch from this function's own log group: remove that subscription");
         } else {

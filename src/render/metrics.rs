@@ -26,6 +26,7 @@ pub const INTEGRATION_LATENCY: &str = "IntegrationLatency";
 pub const INTEGRATION_ERRORS: &str = "IntegrationErrors";
 pub const LOG_EVENTS_PROCESSED: &str = "LogEventsProcessed";
 pub const BATCHES_REJECTED: &str = "BatchesRejected";
+pub const LOOKUPS_SKIPPED: &str = "LookupsSkipped";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum Unit {
@@ -78,6 +79,8 @@ pub struct MetricBatch {
 pub struct Health {
     pub log_events: u64,
     pub batches_rejected: u64,
+    /// Split requests not looked up (budget or deadline); sent only when not 0.
+    pub lookups_skipped: u64,
 }
 
 fn minute(ts: i64) -> i64 {
@@ -195,10 +198,14 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         }
     }
     let now_m = minute(now_ms);
+    let skipped = (health.lookups_skipped > 0).then_some((LOOKUPS_SKIPPED, health.lookups_skipped));
     for (name, n) in [
         (LOG_EVENTS_PROCESSED, health.log_events),
         (BATCHES_REJECTED, health.batches_rejected),
-    ] {
+    ]
+    .into_iter()
+    .chain(skipped)
+    {
         data.push(Datum {
             name,
             unit: Unit::Count,
