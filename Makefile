@@ -48,9 +48,9 @@ deny: $(DENY)
 unit:
 	$(CARGO) test --quiet --all-targets
 
-## aws-lookup: the FilterLogEvents lookup (split requests) against MiniStack's CloudWatch Logs
+## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs
 aws-lookup: tools
-	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
 
 ## replay: the production-like replay (K = 1, 2, 4, 8; subscription and Kinesis; lookups off and on),
 ## bigger than the CI-sized one in `unit` (tests/replay.rs); REPLAY_MINUTES, REPLAY_PER_MINUTE size it

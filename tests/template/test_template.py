@@ -58,6 +58,9 @@ def every_engine_setting_is_a_parameter_with_the_codes_default():
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
     for name, default in table:
+        if name == "BACKEND_FUNCTION_NAMES":
+            assert env[name] == {"Fn::Join": [",", ref("BackendFunctionNames")]}
+            continue
         if name == "ALERT_TOPIC_ARN":
             assert env[name] == ref("AlertTopic")
             continue
