@@ -233,7 +233,10 @@ mod tests {
         );
         let first = &findings[0];
         assert_eq!(first.run.wait, Wait::Read);
-        assert_eq!(first.run.backend_run.as_ref().unwrap().matched, MatchKind::Time);
+        assert_eq!(
+            first.run.backend_run.as_ref().unwrap().matched,
+            MatchKind::Time
+        );
         assert!(first
             .diagnosis
             .shows

@@ -185,12 +185,19 @@ pub struct Invocation {
 impl Invocation {
     /// START, or REPORT minus the duration when START was not seen.
     pub fn start_ms(&self) -> Option<i64> {
-        self.started
-            .or_else(|| Some(self.reported? - self.duration_ms?.round() as i64))
+        self.started.or_else(|| {
+            Some(
+                self.reported?
+                    .saturating_sub(self.duration_ms?.round() as i64),
+            )
+        })
     }
 
     pub fn end_ms(&self) -> Option<i64> {
-        Some(self.start_ms()? + self.duration_ms?.round() as i64)
+        Some(
+            self.start_ms()?
+                .saturating_add(self.duration_ms?.round() as i64),
+        )
     }
 
     pub fn outcome(&self) -> Outcome {
@@ -376,8 +383,12 @@ impl Wanted {
 
     /// When the gateway was done waiting: the logged time, or sending plus the limit.
     fn done_ms(&self) -> Option<i64> {
-        self.done
-            .or_else(|| Some(self.sent? + i64::try_from(self.limit_ms).ok()?))
+        self.done.or_else(|| {
+            Some(
+                self.sent?
+                    .saturating_add(i64::try_from(self.limit_ms).ok()?),
+            )
+        })
     }
 }
 
@@ -415,13 +426,13 @@ fn find<'l>(log: &'l FunctionLog, w: &Wanted) -> Found<'l> {
     let mut fits = log.runs.iter().filter(|r| {
         !other_trace(r)
             && r.start_ms()
-                .is_some_and(|s| s >= sent && s <= sent + r.margin_ms())
+                .is_some_and(|s| s >= sent && s <= sent.saturating_add(r.margin_ms()))
     });
     let first = fits.next();
     let more = fits.count();
     match first {
         Some(run) if more == 0 => Found::ByTime(run),
-        Some(_) => Found::Ambiguous(more + 1, sent, sent + COLD_START_MARGIN_MS),
+        Some(_) => Found::Ambiguous(more + 1, sent, sent.saturating_add(COLD_START_MARGIN_MS)),
         None => {
             let to = w.done_ms().unwrap_or(sent);
             if w.timed_out && log.is_complete(sent, to) {
@@ -532,7 +543,7 @@ pub fn join(w: &Wanted, logs: &FunctionLogs, looked_up: bool) -> Join {
     let done = w.done_ms();
     // A run that ended well before the gateway gave up did not keep it waiting.
     if let (true, Some(end), Some(done)) = (w.timed_out, run.end_ms(), done) {
-        if end + ENDED_EARLY_MS < done {
+        if end.saturating_add(ENDED_EARLY_MS) < done {
             return Join {
                 backend_run: Some(backend_run),
                 evidence: Evidence::EndedBefore {
@@ -597,8 +608,8 @@ pub fn plan_lookup(w: &Wanted) -> Option<LookupPlan> {
     }
     Some(LookupPlan {
         log_group: format!("/aws/lambda/{}", function_name_only(function)),
-        start_ms: sent - LOOKUP_BEFORE_MS,
-        end_ms: sent + limit + LOOKUP_AFTER_MS,
+        start_ms: sent.saturating_sub(LOOKUP_BEFORE_MS),
+        end_ms: sent.saturating_add(limit).saturating_add(LOOKUP_AFTER_MS),
         filter_pattern: terms
             .iter()
             .map(|t| format!("?{t}"))
@@ -770,8 +781,10 @@ pub fn sentence(j: &Join, limit_ms: u64) -> Option<String> {
             };
             let gave_up = gateway_done_ms
                 .map(|d| {
-                    let since = run.started_ms - run.init_duration_ms.unwrap_or(0) as i64;
-                    secs(u64::try_from(d - since).unwrap_or(0))
+                    let since = run
+                        .started_ms
+                        .saturating_sub(run.init_duration_ms.unwrap_or(0) as i64);
+                    secs(u64::try_from(d.saturating_sub(since)).unwrap_or(0))
                 })
                 .unwrap_or_else(|| secs(limit_ms));
             if *answered {
