@@ -34,7 +34,11 @@ pub struct EngineConfig {
     pub access_format: Option<AccessFormat>,
     /// The region for console links when the logs do not name one.
     pub region: Option<String>,
+    /// Route-level metric series per API stage (`MAX_ROUTE_METRICS`); the rest is `Route=Other`.
+    pub max_route_metrics: usize,
 }
+
+pub const DEFAULT_MAX_ROUTE_METRICS: usize = 25;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -43,6 +47,7 @@ impl Default for EngineConfig {
             near_limit_ratio: DEFAULT_NEAR_LIMIT_RATIO,
             access_format: None,
             region: None,
+            max_route_metrics: DEFAULT_MAX_ROUTE_METRICS,
         }
     }
 }
@@ -97,7 +102,61 @@ pub struct RouteKey {
     pub route: Route,
 }
 
+/// A percentile of a route's integration latency. Timeouts are observations too,
+/// known only to have lasted at least their limit (censored): a percentile whose
+/// rank falls among them is a lower bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Percentile {
+    pub ms: u64,
+    /// `ms` is only a lower bound (`≥ 29,000 ms`).
+    pub at_least: bool,
+}
+
+/// What a route's latencies say about it, from counts (evidence), not from one
+/// percentile of a small sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteVerdict {
+    /// No request on the route was answered or timed out.
+    NoBaseline,
+    /// Fewer than [`VERDICT_MIN`] observations: too few to judge.
+    TooFew,
+    /// Every observation under the near-limit threshold.
+    Fast,
+    /// Exactly one observation near or over the limit; the rest fast.
+    Outlier,
+    /// A fast majority (or half) with two or more slow ones: a slow path.
+    Bimodal,
+    /// A majority near or over the limit (so the median is too).
+    RoutinelyNearLimit,
+}
+
+/// Observations a route needs before a verdict.
+pub const VERDICT_MIN: u64 = 5;
+/// Observations a route needs before any percentile is given.
+pub const PERCENTILE_MIN: u64 = 20;
+
+impl RouteVerdict {
+    /// `slow` of `observed` observations were at or above the near-limit threshold.
+    pub fn of(observed: u64, slow: u64) -> RouteVerdict {
+        if observed == 0 {
+            RouteVerdict::NoBaseline
+        } else if observed < VERDICT_MIN {
+            RouteVerdict::TooFew
+        } else if slow * 2 > observed {
+            RouteVerdict::RoutinelyNearLimit
+        } else if slow >= 2 {
+            RouteVerdict::Bimodal
+        } else if slow == 1 {
+            RouteVerdict::Outlier
+        } else {
+            RouteVerdict::Fast
+        }
+    }
+}
+
 /// How the requests of one route did: tells one slow request from a route that lives near the limit.
+/// Computed once per analysis; every finding on the route quotes the same `health`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RouteStats {
     #[serde(flatten)]
@@ -108,20 +167,102 @@ pub struct RouteStats {
     pub timeouts: u64,
     pub near_limit: u64,
     pub errors: u64,
-    /// Requests whose integration answered (the latencies below are theirs).
+    /// Requests whose integration answered (not counting timeouts).
     pub responses: u64,
+    /// The n of the statistics: answered requests plus timeouts.
+    pub observed: u64,
+    /// Timeouts among `observed`, counted at ≥ their limit.
+    pub censored: u64,
+    /// Observations at or above the near-limit threshold (timeouts included), and below it.
+    pub slow: u64,
+    pub fast: u64,
+    /// Percentile values (None below [`PERCENTILE_MIN`] observations); `p95_censored`
+    /// says whether the p95 is only a lower bound.
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub max_ms: Option<u64>,
+    pub p50: Option<Percentile>,
+    pub p95: Option<Percentile>,
+    pub p99: Option<Percentile>,
+    pub max: Option<Percentile>,
+    pub verdict: RouteVerdict,
+    /// The route-health sentence, the same in every finding that quotes it.
+    pub health: String,
+    /// The route's template was recovered (from the logs, not guessed from a concrete path).
+    pub templated: bool,
+    /// Answered latencies, sorted once the analysis is finished.
     #[serde(skip)]
     pub latencies: Vec<u64>,
+    /// The smallest and largest observed latency of the timeouts (or their limit).
+    #[serde(skip)]
+    censored_min_ms: u64,
+    #[serde(skip)]
+    censored_max_ms: u64,
+    /// Some request of the route logged INFO-level lines.
+    #[serde(skip)]
+    info_seen: bool,
 }
 
 impl RouteStats {
-    /// Remaining headroom of the p95 under the limit, in percent.
+    /// Remaining headroom of the p95 under the limit, in percent (0 or less when the
+    /// p95 is among the timeouts).
     pub fn headroom_pct(&self) -> Option<i64> {
         let p95 = self.p95_ms? as i64;
         Some((self.limit_ms as i64 - p95) * 100 / self.limit_ms.max(1) as i64)
+    }
+
+    /// The `p`th percentile (nearest rank) over answered latencies and censored
+    /// timeouts. A lower bound where the rank falls among the timeouts, or where the
+    /// timeouts are at least the share above `p` (≥ 5% for p95): the value is then
+    /// not known, only that it reaches the timeouts' limit.
+    pub fn percentile(&self, p: u64) -> Option<Percentile> {
+        let n = self.observed;
+        if n < PERCENTILE_MIN {
+            return None;
+        }
+        let answered = self.latencies.len() as u64;
+        let rank = (p * n).div_ceil(100).max(1);
+        let bound = self.censored_min_ms.min(self.limit_ms);
+        if self.censored > 0 && (rank > answered || self.censored * 100 >= (100 - p) * n) {
+            return Some(Percentile {
+                ms: bound,
+                at_least: true,
+            });
+        }
+        self.latencies
+            .get(rank as usize - 1)
+            .map(|&ms| Percentile { ms, at_least: false })
+    }
+
+    fn finish(&mut self, near_ms: u64) {
+        self.latencies.sort_unstable();
+        self.responses = self.latencies.len() as u64;
+        self.observed = self.responses + self.censored;
+        let fast = self.latencies.partition_point(|&l| l < near_ms) as u64;
+        self.fast = fast;
+        self.slow = self.observed - fast;
+        self.p50 = self.percentile(50);
+        self.p95 = self.percentile(95);
+        self.p99 = self.percentile(99);
+        let answered_max = self.latencies.last().copied();
+        self.max = match (answered_max, self.censored) {
+            (a, 0) => a.map(|ms| Percentile {
+                ms,
+                at_least: false,
+            }),
+            (Some(a), _) if a > self.censored_max_ms => Some(Percentile {
+                ms: a,
+                at_least: false,
+            }),
+            _ => Some(Percentile {
+                ms: self.censored_max_ms,
+                at_least: true,
+            }),
+        };
+        self.p50_ms = self.p50.map(|p| p.ms);
+        self.p95_ms = self.p95.map(|p| p.ms);
+        self.max_ms = self.max.map(|p| p.ms);
+        self.verdict = RouteVerdict::of(self.observed, self.slow);
     }
 }
 
@@ -172,8 +313,10 @@ pub struct Observation {
     pub route: usize,
     /// Epoch ms of the request's first line, if the logs carried one.
     pub timestamp: Option<i64>,
-    /// The integration latency, for requests whose integration answered.
+    /// The integration latency, for requests whose integration answered; for
+    /// timeouts, how long API Gateway waited (at least the limit, as far as the logs show).
     pub integration_latency_ms: Option<u64>,
+    pub timed_out: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -186,6 +329,9 @@ pub struct Analysis {
     pub counters: Counters,
     #[serde(skip)]
     pub observations: Vec<Observation>,
+    /// The configured cap on route-level metric series per API stage.
+    #[serde(skip)]
+    pub max_route_metrics: usize,
 }
 
 /// Where a batch came from.
@@ -592,10 +738,24 @@ impl<'c> Analyzer<'c> {
                         near_limit: 0,
                         errors: 0,
                         responses: 0,
+                        observed: 0,
+                        censored: 0,
+                        slow: 0,
+                        fast: 0,
                         p50_ms: None,
                         p95_ms: None,
                         max_ms: None,
+                        p50: None,
+                        p95: None,
+                        p99: None,
+                        max: None,
+                        verdict: RouteVerdict::NoBaseline,
+                        health: String::new(),
+                        templated: req.has_template(),
                         latencies: Vec::new(),
+                        censored_min_ms: u64::MAX,
+                        censored_max_ms: 0,
+                        info_seen: false,
                     });
                     route_at.insert(key.clone(), routes.len() - 1);
                     routes.len() - 1
@@ -612,13 +772,21 @@ impl<'c> Analyzer<'c> {
             };
             let verdict = findings::classify(req, limit_ms, ppm);
             stats.requests += 1;
+            stats.info_seen |= req.info_lines > 0;
             match verdict.map(|v| v.0) {
-                Some(Kind::Timeout) => stats.timeouts += 1,
+                Some(Kind::Timeout) => {
+                    // Censored: the timeout lasted at least its limit.
+                    let l = timeout_latency_ms(req, limit_ms);
+                    stats.timeouts += 1;
+                    stats.censored += 1;
+                    stats.censored_min_ms = stats.censored_min_ms.min(l);
+                    stats.censored_max_ms = stats.censored_max_ms.max(l);
+                }
                 Some(Kind::NearLimit) => stats.near_limit += 1,
                 Some(Kind::Error) => stats.errors += 1,
                 _ => {}
             }
-            if req.got_response() {
+            if verdict.is_none_or(|v| v.0 != Kind::Timeout) && req.got_response() {
                 if let Some(l) = req.integration_latency_ms {
                     stats.latencies.push(l);
                 }
@@ -638,12 +806,15 @@ impl<'c> Analyzer<'c> {
             c.0 = new_place[c.0];
         }
         for s in &mut routes {
-            s.latencies.sort_unstable();
-            s.responses = s.latencies.len() as u64;
-            s.p50_ms = percentile(&s.latencies, 50);
-            s.p95_ms = percentile(&s.latencies, 95);
-            s.max_ms = s.latencies.last().copied();
+            s.finish(config.near_limit_ms(s.limit_ms));
+            s.health = diagnosis::route_health(s, config);
         }
+        // API stages whose execution log is at INFO level in what this analysis saw.
+        let info_stages: std::collections::BTreeSet<(&str, &str)> = routes
+            .iter()
+            .filter(|r| r.info_seen)
+            .map(|r| (r.key.api_id.as_str(), r.key.stage.as_str()))
+            .collect();
 
         let mut out = Vec::new();
         for (req, &(at, limit_ms, verdict)) in requests.iter().zip(&classified) {
@@ -665,13 +836,13 @@ impl<'c> Analyzer<'c> {
                 stage: key.stage.clone(),
                 route: key.route.clone(),
                 api_kind: req.kind,
-                status: req.status.or(match kind {
-                    Kind::Timeout if req.kind != ApiKind::Http => Some(504),
-                    _ => None,
-                }),
+                status: match kind {
+                    // What the client got: HTTP APIs answer a timeout with 503.
+                    Kind::Timeout => Some(req.status.unwrap_or(req.kind.timeout_status())),
+                    _ => req.status,
+                },
                 invoked: req.invoked(),
-                integration_latency_ms: req
-                    .got_response()
+                integration_latency_ms: (kind != Kind::Timeout && req.got_response())
                     .then_some(req.integration_latency_ms)
                     .flatten(),
                 elapsed_ms: req.elapsed_after_sending_ms(),
@@ -689,7 +860,11 @@ impl<'c> Analyzer<'c> {
                 provenance: req.provenance.clone(),
                 diagnosis: Diagnosis::default(),
             };
-            finding.diagnosis = diagnosis::diagnose(&finding, req, Some(route_stats), config);
+            let context = diagnosis::Context {
+                stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
+            };
+            finding.diagnosis =
+                diagnosis::diagnose(&finding, req, Some(route_stats), config, context);
             out.push(finding);
         }
 
@@ -773,13 +948,14 @@ impl<'c> Analyzer<'c> {
         let observations = requests
             .iter()
             .zip(&classified)
-            .map(|(r, &(at, _, _))| Observation {
+            .map(|(r, &(at, limit_ms, verdict))| Observation {
                 route: at,
                 timestamp: r.first_ts,
-                integration_latency_ms: r
-                    .got_response()
-                    .then_some(r.integration_latency_ms)
-                    .flatten(),
+                integration_latency_ms: match verdict {
+                    Some((Kind::Timeout, _)) => Some(timeout_latency_ms(r, limit_ms)),
+                    _ => r.got_response().then_some(r.integration_latency_ms).flatten(),
+                },
+                timed_out: matches!(verdict, Some((Kind::Timeout, _))),
             })
             .collect();
         let mut pending: Vec<Request> = requests
@@ -795,9 +971,19 @@ impl<'c> Analyzer<'c> {
             functions: self.functions.into_values().collect(),
             counters: self.counters,
             observations,
+            max_route_metrics: config.max_route_metrics,
         };
         (analysis, pending)
     }
+}
+
+/// How long a timed-out request waited, as far as the logs show: from sending to
+/// giving up, else the access log's latency, else the limit itself.
+fn timeout_latency_ms(req: &Request, limit_ms: u64) -> u64 {
+    req.elapsed_after_sending_ms()
+        .or(req.response_latency_ms)
+        .or(req.integration_latency_ms)
+        .unwrap_or(limit_ms)
 }
 
 /// Nearest-rank percentile of sorted values.

@@ -4,6 +4,11 @@
 //! publishing), so that alarms see the incident when it happened. Latencies go
 //! as Values/Counts, so CloudWatch computes real percentiles. The data are packed
 //! into as few PutMetricData calls as the API allows.
+//!
+//! Cardinality is bounded: route-level series exist only for routes whose
+//! template was recovered, at most `max_route_metrics` of them per API and stage
+//! (the busiest), and everything else is folded into `Route=Other`. A batch thus
+//! publishes at most (cap + 1) × 5 route-level series per API and stage.
 
 use std::collections::BTreeMap;
 
@@ -20,12 +25,23 @@ const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000 - 60 * 1000;
 /// Dimension values are at most 1024 characters.
 const MAX_DIMENSION_VALUE: usize = 1024;
 
+pub const REQUESTS: &str = "Requests";
 pub const INTEGRATION_TIMEOUTS: &str = "IntegrationTimeouts";
 pub const NEAR_LIMIT_REQUESTS: &str = "NearLimitRequests";
 pub const INTEGRATION_LATENCY: &str = "IntegrationLatency";
 pub const INTEGRATION_ERRORS: &str = "IntegrationErrors";
 pub const LOG_EVENTS_PROCESSED: &str = "LogEventsProcessed";
 pub const BATCHES_REJECTED: &str = "BatchesRejected";
+/// The metric names published per route (the cardinality bound multiplies by this).
+pub const ROUTE_METRIC_NAMES: [&str; 5] = [
+    REQUESTS,
+    INTEGRATION_TIMEOUTS,
+    NEAR_LIMIT_REQUESTS,
+    INTEGRATION_LATENCY,
+    INTEGRATION_ERRORS,
+];
+/// The Route value of everything beyond the cap, and of routes without a template.
+pub const OTHER_ROUTE: &str = "Other";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum Unit {
@@ -102,17 +118,53 @@ struct Bucket {
     errors: BTreeMap<&'static str, u64>,
 }
 
+/// The Route dimension value of each route of the analysis: its own for the
+/// busiest `cap` templated routes of each API stage, else [`OTHER_ROUTE`].
+pub fn route_dimensions(analysis: &Analysis, cap: usize) -> Vec<&str> {
+    let mut order: Vec<usize> = (0..analysis.routes.len())
+        .filter(|&i| {
+            let r = &analysis.routes[i];
+            r.templated && !r.key.route.is_unknown() && r.key.route.as_str() != OTHER_ROUTE
+        })
+        .collect();
+    // Per API stage, busiest first; ties by key, so the choice is deterministic.
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (&analysis.routes[a], &analysis.routes[b]);
+        (&ra.key.api_id, &ra.key.stage)
+            .cmp(&(&rb.key.api_id, &rb.key.stage))
+            .then(rb.requests.cmp(&ra.requests))
+            .then(ra.key.route.cmp(&rb.key.route))
+    });
+    let mut dims = vec![OTHER_ROUTE; analysis.routes.len()];
+    let mut taken = 0;
+    let mut stage: Option<(&str, &str)> = None;
+    for i in order {
+        let k = &analysis.routes[i].key;
+        let this = (k.api_id.as_str(), k.stage.as_str());
+        if stage != Some(this) {
+            stage = Some(this);
+            taken = 0;
+        }
+        if taken < cap {
+            dims[i] = k.route.as_str();
+            taken += 1;
+        }
+    }
+    dims
+}
+
 /// Builds the metric data of one invocation. `now_ms` stamps the health metrics
 /// and stands in for requests whose logs carried no time.
 pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) -> MetricBatch {
+    let route_dims = route_dimensions(analysis, analysis.max_route_metrics);
     // (api, stage, route or None, minute) → bucket; `None` is the {ApiId, Stage} roll-up.
-    let mut buckets: BTreeMap<(String, String, Option<String>, i64), Bucket> = BTreeMap::new();
+    let mut buckets: BTreeMap<(&str, &str, Option<&str>, i64), Bucket> = BTreeMap::new();
     let mut each = |route_idx: usize, ts: Option<i64>, f: &mut dyn FnMut(&mut Bucket)| {
         let r = &analysis.routes[route_idx];
         let m = minute(ts.unwrap_or(now_ms));
-        for route in [None, Some(r.key.route.to_string())] {
+        for route in [None, Some(route_dims[route_idx])] {
             let b = buckets
-                .entry((r.key.api_id.clone(), r.key.stage.clone(), route, m))
+                .entry((r.key.api_id.as_str(), r.key.stage.as_str(), route, m))
                 .or_default();
             f(b);
         }
@@ -161,7 +213,7 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
             ("ApiId", dimension_value(&api)),
             ("Stage", dimension_value(&stage)),
         ];
-        if let Some(r) = &route {
+        if let Some(r) = route {
             dims.push(("Route", dimension_value(r)));
         }
         let count = |name, n: u64| Datum {
@@ -174,6 +226,7 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         };
         // Zeros too: an alarm then sees "no timeouts" rather than missing data.
         if b.requests > 0 {
+            data.push(count(REQUESTS, b.requests));
             data.push(count(INTEGRATION_TIMEOUTS, b.timeouts));
             data.push(count(NEAR_LIMIT_REQUESTS, b.near_limit));
         }
@@ -188,10 +241,18 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
                 counts: chunk.iter().map(|(_, c)| *c as f64).collect(),
             });
         }
-        for (cause, n) in b.errors {
-            let mut d = count(INTEGRATION_ERRORS, n);
-            d.dimensions.push(("Cause", cause.to_owned()));
-            data.push(d);
+        if route.is_some() {
+            // Per route, one sum: a Cause dimension here would multiply the series.
+            let n: u64 = b.errors.values().sum();
+            if n > 0 {
+                data.push(count(INTEGRATION_ERRORS, n));
+            }
+        } else {
+            for (cause, n) in b.errors {
+                let mut d = count(INTEGRATION_ERRORS, n);
+                d.dimensions.push(("Cause", cause.to_owned()));
+                data.push(d);
+            }
         }
     }
     let now_m = minute(now_ms);
