@@ -1042,7 +1042,7 @@ pub fn analyze_documents<'d>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1091,6 +1091,205 @@ mod tests {
             "{}",
             summary(true)
         );
+    }
+
+    /// Access-log records in, analysis out.
+    pub(crate) fn analyse(config: &EngineConfig, records: &[String]) -> Analysis {
+        let mut a = Analyzer::new(config);
+        let src = Source {
+            log_group: "api-access",
+            log_stream: "s",
+        };
+        for (i, r) in records.iter().enumerate() {
+            a.add_event(src, &i.to_string(), 1_764_064_800_000 + i as i64, r);
+        }
+        a.finish().0
+    }
+
+    pub(crate) fn rest(id: &str, route: &str, status: u16, latency: u64) -> String {
+        let (method, path) = route.split_once(' ').unwrap();
+        let timeout = if status == 504 {
+            r#","responseType":"INTEGRATION_TIMEOUT","responseLatency":"29010""#.to_owned()
+        } else {
+            format!(r#","integrationLatency":"{latency}""#)
+        };
+        format!(
+            r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"{method}","resourcePath":"{path}","status":"{status}"{timeout}}}"#
+        )
+    }
+
+    fn route<'a>(a: &'a Analysis, name: &str) -> &'a RouteStats {
+        a.routes.iter().find(|r| r.key.route.as_str() == name).unwrap()
+    }
+
+    #[test]
+    fn timeouts_are_censored_observations_not_missing_ones() {
+        let mut recs: Vec<String> = (0..80)
+            .map(|i| rest(&format!("t{i}"), "POST /pay", 504, 0))
+            .collect();
+        recs.extend((0..20).map(|i| rest(&format!("f{i}"), "POST /pay", 200, 100 + i)));
+        let a = analyse(&EngineConfig::default(), &recs);
+        let r = route(&a, "POST /pay");
+        assert_eq!((r.requests, r.timeouts, r.observed, r.censored), (100, 80, 100, 80));
+        assert_eq!((r.responses, r.slow, r.fast), (20, 80, 20));
+        let p95 = r.p95.unwrap();
+        assert!(p95.at_least && p95.ms == 29_000, "{p95:?}");
+        assert!(r.p50.unwrap().at_least, "80% timed out: the median is among them");
+        assert_eq!(r.headroom_pct(), Some(0));
+        assert_eq!(r.verdict, RouteVerdict::RoutinelyNearLimit);
+        assert_eq!(r.max.unwrap(), Percentile { ms: 29_010, at_least: true });
+        assert!(r.health.contains("80 of 100 (80%) timed out"), "{}", r.health);
+        assert!(r.health.contains("p95 ≥ 29,000 ms"), "{}", r.health);
+        assert!(r.health.contains("(n=100)"), "{}", r.health);
+        // Every finding quotes the same route health.
+        assert!(a
+            .findings
+            .iter()
+            .all(|f| f.diagnosis.route_health.as_deref() == Some(r.health.as_str())));
+        // The metrics see the timeouts' latencies too.
+        let latencies = a.observations.iter().filter(|o| o.integration_latency_ms.is_some());
+        assert_eq!(latencies.count(), 100);
+    }
+
+    #[test]
+    fn p95_is_a_lower_bound_from_five_percent_of_timeouts() {
+        for (timeouts, at_least) in [(4, false), (5, true)] {
+            let mut recs: Vec<String> = (0..timeouts)
+                .map(|i| rest(&format!("t{i}"), "GET /x", 504, 0))
+                .collect();
+            recs.extend((0..100 - timeouts).map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i)));
+            let a = analyse(&EngineConfig::default(), &recs);
+            let p95 = route(&a, "GET /x").p95.unwrap();
+            assert_eq!(p95.at_least, at_least, "{timeouts} timeouts: {p95:?}");
+        }
+    }
+
+    #[test]
+    fn no_percentile_below_twenty_observations() {
+        for (n, some) in [(19, false), (20, true)] {
+            let recs: Vec<String> = (0..n)
+                .map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i))
+                .collect();
+            let a = analyse(&EngineConfig::default(), &recs);
+            let r = route(&a, "GET /x");
+            assert_eq!(r.p95.is_some(), some, "n={n}");
+            assert_eq!(r.p50_ms.is_some(), some, "n={n}");
+            assert!(r.max.is_some());
+        }
+    }
+
+    #[test]
+    fn a_fast_majority_with_a_slow_tail_is_bimodal_not_routinely_slow() {
+        let mut recs: Vec<String> = (0..8)
+            .map(|i| rest(&format!("f{i}"), "GET /orders", 200, 150 + i))
+            .collect();
+        recs.push(rest("s1", "GET /orders", 200, 27_000));
+        recs.push(rest("s2", "GET /orders", 200, 27_310));
+        let a = analyse(&EngineConfig::default(), &recs);
+        let r = route(&a, "GET /orders");
+        assert_eq!(r.verdict, RouteVerdict::Bimodal);
+        assert_eq!((r.fast, r.slow), (8, 2));
+        assert_eq!(r.p95, None);
+        assert!(!r.health.contains("routinely"), "{}", r.health);
+        assert!(
+            r.health.contains("Bimodal: 8 of 10 (80%) answered under 23,200 ms, 2 did not"),
+            "{}",
+            r.health
+        );
+    }
+
+    #[test]
+    fn verdicts_at_their_boundaries() {
+        use RouteVerdict::*;
+        for (n, slow, verdict) in [
+            (0, 0, NoBaseline),
+            (4, 4, TooFew),
+            (5, 0, Fast),
+            (5, 1, Outlier),
+            (5, 2, Bimodal),
+            (5, 3, RoutinelyNearLimit),
+            (10, 5, Bimodal),
+            (10, 6, RoutinelyNearLimit),
+            (100, 1, Outlier),
+        ] {
+            assert_eq!(RouteVerdict::of(n, slow), verdict, "n={n} slow={slow}");
+        }
+    }
+
+    #[test]
+    fn http_api_timeouts_are_503s_with_access_log_times() {
+        let rec = r#"{"requestId":"KyDfdgZ9oAMEYpA=","apiId":"h1","stage":"$default","routeKey":"GET /slow","status":"503","integrationLatency":"30001","responseLatency":"30012","requestTimeEpoch":"1764064800"}"#;
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "http-access",
+            log_stream: "s",
+        };
+        a.add_event(src, "e1", 0, rec);
+        let (a, _) = a.finish();
+        let f = &a.findings[0];
+        assert_eq!((f.kind, f.status, f.limit_ms), (Kind::Timeout, Some(503), 30_000));
+        assert_eq!(f.timestamp, Some(1_764_064_800_000));
+        assert_eq!(f.integration_latency_ms, None, "a timeout is not an answer");
+        let text = f.diagnosis.text();
+        assert!(!text.contains("Sending request to"), "{text}");
+        assert!(!f.diagnosis.headline.contains("504"), "{text}");
+        assert!(f.diagnosis.remedies.iter().all(|r| !r.contains("504")));
+        assert!(!text.contains("no timestamps"), "{text}");
+        assert!(text.contains("503"), "{text}");
+        let r = &a.routes[0];
+        assert_eq!((r.responses, r.censored), (0, 1));
+    }
+
+    #[test]
+    fn an_answer_above_the_limit_says_the_limit_is_wrong() {
+        let a = analyse(
+            &EngineConfig::default(),
+            &[rest("r1", "POST /report", 200, 45_000)],
+        );
+        let d = &a.findings[0].diagnosis;
+        assert!(d.headline.contains("this API's limit is not 29 s"), "{}", d.headline);
+        assert!(!d.headline.contains("from a 504"), "{}", d.headline);
+        assert!(d.shows[0].contains("TIMEOUT_OVERRIDES"), "{:?}", d.shows);
+        assert!(d.shows[0].contains("abc123/prod=50000"), "{:?}", d.shows);
+    }
+
+    #[test]
+    fn orphaned_timeouts_on_an_info_stage_do_not_ask_for_info_logging() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let exec = Source {
+            log_group: "API-Gateway-Execution-Logs_abc123/prod",
+            log_stream: "s",
+        };
+        for (i, line) in [
+            "(aaaaaaaa-0000-4000-8000-000000000001) Starting execution for request: aaaaaaaa-0000-4000-8000-000000000001",
+            "(aaaaaaaa-0000-4000-8000-000000000001) HTTP Method: GET, Resource Path: /health",
+            "(aaaaaaaa-0000-4000-8000-000000000001) Method completed with status: 200",
+            "(bbbbbbbb-0000-4000-8000-000000000002) Execution failed due to a timeout error",
+            "(bbbbbbbb-0000-4000-8000-000000000002) Method completed with status: 504",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
+        }
+        // The orphan's access-log record names its route.
+        let access = Source {
+            log_group: "api-access",
+            log_stream: "s",
+        };
+        a.add_event(access, "x", 1_764_064_800_000, r#"{"requestId":"bbbbbbbb-0000-4000-8000-000000000002","httpMethod":"POST","resourcePath":"/orders","status":"504","responseType":"INTEGRATION_TIMEOUT"}"#);
+        let (a, _) = a.finish();
+        let f = a.findings.iter().find(|f| f.kind == Kind::Timeout).unwrap();
+        assert_eq!(f.route.as_str(), "POST /orders");
+        assert!(
+            !f.diagnosis.remedies.iter().any(|r| r.contains("INFO")),
+            "{:?}",
+            f.diagnosis.remedies
+        );
+        assert!(f.diagnosis.cannot_show[0].contains("another log stream"));
+        assert!(f.diagnosis.insights_query.is_some());
     }
 
     #[test]

@@ -359,6 +359,148 @@ mod tests {
         assert!(pack(&[]).is_empty());
     }
 
+    use crate::engine::analysis::tests::{analyse, rest};
+    use crate::engine::analysis::EngineConfig;
+    use std::collections::{BTreeMap as Map, BTreeSet};
+
+    const NOW: i64 = 1_764_064_800_000 + 60_000;
+
+    /// Distinct route-level series (name + dimensions) per API stage.
+    fn route_series(batch: &MetricBatch) -> Map<(String, String), BTreeSet<String>> {
+        let mut out: Map<(String, String), BTreeSet<String>> = Map::new();
+        for d in &batch.data {
+            let get = |k: &str| d.dimensions.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+            if let Some(route) = get("Route") {
+                let dims: Vec<String> = d.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                out.entry((get("ApiId").unwrap(), get("Stage").unwrap()))
+                    .or_default()
+                    .insert(format!("{} {} {route}", d.name, dims.join(",")));
+            }
+        }
+        out
+    }
+
+    fn untemplated(id: &str, path: &str) -> String {
+        format!(r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"GET","path":"{path}","status":"200","integrationLatency":"20"}}"#)
+    }
+
+    #[test]
+    fn requests_and_timeout_latencies_are_published() {
+        let recs = [
+            rest("t1", "POST /pay", 504, 0),
+            rest("f1", "POST /pay", 200, 120),
+        ];
+        let a = analyse(&EngineConfig::default(), &recs);
+        let b = build(&a, "ns", NOW, Health::default());
+        let find = |name: &str, route: bool| {
+            b.data
+                .iter()
+                .find(|d| d.name == name && d.dimensions.iter().any(|(k, _)| *k == "Route") == route)
+                .unwrap()
+        };
+        assert_eq!(find(REQUESTS, false).values, [2.0]);
+        assert_eq!(find(REQUESTS, true).values, [2.0]);
+        assert_eq!(find(INTEGRATION_TIMEOUTS, true).values, [1.0]);
+        let lat = find(INTEGRATION_LATENCY, false);
+        assert_eq!(lat.values, [120.0, 29_010.0], "the timeout at its observed latency");
+    }
+
+    #[test]
+    fn untemplated_and_unknown_routes_fold_into_other_and_the_cap_holds() {
+        let mut recs: Vec<String> = Vec::new();
+        // 30 templated routes, busiest first: route i has 40 - i requests.
+        for i in 0..30u64 {
+            for j in 0..(40 - i) {
+                recs.push(rest(&format!("r{i}-{j}"), &format!("GET /t{i}"), 200, 10));
+            }
+        }
+        // 50 concrete paths whose template is unknown.
+        for i in 0..50 {
+            recs.push(untemplated(&format!("u{i}"), &format!("/orders/o{i}")));
+        }
+        // An orphan of unknown route.
+        recs.push(r#"{"requestId":"orphan","apiId":"abc123","stage":"prod","status":"504","responseType":"INTEGRATION_TIMEOUT"}"#.to_owned());
+        let a = analyse(&EngineConfig::default(), &recs);
+        assert!(a.routes.len() > 80);
+        let b = build(&a, "ns", NOW, Health::default());
+        let routes: BTreeSet<&str> = b
+            .data
+            .iter()
+            .flat_map(|d| d.dimensions.iter())
+            .filter(|(k, _)| *k == "Route")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(routes.contains(OTHER_ROUTE));
+        assert!(!routes.iter().any(|r| r.contains("unknown") || r.contains("/orders/o")));
+        assert_eq!(routes.len(), 26);
+        assert!(routes.contains("GET /t0") && routes.contains("GET /t24") && !routes.contains("GET /t25"));
+        for series in route_series(&b).values() {
+            assert!(series.len() <= 26 * ROUTE_METRIC_NAMES.len());
+        }
+        // Nothing is lost by folding: the route-level requests sum to the stage's.
+        let sum = |route: bool| -> f64 {
+            b.data
+                .iter()
+                .filter(|d| d.name == REQUESTS && d.dimensions.iter().any(|(k, _)| *k == "Route") == route)
+                .map(|d| d.values[0])
+                .sum()
+        };
+        assert_eq!(sum(true), sum(false));
+        assert_eq!(sum(false), recs.len() as f64);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// For any batch, the distinct route-level series per API stage stay within
+        /// (cap + 1) × the route metric names.
+        #[test]
+        fn route_series_stay_within_the_cap(
+            reqs in proptest::collection::vec(
+                (0u8..3, 0u16..200, 0u8..4, proptest::bool::ANY, 0u8..6),
+                0..400,
+            ),
+            cap in 0usize..6,
+        ) {
+            let recs: Vec<String> = reqs
+                .iter()
+                .enumerate()
+                .map(|(i, &(stage, route, outcome, templated, minute))| {
+                    let (status, extra) = match outcome {
+                        0 => ("504", r#","responseType":"INTEGRATION_TIMEOUT""#.to_owned()),
+                        1 => ("502", r#","responseType":"INTEGRATION_FAILURE","integrationError":"Lambda Customer Function Error:x""#.to_owned()),
+                        2 => ("200", r#","integrationLatency":"25000""#.to_owned()),
+                        _ => ("200", format!(r#","integrationLatency":"{route}""#)),
+                    };
+                    let path = if templated {
+                        format!(r#""resourcePath":"/r{route}""#)
+                    } else {
+                        format!(r#""path":"/p/x{route}""#)
+                    };
+                    format!(
+                        r#"{{"requestId":"q{i}","apiId":"a{}","stage":"s{stage}","httpMethod":"GET",{path},"status":"{status}"{extra},"requestTimeEpoch":"{}"}}"#,
+                        stage % 2,
+                        1_764_064_800 + u64::from(minute) * 60
+                    )
+                })
+                .collect();
+            let config = EngineConfig { max_route_metrics: cap, ..EngineConfig::default() };
+            let a = analyse(&config, &recs);
+            let b = build(&a, "ns", 1_764_064_800_000 + 600_000, Health::default());
+            for (stage, series) in route_series(&b) {
+                // Series ignore the minute: count distinct name + dimensions.
+                let distinct: BTreeSet<String> = series
+                    .iter()
+                    .map(|s| s.to_owned())
+                    .collect();
+                proptest::prop_assert!(
+                    distinct.len() <= (cap + 1) * ROUTE_METRIC_NAMES.len(),
+                    "{stage:?}: {} series", distinct.len()
+                );
+                proptest::prop_assert!(!distinct.iter().any(|s| s.contains("unknown route")));
+            }
+        }
+    }
+
     #[test]
     fn dimension_values_are_bounded_and_clean() {
         assert_eq!(dimension_value("a\nb"), "ab");
