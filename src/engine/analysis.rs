@@ -475,6 +475,14 @@ impl<'c> Analyzer<'c> {
                 self.add_access_record(src, event_id, ts, &rec);
                 return;
             }
+            // Not an access record: a delivered (vended) execution-log record?
+            if let Some(d) = execution_log::delivered(message) {
+                let ts = if ts > 0 { ts } else { d.timestamp_ms.unwrap_or(0) };
+                self.execution_line(src, event_id, &d.request_id, ts, &d.text);
+                let at = self.request_at(&d.request_id, src, event_id, ApiKind::Rest);
+                self.requests[at].apply_api_stage(d.api_id.as_deref(), d.stage.as_deref());
+                return;
+            }
         }
         match function_log::parse_line(message) {
             Some(line) => self.add_function_line(src, event_id, ts, &line),

@@ -372,9 +372,14 @@ pub fn route_health(r: &RouteStats, config: &EngineConfig) -> String {
                 .latencies
                 .first()
                 .map_or_else(|| censored_ms(r.limit_ms, true), |&l| ms(l));
+            let max = max.unwrap_or_default();
+            let range = if obs == 1 || min == max {
+                max
+            } else {
+                format!("from {min} to {max}")
+            };
             s.push_str(&format!(
-                " Integration latency{timeouts_note}: from {min} to {} (n={}; percentiles need {PERCENTILE_MIN} or more).",
-                max.unwrap_or_default(),
+                " Integration latency{timeouts_note}: {range} (n={}; percentiles need {PERCENTILE_MIN} or more).",
                 thousands(obs)
             ));
         }

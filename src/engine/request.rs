@@ -401,6 +401,16 @@ impl Request {
         self.stage.as_deref().unwrap_or("unknown")
     }
 
+    /// Fills the API id and stage a delivered execution-log record names.
+    pub fn apply_api_stage(&mut self, api_id: Option<&str>, stage: Option<&str>) {
+        if let Some(a) = api_id {
+            set_once(&mut self.api_id, a);
+        }
+        if let Some(s) = stage {
+            set_once(&mut self.stage, s);
+        }
+    }
+
     /// Fills what the log group knows (`API-Gateway-Execution-Logs_{api}/{stage}`).
     pub fn apply_group(&mut self, log_group: &str) {
         // Once per request, not per line: the group is the same for all its lines.
