@@ -506,6 +506,9 @@ fn remedies(f: &Finding, req: &Request, context: Context) -> Vec<String> {
             r.push(faster_remedy(lambda));
             r.extend(raise_limit(f));
         }
+        (Kind::NearLimit, _) if f.integration_latency_ms.is_some_and(|l| l > f.limit_ms) => {
+            r.push(format!("Tell apigw-doctor this API's real limit: TIMEOUT_OVERRIDES (CLI: --timeout-overrides) `{}/{}=<the integration's timeoutInMillis>`; until then its near-limit counts and headroom for this API are wrong.", f.api_id, f.stage));
+        }
         (Kind::NearLimit, _) => {
             r.push(faster_remedy(lambda));
             r.push("Shorten the work in the request path: answer once the essential part is done and hand the rest to a queue or workflow (SQS, EventBridge, Step Functions).".to_owned());
