@@ -391,6 +391,9 @@ pub struct Analyzer<'c> {
     doc_kind: Option<GroupKind>,
     /// The last source's names, shared by the provenance of its requests.
     source: Option<(Arc<str>, Arc<str>)>,
+    /// Synthetic ids (`test-invoke-request`) → the id of their current run: a
+    /// test-invoke log can hold several runs under one id, each its own request.
+    runs: HashMap<String, (String, u32)>,
 }
 
 impl<'c> Analyzer<'c> {
@@ -408,6 +411,7 @@ impl<'c> Analyzer<'c> {
             in_control: false,
             doc_kind: None,
             source: None,
+            runs: HashMap::new(),
         }
     }
 
@@ -589,14 +593,57 @@ impl<'c> Analyzer<'c> {
             self.counters.execution_lines += 1;
         }
         // Non-UUID ids (`PDS1PEC4oAMFpyA=`) are WebSocket requests.
-        let kind = if looks_like_uuid(request_id) || request_id.starts_with("test-") {
+        let synthetic = request_id.starts_with("test-");
+        let kind = if synthetic || looks_like_uuid(request_id) {
             ApiKind::Rest
         } else {
             ApiKind::WebSocket
         };
+        let run_id;
+        let request_id = if synthetic {
+            run_id = self.run_of(request_id, &line);
+            run_id.as_str()
+        } else {
+            request_id
+        };
         let req = self.request(request_id, src, event_id, kind);
         req.apply_group(src.log_group);
         req.apply_line(&line, ts);
+    }
+
+    /// The request id of a synthetic id's current run: a new run starts when a run
+    /// that has ended (its final status logged) sees `Starting execution` or a failure.
+    fn run_of(&mut self, id: &str, line: &execution_log::Line<'_>) -> String {
+        use execution_log::Line as L;
+        let (current, n) = self
+            .runs
+            .entry(id.to_owned())
+            .or_insert_with(|| (id.to_owned(), 0))
+            .clone();
+        let starts_run = matches!(
+            line,
+            L::StartingExecution
+                | L::Timeout
+                | L::ConfigurationError(_)
+                | L::FunctionError { .. }
+                | L::InvocationFailed { .. }
+                | L::OtherFailure(_)
+        );
+        if !starts_run {
+            return current;
+        }
+        let hash = self.hasher.hash_one(current.as_str());
+        let requests = &self.requests;
+        let ended = self
+            .index
+            .find(hash, |&(h, at)| h == hash && requests[at].id == current)
+            .is_some_and(|&(_, at)| requests[at].completed);
+        if !ended {
+            return current;
+        }
+        let next = format!("{id}#{}", n + 2);
+        self.runs.insert(id.to_owned(), (next.clone(), n + 1));
+        next
     }
 
     fn add_function_line(
@@ -1298,6 +1345,85 @@ pub(crate) mod tests {
         );
         assert!(f.diagnosis.cannot_show[0].contains("another log stream"));
         assert!(f.diagnosis.insights_query.is_some());
+    }
+
+    #[test]
+    fn runs_that_share_a_synthetic_id_stay_separate_findings() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "test-invoke.txt",
+            log_stream: "",
+        };
+        let id = "test-invoke-request";
+        for (i, text) in [
+            "Starting execution for request: test-invoke-request",
+            "Execution failed due to configuration error: Invalid permissions on Lambda function",
+            "Method completed with status: 500",
+            "Starting execution for request: test-invoke-request",
+            "Execution failed due to configuration error: Malformed Lambda proxy response",
+            "Method completed with status: 502",
+            // A third run without its `Starting execution` line.
+            "Execution failed due to configuration error: Rate Exceeded.",
+            "Method completed with status: 500",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.add_execution_line(src, &i.to_string(), id, 1_000 + i as i64, text);
+        }
+        let (a, _) = a.finish();
+        let causes: Vec<Cause> = a.findings.iter().map(|f| f.cause).collect();
+        assert_eq!(
+            causes,
+            [
+                Cause::LambdaPermissions,
+                Cause::MalformedProxyResponse,
+                Cause::LambdaThrottled
+            ]
+        );
+        assert_eq!(a.summary.requests, 3);
+        // Real ids are never split.
+        let mut b = Analyzer::new(&config);
+        for (i, text) in [
+            "Execution failed due to configuration error: Invalid permissions on Lambda function",
+            "Method completed with status: 500",
+            "Execution failed due to configuration error: Malformed Lambda proxy response",
+        ]
+        .iter()
+        .enumerate()
+        {
+            b.add_execution_line(src, &i.to_string(), "aaaaaaaa-0000-4000-8000-000000000001", 1, text);
+        }
+        assert_eq!(b.finish().0.summary.requests, 1);
+    }
+
+    #[test]
+    fn an_aws_service_4xx_is_an_integration_role_finding() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "API-Gateway-Execution-Logs_abc123/prod",
+            log_stream: "s",
+        };
+        for (i, line) in [
+            "(cccccccc-0000-4000-8000-000000000003) Starting execution for request: cccccccc-0000-4000-8000-000000000003",
+            "(cccccccc-0000-4000-8000-000000000003) HTTP Method: POST, Resource Path: /jobs",
+            "(cccccccc-0000-4000-8000-000000000003) Method request path: {}",
+            "(cccccccc-0000-4000-8000-000000000003) Sending request to https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+            "(cccccccc-0000-4000-8000-000000000003) Received response. Status: 403, Integration latency: 12 ms",
+            "(cccccccc-0000-4000-8000-000000000003) Method completed with status: 200",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.add_event(src, &i.to_string(), 1_764_064_800_000, line);
+        }
+        let (a, _) = a.finish();
+        let f = &a.findings[0];
+        assert_eq!((f.kind, f.cause), (Kind::Error, Cause::AwsServiceRejected));
+        assert!(f.diagnosis.remedies[0].contains("execution role"), "{:?}", f.diagnosis.remedies);
+        assert!(f.diagnosis.shows.iter().any(|s| s.contains("answered 403")), "{:?}", f.diagnosis.shows);
     }
 
     #[test]

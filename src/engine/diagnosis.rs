@@ -286,11 +286,21 @@ fn override_example(latency_ms: u64) -> u64 {
 fn error(f: &Finding, req: &Request) -> Diagnosis {
     let mut d = Diagnosis::default();
     let status = f.status.map(|s| format!(" with {s}")).unwrap_or_default();
-    d.headline = format!(
-        "{} failed{status}: {}.",
-        capitalised(&where_(f)),
-        f.cause.title()
-    );
+    d.headline = match (f.cause, req.integration_status) {
+        // The client may have got a 2xx: the integration response mapped the refusal.
+        (Cause::AwsServiceRejected, Some(code)) => format!(
+            "{}: {} answered {code} (the client got {}): {}.",
+            capitalised(&where_(f)),
+            backend_name(f),
+            f.status.map_or_else(|| "an unknown status".to_owned(), |s| s.to_string()),
+            f.cause.title()
+        ),
+        _ => format!(
+            "{} failed{status}: {}.",
+            capitalised(&where_(f)),
+            f.cause.title()
+        ),
+    };
     if req.throttled_response {
         d.shows.push("The Lambda service answered TooManyRequestsException (concurrency exhausted), which API Gateway reported as a malformed proxy response.".to_owned());
     }
