@@ -24,13 +24,19 @@ fn run(names: &[&str]) -> Analysis {
 fn bimodal_route() {
     let a = run(&["bimodal"]);
     let r = &a.routes[0];
-    assert_eq!((r.verdict, r.fast, r.slow, r.observed), (RouteVerdict::Bimodal, 8, 2, 10));
+    assert_eq!(
+        (r.verdict, r.fast, r.slow, r.observed),
+        (RouteVerdict::Bimodal, 8, 2, 10)
+    );
     assert_eq!(r.p95, None, "no percentile below n = 20");
     assert_eq!(a.findings.len(), 2);
     let health = a.findings[0].diagnosis.route_health.as_deref().unwrap();
     assert!(!health.contains("routinely"), "{health}");
     assert!(health.contains("8 of 10 (80%)"), "{health}");
-    assert_eq!(a.findings[1].diagnosis.route_health.as_deref(), Some(health));
+    assert_eq!(
+        a.findings[1].diagnosis.route_health.as_deref(),
+        Some(health)
+    );
     insta::assert_snapshot!("bimodal", report::text(&a));
 }
 
@@ -38,8 +44,15 @@ fn bimodal_route() {
 fn http_api_timeout() {
     let a = run(&["http-api-timeout"]);
     let f = &a.findings[0];
-    assert_eq!((f.kind, f.status, f.limit_ms), (Kind::Timeout, Some(503), 30_000));
-    assert_eq!(f.timestamp, Some(1_795_600_810_000), "from requestTimeEpoch");
+    assert_eq!(
+        (f.kind, f.status, f.limit_ms),
+        (Kind::Timeout, Some(503), 30_000)
+    );
+    assert_eq!(
+        f.timestamp,
+        Some(1_795_600_810_000),
+        "from requestTimeEpoch"
+    );
     let text = f.diagnosis.text();
     assert!(!text.contains("Sending request to"), "{text}");
     assert!(!text.contains("no timestamps"), "{text}");
@@ -53,8 +66,15 @@ fn answer_above_the_limit() {
     let a = run(&["above-limit"]);
     let f = &a.findings[0];
     assert_eq!(f.integration_latency_ms, Some(45_000));
-    assert!(f.diagnosis.headline.contains("this API's limit is not 29 s"));
-    assert!(f.diagnosis.shows.iter().any(|s| s.contains("TIMEOUT_OVERRIDES")));
+    assert!(f
+        .diagnosis
+        .headline
+        .contains("this API's limit is not 29 s"));
+    assert!(f
+        .diagnosis
+        .shows
+        .iter()
+        .any(|s| s.contains("TIMEOUT_OVERRIDES")));
     assert!(!f.diagnosis.text().contains("from a 504"));
     insta::assert_snapshot!("above-limit", report::text(&a));
 }
@@ -63,7 +83,11 @@ fn answer_above_the_limit() {
 fn orphaned_timeout() {
     let a = run(&["orphan-execution", "orphan-access"]);
     let f = a.findings.iter().find(|f| f.kind == Kind::Timeout).unwrap();
-    assert_eq!(f.route.as_str(), "POST /orders", "the route from the access log");
+    assert_eq!(
+        f.route.as_str(),
+        "POST /orders",
+        "the route from the access log"
+    );
     assert!(!f.diagnosis.remedies.iter().any(|r| r.contains("INFO")));
     assert!(f.diagnosis.insights_query.is_some());
     insta::assert_snapshot!("orphan", report::text(&a));
@@ -83,7 +107,11 @@ fn alb_connection_failure() {
     ));
     let text = f.diagnosis.text();
     assert!(text.contains("failed fast"), "{text}");
-    assert!(!f.diagnosis.remedies.iter().any(|r| r.contains("mapping template")));
+    assert!(!f
+        .diagnosis
+        .remedies
+        .iter()
+        .any(|r| r.contains("mapping template")));
     insta::assert_snapshot!("alb-connection-failure", report::text(&a));
 }
 
@@ -91,8 +119,14 @@ fn alb_connection_failure() {
 fn delivered_execution_logs() {
     let a = run(&["delivered-execution-logs"]);
     let f = &a.findings[0];
-    assert_eq!((f.kind, f.invoked, f.elapsed_ms), (Kind::Timeout, Some(true), Some(29_002)));
-    assert_eq!((f.api_id.as_str(), f.stage.as_str()), ("f1x2t3u4r5", "prod"));
+    assert_eq!(
+        (f.kind, f.invoked, f.elapsed_ms),
+        (Kind::Timeout, Some(true), Some(29_002))
+    );
+    assert_eq!(
+        (f.api_id.as_str(), f.stage.as_str()),
+        ("f1x2t3u4r5", "prod")
+    );
     assert_eq!(f.route.as_str(), "PUT /orders/{orderId}");
     insta::assert_snapshot!("delivered-execution-logs", report::text(&a));
 }
@@ -120,7 +154,9 @@ fn incident_scale_numbers_are_true() {
     // Deterministic pseudo-randomness.
     let mut seed: u64 = 12;
     let mut next = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         seed >> 33
     };
     let config = EngineConfig::default();
@@ -140,7 +176,12 @@ fn incident_scale_numbers_are_true() {
         let id = format!("00000000-0000-4000-8000-{i:012}");
         let t = t0 + (i as i64) * 1000;
         let mut line = |dt: i64, text: &str| {
-            a.add_event(src, &format!("{i}-{dt}-{}", text.len()), t + dt, &format!("({id}) {text}"));
+            a.add_event(
+                src,
+                &format!("{i}-{dt}-{}", text.len()),
+                t + dt,
+                &format!("({id}) {text}"),
+            );
         };
         line(0, &format!("Starting execution for request: {id}"));
         line(0, &format!("HTTP Method: {method}, Resource Path: {path}"));
@@ -153,21 +194,34 @@ fn incident_scale_numbers_are_true() {
             line(29_004, "Execution failed due to a timeout error");
             line(29_004, "Method completed with status: 504");
         } else {
-            let l = if next() % 10 == 0 { 20_000 + next() % 9_000 } else { 50 + next() % 400 };
+            let l = if next() % 10 == 0 {
+                20_000 + next() % 9_000
+            } else {
+                50 + next() % 400
+            };
             entry.0.push(l);
-            line(1 + l as i64, &format!("Received response. Status: 200, Integration latency: {l} ms"));
+            line(
+                1 + l as i64,
+                &format!("Received response. Status: 200, Integration latency: {l} ms"),
+            );
             line(1 + l as i64, "Method completed with status: 200");
         }
         i += 1;
     }
     assert!(timeouts > 150, "{timeouts}");
     let (analysis, _) = a.finish();
-    assert_eq!((analysis.summary.requests, analysis.summary.timeouts), (600, timeouts));
+    assert_eq!(
+        (analysis.summary.requests, analysis.summary.timeouts),
+        (600, timeouts)
+    );
     let near_ms = config.near_limit_ms(29_000);
     for r in &analysis.routes {
         let (answered, t) = &truth[r.key.route.as_str()];
         let n = answered.len() as u64 + t;
-        assert_eq!((r.requests, r.timeouts, r.observed, r.censored), (n, *t, n, *t));
+        assert_eq!(
+            (r.requests, r.timeouts, r.observed, r.censored),
+            (n, *t, n, *t)
+        );
         let slow = answered.iter().filter(|&&l| l >= near_ms).count() as u64 + t;
         assert_eq!(r.slow, slow, "{}", r.key.route);
         let mut all: Vec<u64> = answered.clone();
@@ -186,7 +240,10 @@ fn incident_scale_numbers_are_true() {
         let health = &r.health;
         if *t > 0 {
             let pct = (t * 100 + n / 2) / n;
-            assert!(health.contains(&format!("{t} of {n} ({pct}%) timed out")), "{health}");
+            assert!(
+                health.contains(&format!("{t} of {n} ({pct}%) timed out")),
+                "{health}"
+            );
         }
         assert!(health.contains(&format!("(n={n})")), "{health}");
     }
@@ -197,7 +254,13 @@ fn incident_scale_numbers_are_true() {
             .data
             .iter()
             .filter(|d| d.name == name && d.dimensions.iter().any(|(k, _)| *k == "Route") == route)
-            .map(|d| if name == metrics::INTEGRATION_LATENCY { d.counts.iter().sum() } else { d.values[0] })
+            .map(|d| {
+                if name == metrics::INTEGRATION_LATENCY {
+                    d.counts.iter().sum()
+                } else {
+                    d.values[0]
+                }
+            })
             .sum()
     };
     for route in [false, true] {

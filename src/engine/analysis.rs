@@ -229,9 +229,10 @@ impl RouteStats {
                 at_least: true,
             });
         }
-        self.latencies
-            .get(rank as usize - 1)
-            .map(|&ms| Percentile { ms, at_least: false })
+        self.latencies.get(rank as usize - 1).map(|&ms| Percentile {
+            ms,
+            at_least: false,
+        })
     }
 
     fn finish(&mut self, near_ms: u64) {
@@ -481,7 +482,11 @@ impl<'c> Analyzer<'c> {
             }
             // Not an access record: a delivered (vended) execution-log record?
             if let Some(d) = execution_log::delivered(message) {
-                let ts = if ts > 0 { ts } else { d.timestamp_ms.unwrap_or(0) };
+                let ts = if ts > 0 {
+                    ts
+                } else {
+                    d.timestamp_ms.unwrap_or(0)
+                };
                 self.execution_line(src, event_id, &d.request_id, ts, &d.text);
                 let at = self.request_at(&d.request_id, src, event_id, ApiKind::Rest);
                 self.requests[at].apply_api_stage(d.api_id.as_deref(), d.stage.as_deref());
@@ -1008,7 +1013,10 @@ impl<'c> Analyzer<'c> {
                 timestamp: r.first_ts,
                 integration_latency_ms: match verdict {
                     Some((Kind::Timeout, _)) => Some(timeout_latency_ms(r, limit_ms)),
-                    _ => r.got_response().then_some(r.integration_latency_ms).flatten(),
+                    _ => r
+                        .got_response()
+                        .then_some(r.integration_latency_ms)
+                        .flatten(),
                 },
                 timed_out: matches!(verdict, Some((Kind::Timeout, _))),
             })
@@ -1174,7 +1182,10 @@ pub(crate) mod tests {
     }
 
     fn route<'a>(a: &'a Analysis, name: &str) -> &'a RouteStats {
-        a.routes.iter().find(|r| r.key.route.as_str() == name).unwrap()
+        a.routes
+            .iter()
+            .find(|r| r.key.route.as_str() == name)
+            .unwrap()
     }
 
     #[test]
@@ -1185,15 +1196,31 @@ pub(crate) mod tests {
         recs.extend((0..20).map(|i| rest(&format!("f{i}"), "POST /pay", 200, 100 + i)));
         let a = analyse(&EngineConfig::default(), &recs);
         let r = route(&a, "POST /pay");
-        assert_eq!((r.requests, r.timeouts, r.observed, r.censored), (100, 80, 100, 80));
+        assert_eq!(
+            (r.requests, r.timeouts, r.observed, r.censored),
+            (100, 80, 100, 80)
+        );
         assert_eq!((r.responses, r.slow, r.fast), (20, 80, 20));
         let p95 = r.p95.unwrap();
         assert!(p95.at_least && p95.ms == 29_000, "{p95:?}");
-        assert!(r.p50.unwrap().at_least, "80% timed out: the median is among them");
+        assert!(
+            r.p50.unwrap().at_least,
+            "80% timed out: the median is among them"
+        );
         assert_eq!(r.headroom_pct(), Some(0));
         assert_eq!(r.verdict, RouteVerdict::RoutinelyNearLimit);
-        assert_eq!(r.max.unwrap(), Percentile { ms: 29_010, at_least: true });
-        assert!(r.health.contains("80 of 100 (80%) timed out"), "{}", r.health);
+        assert_eq!(
+            r.max.unwrap(),
+            Percentile {
+                ms: 29_010,
+                at_least: true
+            }
+        );
+        assert!(
+            r.health.contains("80 of 100 (80%) timed out"),
+            "{}",
+            r.health
+        );
         assert!(r.health.contains("p95 ≥ 29,000 ms"), "{}", r.health);
         assert!(r.health.contains("(n=100)"), "{}", r.health);
         // Every finding quotes the same route health.
@@ -1202,7 +1229,10 @@ pub(crate) mod tests {
             .iter()
             .all(|f| f.diagnosis.route_health.as_deref() == Some(r.health.as_str())));
         // The metrics see the timeouts' latencies too.
-        let latencies = a.observations.iter().filter(|o| o.integration_latency_ms.is_some());
+        let latencies = a
+            .observations
+            .iter()
+            .filter(|o| o.integration_latency_ms.is_some());
         assert_eq!(latencies.count(), 100);
     }
 
@@ -1212,7 +1242,9 @@ pub(crate) mod tests {
             let mut recs: Vec<String> = (0..timeouts)
                 .map(|i| rest(&format!("t{i}"), "GET /x", 504, 0))
                 .collect();
-            recs.extend((0..100 - timeouts).map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i)));
+            recs.extend(
+                (0..100 - timeouts).map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i)),
+            );
             let a = analyse(&EngineConfig::default(), &recs);
             let p95 = route(&a, "GET /x").p95.unwrap();
             assert_eq!(p95.at_least, at_least, "{timeouts} timeouts: {p95:?}");
@@ -1247,7 +1279,8 @@ pub(crate) mod tests {
         assert_eq!(r.p95, None);
         assert!(!r.health.contains("routinely"), "{}", r.health);
         assert!(
-            r.health.contains("Bimodal: 8 of 10 (80%) answered under 23,200 ms, 2 did not"),
+            r.health
+                .contains("Bimodal: 8 of 10 (80%) answered under 23,200 ms, 2 did not"),
             "{}",
             r.health
         );
@@ -1283,7 +1316,10 @@ pub(crate) mod tests {
         a.add_event(src, "e1", 0, rec);
         let (a, _) = a.finish();
         let f = &a.findings[0];
-        assert_eq!((f.kind, f.status, f.limit_ms), (Kind::Timeout, Some(503), 30_000));
+        assert_eq!(
+            (f.kind, f.status, f.limit_ms),
+            (Kind::Timeout, Some(503), 30_000)
+        );
         assert_eq!(f.timestamp, Some(1_764_064_800_000));
         assert_eq!(f.integration_latency_ms, None, "a timeout is not an answer");
         let text = f.diagnosis.text();
@@ -1303,7 +1339,11 @@ pub(crate) mod tests {
             &[rest("r1", "POST /report", 200, 45_000)],
         );
         let d = &a.findings[0].diagnosis;
-        assert!(d.headline.contains("this API's limit is not 29 s"), "{}", d.headline);
+        assert!(
+            d.headline.contains("this API's limit is not 29 s"),
+            "{}",
+            d.headline
+        );
         assert!(!d.headline.contains("from a 504"), "{}", d.headline);
         assert!(d.shows[0].contains("TIMEOUT_OVERRIDES"), "{:?}", d.shows);
         assert!(d.shows[0].contains("abc123/prod=50000"), "{:?}", d.shows);
@@ -1393,7 +1433,13 @@ pub(crate) mod tests {
         .iter()
         .enumerate()
         {
-            b.add_execution_line(src, &i.to_string(), "aaaaaaaa-0000-4000-8000-000000000001", 1, text);
+            b.add_execution_line(
+                src,
+                &i.to_string(),
+                "aaaaaaaa-0000-4000-8000-000000000001",
+                1,
+                text,
+            );
         }
         assert_eq!(b.finish().0.summary.requests, 1);
     }
@@ -1422,8 +1468,16 @@ pub(crate) mod tests {
         let (a, _) = a.finish();
         let f = &a.findings[0];
         assert_eq!((f.kind, f.cause), (Kind::Error, Cause::AwsServiceRejected));
-        assert!(f.diagnosis.remedies[0].contains("execution role"), "{:?}", f.diagnosis.remedies);
-        assert!(f.diagnosis.shows.iter().any(|s| s.contains("answered 403")), "{:?}", f.diagnosis.shows);
+        assert!(
+            f.diagnosis.remedies[0].contains("execution role"),
+            "{:?}",
+            f.diagnosis.remedies
+        );
+        assert!(
+            f.diagnosis.shows.iter().any(|s| s.contains("answered 403")),
+            "{:?}",
+            f.diagnosis.shows
+        );
     }
 
     #[test]

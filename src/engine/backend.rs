@@ -185,7 +185,11 @@ mod tests {
                 ..
             }
         ));
-        for private in ["http://10.0.1.20:8080/x", "http://orders.internal/x", "http://orders/x"] {
+        for private in [
+            "http://10.0.1.20:8080/x",
+            "http://orders.internal/x",
+            "http://orders/x",
+        ] {
             assert!(
                 matches!(
                     Backend::from_uri(private),

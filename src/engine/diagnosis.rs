@@ -292,7 +292,8 @@ fn error(f: &Finding, req: &Request) -> Diagnosis {
             "{}: {} answered {code} (the client got {}): {}.",
             capitalised(&where_(f)),
             backend_name(f),
-            f.status.map_or_else(|| "an unknown status".to_owned(), |s| s.to_string()),
+            f.status
+                .map_or_else(|| "an unknown status".to_owned(), |s| s.to_string()),
             f.cause.title()
         ),
         _ => format!(
@@ -558,7 +559,10 @@ fn remedies(f: &Finding, req: &Request, context: Context) -> Vec<String> {
                 Some(ConnectionProblem::Tls) => "Fix the backend's TLS: a certificate from a CA API Gateway trusts, the full chain served, and a name that matches the integration URI's host (or, for a VPC link to an ALB, the tlsConfig's serverNameToVerify).".to_owned(),
                 _ => "Check that the backend accepts connections: for a VPC link, the link's status and the NLB/ALB target health, listener port and security groups; for a public endpoint, that it listens on the integration URI's port and is not refusing or resetting connections.".to_owned(),
             });
-            r.push("Retrying is safe once the endpoint is reachable: the request never got through.".to_owned());
+            r.push(
+                "Retrying is safe once the endpoint is reachable: the request never got through."
+                    .to_owned(),
+            );
         }
         (_, Cause::AwsServiceRejected) => {
             r.push(match req.integration_status {

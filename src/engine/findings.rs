@@ -77,7 +77,8 @@ impl ConnectionProblem {
             Some(ConnectionProblem::Dns)
         } else if detail.starts_with("General SSLEngine problem")
             || detail.starts_with("PKIX path building failed")
-            || (detail.starts_with("Host name '") && detail.contains("does not match the certificate"))
+            || (detail.starts_with("Host name '")
+                && detail.contains("does not match the certificate"))
         {
             Some(ConnectionProblem::Tls)
         } else {
@@ -220,7 +221,9 @@ pub fn classify(req: &Request, limit_ms: u64, ratio_ppm: u64) -> Option<(Kind, C
     // An AWS service's 4xx is the integration's fault (its role, its request), not
     // the client's, whatever status the integration response mapped it to.
     if matches!(req.backend.as_deref(), Some(Backend::AwsService { .. }))
-        && req.integration_status.is_some_and(|s| (400..500).contains(&s))
+        && req
+            .integration_status
+            .is_some_and(|s| (400..500).contains(&s))
     {
         return Some((Kind::Error, Cause::AwsServiceRejected));
     }

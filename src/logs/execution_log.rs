@@ -168,7 +168,11 @@ pub fn delivered(message: &str) -> Option<Delivered> {
         }
     };
     let line = text_of(obj.get("payload")).or_else(|| text_of(obj.get("message")))?;
-    let field = |k: &str| obj.get(k).and_then(|x| x.as_str()).filter(|s| !s.is_empty());
+    let field = |k: &str| {
+        obj.get(k)
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+    };
     let (request_id, text) = match split_request_id(&line) {
         Some((id, text)) => (id.to_owned(), text.to_owned()),
         None => {
@@ -180,18 +184,22 @@ pub fn delivered(message: &str) -> Option<Delivered> {
     let arn = field("resource_arn").unwrap_or("");
     let path = arn.splitn(6, ':').nth(5).unwrap_or("");
     let mut parts = path.trim_start_matches('/').split('/');
-    let (api_from_arn, stage_from_arn) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("restapis"), Some(api), Some("stages"), Some(stage)) => (Some(api), Some(stage)),
-        (Some("restapis"), Some(api), _, _) => (Some(api), None),
-        _ => (None, None),
-    };
-    let timestamp_ms = obj.get("event_timestamp").and_then(|t| t.as_f64()).map(|t| {
-        if t < 1e11 {
-            (t * 1000.0) as i64
-        } else {
-            t as i64
-        }
-    });
+    let (api_from_arn, stage_from_arn) =
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("restapis"), Some(api), Some("stages"), Some(stage)) => (Some(api), Some(stage)),
+            (Some("restapis"), Some(api), _, _) => (Some(api), None),
+            _ => (None, None),
+        };
+    let timestamp_ms = obj
+        .get("event_timestamp")
+        .and_then(|t| t.as_f64())
+        .map(|t| {
+            if t < 1e11 {
+                (t * 1000.0) as i64
+            } else {
+                t as i64
+            }
+        });
     Some(Delivered {
         api_id: api_from_arn.or(field("api_id")).map(str::to_owned),
         stage: stage_from_arn.or(field("stage")).map(str::to_owned),
@@ -417,8 +425,14 @@ mod tests {
         assert_eq!(r.timestamp_ms, Some(1_764_064_800_123));
         // The secondary source's fields, a payload object and a separate request id.
         let r = delivered(r#"{"api_id":"xyz","stage":"dev","event_timestamp":1764064800,"payload":{"message":"Sending request to https://x"},"request_id":"r-1"}"#).unwrap();
-        assert_eq!((r.api_id.as_deref(), r.stage.as_deref()), (Some("xyz"), Some("dev")));
-        assert_eq!((r.request_id.as_str(), r.timestamp_ms), ("r-1", Some(1_764_064_800_000)));
+        assert_eq!(
+            (r.api_id.as_deref(), r.stage.as_deref()),
+            (Some("xyz"), Some("dev"))
+        );
+        assert_eq!(
+            (r.request_id.as_str(), r.timestamp_ms),
+            ("r-1", Some(1_764_064_800_000))
+        );
         assert_eq!(delivered(r#"{"requestId":"r","status":"200"}"#), None);
         assert_eq!(delivered(r#"{"payload":"no id here"}"#), None);
         assert_eq!(delivered("not json"), None);

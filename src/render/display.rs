@@ -37,7 +37,12 @@ pub fn seconds(ms: u64) -> String {
 /// A share as people read it: `80 of 100 (80%)`. The percentage never rounds a
 /// part to 0% or to 100% unless it is none or all.
 pub fn rate(part: u64, whole: u64) -> String {
-    format!("{} of {} ({})", thousands(part), thousands(whole), percent(part, whole))
+    format!(
+        "{} of {} ({})",
+        thousands(part),
+        thousands(whole),
+        percent(part, whole)
+    )
 }
 
 /// `part` of `whole` in percent, rounded, never 0% for some nor 100% for not all.

@@ -210,8 +210,8 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
             continue;
         }
         let mut dims = vec![
-            ("ApiId", dimension_value(&api)),
-            ("Stage", dimension_value(&stage)),
+            ("ApiId", dimension_value(api)),
+            ("Stage", dimension_value(stage)),
         ];
         if let Some(r) = route {
             dims.push(("Route", dimension_value(r)));
@@ -369,9 +369,18 @@ mod tests {
     fn route_series(batch: &MetricBatch) -> Map<(String, String), BTreeSet<String>> {
         let mut out: Map<(String, String), BTreeSet<String>> = Map::new();
         for d in &batch.data {
-            let get = |k: &str| d.dimensions.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+            let get = |k: &str| {
+                d.dimensions
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.clone())
+            };
             if let Some(route) = get("Route") {
-                let dims: Vec<String> = d.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let dims: Vec<String> = d
+                    .dimensions
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 out.entry((get("ApiId").unwrap(), get("Stage").unwrap()))
                     .or_default()
                     .insert(format!("{} {} {route}", d.name, dims.join(",")));
@@ -381,7 +390,9 @@ mod tests {
     }
 
     fn untemplated(id: &str, path: &str) -> String {
-        format!(r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"GET","path":"{path}","status":"200","integrationLatency":"20"}}"#)
+        format!(
+            r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"GET","path":"{path}","status":"200","integrationLatency":"20"}}"#
+        )
     }
 
     #[test]
@@ -395,14 +406,20 @@ mod tests {
         let find = |name: &str, route: bool| {
             b.data
                 .iter()
-                .find(|d| d.name == name && d.dimensions.iter().any(|(k, _)| *k == "Route") == route)
+                .find(|d| {
+                    d.name == name && d.dimensions.iter().any(|(k, _)| *k == "Route") == route
+                })
                 .unwrap()
         };
         assert_eq!(find(REQUESTS, false).values, [2.0]);
         assert_eq!(find(REQUESTS, true).values, [2.0]);
         assert_eq!(find(INTEGRATION_TIMEOUTS, true).values, [1.0]);
         let lat = find(INTEGRATION_LATENCY, false);
-        assert_eq!(lat.values, [120.0, 29_010.0], "the timeout at its observed latency");
+        assert_eq!(
+            lat.values,
+            [120.0, 29_010.0],
+            "the timeout at its observed latency"
+        );
     }
 
     #[test]
@@ -431,9 +448,15 @@ mod tests {
             .map(|(_, v)| v.as_str())
             .collect();
         assert!(routes.contains(OTHER_ROUTE));
-        assert!(!routes.iter().any(|r| r.contains("unknown") || r.contains("/orders/o")));
+        assert!(!routes
+            .iter()
+            .any(|r| r.contains("unknown") || r.contains("/orders/o")));
         assert_eq!(routes.len(), 26);
-        assert!(routes.contains("GET /t0") && routes.contains("GET /t24") && !routes.contains("GET /t25"));
+        assert!(
+            routes.contains("GET /t0")
+                && routes.contains("GET /t24")
+                && !routes.contains("GET /t25")
+        );
         for series in route_series(&b).values() {
             assert!(series.len() <= 26 * ROUTE_METRIC_NAMES.len());
         }
@@ -441,7 +464,9 @@ mod tests {
         let sum = |route: bool| -> f64 {
             b.data
                 .iter()
-                .filter(|d| d.name == REQUESTS && d.dimensions.iter().any(|(k, _)| *k == "Route") == route)
+                .filter(|d| {
+                    d.name == REQUESTS && d.dimensions.iter().any(|(k, _)| *k == "Route") == route
+                })
                 .map(|d| d.values[0])
                 .sum()
         };
