@@ -207,6 +207,10 @@ impl RouteStats {
     /// Remaining headroom of the p95 under the limit, in percent (0 or less when the
     /// p95 is among the timeouts).
     pub fn headroom_pct(&self) -> Option<i64> {
+        if self.p95?.at_least {
+            // Among the timeouts: whatever the bound, there is no headroom.
+            return Some(0);
+        }
         let p95 = self.p95_ms? as i64;
         Some((self.limit_ms as i64 - p95) * 100 / self.limit_ms.max(1) as i64)
     }
