@@ -51,7 +51,7 @@ def function_runtime_build_and_logging():
 
 @test
 def every_engine_setting_is_a_parameter_with_the_codes_default():
-    src = open(os.path.join(ROOT, "src", "config.rs")).read()
+    src = open(os.path.join(ROOT, "src", "lambda", "config.rs")).read()
     table = re.findall(r'\(\s*"([A-Z_]+)",\s*"((?:[^"\\]|\\.)*)",', src.split("pub const SETTINGS")[1].split("];")[0])
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
