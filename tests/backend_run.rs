@@ -169,3 +169,34 @@ fn alerts_for_read_with_a_cold_start_and_not_reached() {
         );
     }
 }
+
+#[test]
+fn connect_for_an_http_backend_that_failed_fast() {
+    use apigw_doctor::engine::analysis::Source;
+    let config = EngineConfig::default();
+    let mut a = Analyzer::new(&config);
+    let src = Source {
+        log_group: "API-Gateway-Execution-Logs_a1b2c3d4e5/prod",
+        log_stream: "s",
+    };
+    let id = "00016bac-0000-4000-8000-000000000042";
+    for (i, (ts, text)) in [
+        (1_000, "HTTP Method: GET, Resource Path: /stock"),
+        (1_001, "Sending request to https://stock.internal.example.com/v1/stock"),
+        (
+            1_090,
+            "Execution failed due to configuration error: Network error communicating with endpoint",
+        ),
+        (1_090, "Method completed with status: 500"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        a.add_event(src, &i.to_string(), ts, &format!("({id}) {text}"));
+    }
+    let analysis = a.finish().0;
+    let f = &analysis.findings[0];
+    assert_eq!(f.cause.as_str(), "connection_failure");
+    assert_eq!(f.run.wait, Wait::Connect);
+    assert!(f.run.backend_run.is_none());
+}

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use crate::engine::analysis::Finding;
 use crate::engine::backend::Backend;
 use crate::engine::diagnosis::{self, Diagnosis};
-use crate::engine::findings::Kind;
+use crate::engine::findings::{Cause, Kind};
 use crate::engine::request::Request;
 use crate::logs::function_log::{self, FunctionLine, RunStatus};
 use crate::render::display::time;
@@ -453,20 +453,21 @@ fn find<'l>(log: &'l FunctionLog, w: &Wanted) -> Found<'l> {
 /// read; `looked_up` says a lookup already ran for this request.
 pub fn join(w: &Wanted, logs: &FunctionLogs, looked_up: bool) -> Join {
     let has_trace = w.trace_id.is_some();
+    // HTTP and VPC-link backends (or one the logs did not name) that failed to connect.
+    if let (Some(detail), Some(Backend::Http { .. }) | None) = (&w.connection_failure, &w.backend) {
+        return Join {
+            wait: Wait::Connect,
+            evidence: Evidence::Connect {
+                detail: detail.clone(),
+            },
+            ..Join::default()
+        };
+    }
     match &w.backend {
         Some(Backend::Http { .. }) => {
-            return match &w.connection_failure {
-                Some(detail) => Join {
-                    wait: Wait::Connect,
-                    evidence: Evidence::Connect {
-                        detail: detail.clone(),
-                    },
-                    ..Join::default()
-                },
-                None => Join {
-                    evidence: Evidence::Http { has_trace },
-                    ..Join::default()
-                },
+            return Join {
+                evidence: Evidence::Http { has_trace },
+                ..Join::default()
             };
         }
         Some(Backend::Lambda { .. }) => {}
@@ -646,7 +647,7 @@ pub fn join_looked_up(plan: &LookupPlan, events: &[(i64, &str)], complete: bool)
 pub fn join_request(f: &Finding, req: &Request, logs: &FunctionLogs) -> Join {
     let relevant = match f.kind {
         Kind::Timeout | Kind::NearLimit => true,
-        Kind::Error => matches!(f.backend, Some(Backend::Http { .. })),
+        Kind::Error => f.cause == Cause::ConnectionFailure,
         Kind::Misconfiguration => false,
     };
     if !relevant {
@@ -668,37 +669,11 @@ pub fn join_request(f: &Finding, req: &Request, logs: &FunctionLogs) -> Join {
         },
         timed_out: f.kind == Kind::Timeout,
         limit_ms: f.limit_ms,
-        connection_failure: f
-            .detail
-            .as_deref()
-            .filter(|d| is_connection_failure(d))
-            .map(str::to_owned),
+        // The statistics work's cause: a network, DNS or TLS failure, failed fast.
+        connection_failure: (f.cause == Cause::ConnectionFailure)
+            .then(|| f.detail.clone().unwrap_or_default()),
     };
     join(&w, logs, false)
-}
-
-/// Texts API Gateway logs when it could not get a connection to an HTTP backend.
-// The statistics work (issue 12) brings a connection-failure cause; until then, the words.
-fn is_connection_failure(detail: &str) -> bool {
-    const SIGNS: &[&str] = &[
-        "Connection refused",
-        "connect timed out",
-        "Connect timeout",
-        "UnknownHostException",
-        "Name or service not known",
-        "No route to host",
-        "Connection reset",
-        "SSLHandshakeException",
-        "PKIX path building failed",
-        "certificate",
-        "handshake",
-        "Network is unreachable",
-    ];
-    SIGNS.iter().any(|s| {
-        detail
-            .to_ascii_lowercase()
-            .contains(&s.to_ascii_lowercase())
-    })
 }
 
 /// Puts the verdict's evidence and remedies into the diagnosis; for a timeout without
@@ -842,9 +817,6 @@ pub fn sentence(j: &Join, limit_ms: u64) -> Option<String> {
                 String::new()
             }
         ),
-        (Evidence::Connect { detail }, _) => format!(
-            "The backend failed fast on the network (connect, TLS or DNS), not by a slow answer: {detail}"
-        ),
         _ => return None,
     })
 }
@@ -929,10 +901,8 @@ pub fn remedies(j: &Join) -> Vec<String> {
         Wait::NotReached => vec![format!(
             "The invoke never reached {function}: look at its Throttles and ConcurrentExecutions metrics at that time, its reserved concurrency, and the account's concurrency quota."
         )],
-        Wait::Connect => vec![
-            "Fix the path to the backend: DNS name, TLS certificate and chain, security groups, VPC link and NLB target health.".to_owned(),
-        ],
-        Wait::Read | Wait::Unknown => Vec::new(),
+        // The connection-failure cause's own remedies say it (diagnosis).
+        Wait::Connect | Wait::Read | Wait::Unknown => Vec::new(),
     }
 }
 
@@ -1155,7 +1125,8 @@ mod tests {
         };
         let j = join(&http, &FunctionLogs::default(), false);
         assert_eq!(j.wait, Wait::Connect);
-        assert!(remedies(&j)[0].contains("TLS certificate"));
+        assert!(matches!(j.evidence, Evidence::Connect { .. }));
+        assert!(likely_cause(&j, 29_000).unwrap().contains("TLS or DNS"));
         let j = join(
             &Wanted {
                 connection_failure: None,
