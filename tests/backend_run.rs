@@ -200,3 +200,60 @@ fn connect_for_an_http_backend_that_failed_fast() {
     assert_eq!(f.run.wait, Wait::Connect);
     assert!(f.run.backend_run.is_none());
 }
+
+#[test]
+fn access_log_trace_id_joins_exactly() {
+    use apigw_doctor::engine::analysis::Source;
+    // An access-log-only timeout carries `$context.xrayTraceId`; the function's REPORT
+    // carries the same trace: exact, without any execution log.
+    let config = EngineConfig::default();
+    let mut a = Analyzer::new(&config);
+    let access = Source {
+        log_group: "/apigw/access/orders",
+        log_stream: "s",
+    };
+    a.add_event(
+        access,
+        "1",
+        1_795_600_830_000,
+        r#"{"requestId":"00016bac-0000-4000-8000-000000000077","apiId":"a1b2c3d4e5","stage":"prod","httpMethod":"POST","resourcePath":"/pay","status":"504","responseLatency":"29004","errorResponseType":"INTEGRATION_TIMEOUT","xrayTraceId":"Root=1-6744a000-0000000000000000000000a7"}"#,
+    );
+    let function = Source {
+        log_group: "/aws/lambda/payments",
+        log_stream: "2026/11/25/[$LATEST]0a",
+    };
+    a.add_event(
+        function,
+        "2",
+        1_795_600_801_050,
+        "START RequestId: run-p Version: $LATEST",
+    );
+    a.add_event(
+        function,
+        "3",
+        1_795_600_833_050,
+        "REPORT RequestId: run-p\tDuration: 32000.00 ms\tBilled Duration: 32000 ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB\t\nXRAY TraceId: 1-6744a000-0000000000000000000000a7\tSegmentId: 0a\tSampled: true\t",
+    );
+    let analysis = a.finish().0;
+    let f = analysis
+        .findings
+        .iter()
+        .find(|f| f.request_id.as_deref() == Some("00016bac-0000-4000-8000-000000000077"))
+        .unwrap();
+    assert_eq!(
+        f.xray_trace_id.as_deref(),
+        Some("Root=1-6744a000-0000000000000000000000a7")
+    );
+    // The access log names no backend; the trace id finds the run and the function.
+    assert_eq!(f.run.wait, Wait::Read);
+    let run = f.run.backend_run.as_ref().unwrap();
+    assert_eq!(
+        (run.request_id.as_str(), run.matched, run.duration_ms),
+        ("run-p", MatchKind::Xray, Some(32_000))
+    );
+    assert!(f
+        .diagnosis
+        .shows
+        .iter()
+        .any(|s| s.contains("The function payments ran 32.0 s")));
+}

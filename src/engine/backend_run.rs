@@ -471,7 +471,27 @@ pub fn join(w: &Wanted, logs: &FunctionLogs, looked_up: bool) -> Join {
             };
         }
         Some(Backend::Lambda { .. }) => {}
-        _ => return Join::default(),
+        Some(_) => return Join::default(),
+        // The logs named no backend (access logs only): the trace id finds the run, and
+        // with it the function, in any function log read.
+        None => {
+            let Some(trace) = w.trace_id.as_deref() else {
+                return Join::default();
+            };
+            let mut names: Vec<&String> = logs.by_function.keys().collect();
+            names.sort();
+            for name in names {
+                let log = &logs.by_function[name];
+                if let Some(run) = log
+                    .runs
+                    .iter()
+                    .find(|r| r.trace_id.as_deref() == Some(trace))
+                {
+                    return from_run(w, run, MatchKind::Xray, name.clone());
+                }
+            }
+            return Join::default();
+        }
     }
     let function = w.function().unwrap_or_default().to_owned();
     let Some(log) = logs.get(&function) else {
@@ -522,6 +542,12 @@ pub fn join(w: &Wanted, logs: &FunctionLogs, looked_up: bool) -> Join {
             };
         }
     };
+    from_run(w, run, matched, function)
+}
+
+/// The join once the run is known.
+fn from_run(w: &Wanted, run: &Invocation, matched: MatchKind, function: String) -> Join {
+    let has_trace = w.trace_id.is_some();
     let Some(started_ms) = run.start_ms() else {
         // Matched by id but with neither START nor REPORT time (text without timestamps).
         return Join {
@@ -888,6 +914,11 @@ pub fn likely_cause(j: &Join, limit_ms: u64) -> Option<String> {
     })
 }
 
+/// [`likely_cause`] of a finding.
+pub fn likely_cause_of(f: &Finding) -> Option<String> {
+    likely_cause(&f.run, f.limit_ms)
+}
+
 /// Remedies that follow from the verdict, most useful first.
 pub fn remedies(j: &Join) -> Vec<String> {
     let function = match &j.evidence {
@@ -1156,6 +1187,34 @@ mod tests {
             ..wanted(None)
         };
         assert_eq!(join(&sqs, &FunctionLogs::default(), false), Join::default());
+    }
+
+    #[test]
+    fn near_limit_by_lambda_request_id() {
+        // The execution log's `AWS Integration Endpoint RequestId` names the run.
+        let l = logs(&[
+            (T0 + 40, start("run-n")),
+            (T0 + 24_040, report("run-n", 24_000.0, None, None, "")),
+            (T0 + 45, start("run-m")),
+        ]);
+        let w = Wanted {
+            lambda_request_id: Some("run-n".into()),
+            done: Some(T0 + 24_100),
+            timed_out: false,
+            ..wanted(None)
+        };
+        let j = join(&w, &l, false);
+        assert_eq!(j.wait, Wait::Read);
+        assert_eq!(
+            j.backend_run.as_ref().unwrap().matched,
+            MatchKind::RequestId
+        );
+        let s = sentence(&j, 29_000).unwrap();
+        assert!(
+            s.contains("ran 24.0 s") && s.contains("got its answer after 24.1 s"),
+            "{s}"
+        );
+        assert_eq!(j.lookup, None);
     }
 
     #[test]
