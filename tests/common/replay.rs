@@ -470,6 +470,8 @@ fn minute(ts: i64) -> i64 {
     ts.div_euclid(60_000) * 60_000
 }
 
+type Diagnosed = (String, Option<String>, Option<bool>);
+
 /// Runs the traffic through K containers and measures it.
 pub fn run(
     s: &Scenario,
@@ -516,8 +518,8 @@ pub fn run(
         ..Measurement::default()
     };
     // Timeout findings by request id: how often, and how well diagnosed.
-    let mut timeout_findings: HashMap<String, Vec<(String, Option<String>, Option<bool>)>> =
-        HashMap::new();
+    // Request id → (route, backend function, invoked) of each timeout finding published for it.
+    let mut timeout_findings: HashMap<String, Vec<Diagnosed>> = HashMap::new();
     for &(b, c, at) in &plan {
         let ev = event(&batches[b]);
         let monitor = &containers[c];
