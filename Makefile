@@ -48,9 +48,13 @@ deny: $(DENY)
 unit:
 	$(CARGO) test --quiet --all-targets
 
-## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs
+## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs, then a small
+## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 aws-lookup: tools
 	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
+	$(CARGO) build --quiet --bin bootstrap --example replay
+	$(PY) tests/aws/replay_bootstrap.py $(TARGET_DIR)/debug/bootstrap $(TARGET_DIR)/debug/examples/replay
 
 ## replay: the production-like replay (K = 1, 2, 4, 8; subscription and Kinesis; lookups off and on),
 ## bigger than the CI-sized one in `unit` (tests/replay.rs); REPLAY_MINUTES, REPLAY_PER_MINUTE size it

@@ -46,4 +46,27 @@ fn one_container_is_exact_without_lookups() {
     assert_eq!(m.timeouts_diagnosed, m.timeouts, "{m:?}");
     assert_eq!(m.timeouts_twice, 0, "{m:?}");
     assert_eq!(m.stage_timeouts.0, m.stage_timeouts.1, "{m:?}");
+    assert_eq!(
+        (m.cells_exact, m.unknown_route_points),
+        (m.cells, 0),
+        "{m:?}"
+    );
+    assert_eq!(m.alerts_repeated, 0, "{m:?}");
+}
+
+/// Kinesis with `Distribution: ByLogStream`: a stream's batches in order on one
+/// consumer (redeliveries too). Every sum exact and every timeout diagnosed, with no
+/// lookup at all.
+#[test]
+fn kinesis_ordering_is_exact() {
+    let s = Scenario::ci();
+    let m = replay::run(&s, Mode::Kinesis, 4, false, &[]);
+    println!("{}\n{}", replay::Measurement::HEADER, m.row());
+    assert_eq!(m.timeouts_diagnosed, m.timeouts, "{m:?}");
+    assert_eq!(
+        (m.cells_exact, m.off_by, m.timeouts_twice),
+        (m.cells, 0, 0),
+        "{m:?}"
+    );
+    assert_eq!(m.unknown_route_points, 0, "{m:?}");
 }

@@ -42,13 +42,18 @@ pub struct Bounds<'a> {
 
 /// Looks up the orphans of `analyzer` and feeds their lines back. `batch_ids` are the
 /// [`seen_events::key`]s of the batch's events (a fetched event already read is not
-/// applied twice). `lookup` `None`: lookups are off; orphans go out as they are.
+/// applied twice). `lookup` `None`: lookups are off; orphans go out as they are, and
+/// nothing is even counted.
 pub async fn heal(
     analyzer: &mut Analyzer<'_>,
     lookup: Option<&Arc<dyn LogLookup>>,
     batch_ids: &[u64],
     bounds: Bounds<'_>,
 ) -> Healing {
+    // Lookups off: not even a look at the requests.
+    let Some(lookup) = lookup else {
+        return Healing::default();
+    };
     let wanted = orphans::wanted(analyzer.requests(), bounds.limits, |g| {
         bounds.subscribed.contains(g)
     });
@@ -56,9 +61,9 @@ pub async fn heal(
         orphans: wanted.len(),
         ..Healing::default()
     };
-    let Some(lookup) = lookup.filter(|_| !wanted.is_empty()) else {
+    if wanted.is_empty() {
         return out;
-    };
+    }
     let queries: Vec<Query> = wanted
         .iter()
         .map(|w| Query {

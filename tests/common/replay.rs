@@ -429,8 +429,11 @@ pub struct Measurement {
     pub unknown_route_points: usize,
     /// Stage totals of IntegrationTimeouts: published vs truth.
     pub stage_timeouts: (u64, u64),
-    /// Most alerts sent for the timeouts of one route (one incident each here).
-    pub max_alerts_per_route: usize,
+    /// Timeout alerts sent.
+    pub alerts: usize,
+    /// Timeout alerts sent within the cooldown (300 s) of an earlier one for the same
+    /// route: a second notification of the same incident.
+    pub alerts_repeated: usize,
     pub lookups: usize,
     pub lookups_skipped: usize,
 }
@@ -441,7 +444,7 @@ impl Measurement {
     }
     pub fn row(&self) -> String {
         format!(
-            "| {} | {} | {} | {} / {} ({:.1} %) | {} | {} / {} | {} | {} | {} / {} | {} | {} |",
+            "| {} | {} | {} | {} / {} ({:.1} %) | {} | {} / {} | {} | {} | {} / {} | {} of {} | {} |",
             self.mode,
             self.k,
             if self.healing { "on" } else { "off" },
@@ -455,16 +458,19 @@ impl Measurement {
             self.unknown_route_points,
             self.stage_timeouts.0,
             self.stage_timeouts.1,
-            self.max_alerts_per_route,
+            self.alerts_repeated,
+            self.alerts,
             self.lookups,
         )
     }
-    pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `unknown route` points | stage timeouts (published / true) | most alerts for one route | lookups made |\n|---|---|---|---|---|---|---|---|---|---|---|";
+    pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `unknown route` points | stage timeouts (published / true) | timeout alerts repeated within the cooldown | lookups made |\n|---|---|---|---|---|---|---|---|---|---|---|";
 }
 
 fn minute(ts: i64) -> i64 {
     ts.div_euclid(60_000) * 60_000
 }
+
+type Diagnosed = (String, Option<String>, Option<bool>);
 
 /// Runs the traffic through K containers and measures it.
 pub fn run(
@@ -501,7 +507,7 @@ pub fn run(
         .enable_time()
         .build()
         .unwrap();
-    let mut published: Vec<Published> = Vec::new();
+    let mut published: Vec<(i64, Published)> = Vec::new();
     let mut m = Measurement {
         k,
         mode: format!("{mode:?}").to_lowercase(),
@@ -512,8 +518,8 @@ pub fn run(
         ..Measurement::default()
     };
     // Timeout findings by request id: how often, and how well diagnosed.
-    let mut timeout_findings: HashMap<String, Vec<(String, Option<String>, Option<bool>)>> =
-        HashMap::new();
+    // Request id → (route, backend function, invoked) of each timeout finding published for it.
+    let mut timeout_findings: HashMap<String, Vec<Diagnosed>> = HashMap::new();
     for &(b, c, at) in &plan {
         let ev = event(&batches[b]);
         let monitor = &containers[c];
@@ -522,7 +528,7 @@ pub fn run(
             .expect("every batch is handled");
         m.lookups += summary.healing.lookups;
         m.lookups_skipped += summary.healing.skipped;
-        published.extend(monitor.sink().take_recorded());
+        published.extend(monitor.sink().take_recorded().into_iter().map(|p| (at, p)));
         for f in summary.findings.iter().filter(|f| f.kind == Kind::Timeout) {
             timeout_findings
                 .entry(f.request_id.clone().unwrap_or_default())
@@ -562,8 +568,8 @@ pub fn run(
     // Metrics: (name, api, stage, route, minute) → sum, published and true.
     type Cell = (&'static str, String, String, String, i64);
     let mut got: BTreeMap<Cell, u64> = BTreeMap::new();
-    let mut alerts_per_route: HashMap<(String, String, String), usize> = HashMap::new();
-    for p in &published {
+    let mut alerts_per_route: HashMap<(String, String, String), Vec<i64>> = HashMap::new();
+    for (at, p) in &published {
         match p {
             Published::Metrics(batch) => {
                 for d in &batch.data {
@@ -606,7 +612,7 @@ pub fn run(
                                 f["stage"].as_str().unwrap_or_default().to_owned(),
                                 f["route"].as_str().unwrap_or_default().to_owned(),
                             );
-                            *alerts_per_route.entry(key).or_default() += 1;
+                            alerts_per_route.entry(key).or_default().push(*at);
                         }
                     }
                 }
@@ -614,7 +620,17 @@ pub fn run(
             Published::Emf(_) => {}
         }
     }
-    m.max_alerts_per_route = alerts_per_route.values().copied().max().unwrap_or(0);
+    for times in alerts_per_route.values_mut() {
+        times.sort_unstable();
+        m.alerts += times.len();
+        let mut last: Option<i64> = None;
+        for &t in times.iter() {
+            match last {
+                Some(l) if t - l < 300_000 => m.alerts_repeated += 1,
+                _ => last = Some(t),
+            }
+        }
+    }
     let mut want: BTreeMap<Cell, u64> = BTreeMap::new();
     for t in &traffic.truth {
         let cell = |name: &'static str| {
