@@ -11,7 +11,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit e2e deploy-local sam template build tools sam-tools events bench compare inflate-backends fuzz clean
+.PHONY: demo test lint deny unit e2e deploy-local sam sam-build template build tools sam-tools events bench compare inflate-backends fuzz clean
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -26,7 +26,7 @@ demo:
 
 ## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the stack deployed and driven on
 ## MiniStack, the arm64 zip, sam validate
-test: lint deny unit template e2e build sam
+test: lint deny unit template e2e build sam sam-build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -71,6 +71,17 @@ deploy-local: tools
 SAM_VENV := .venv-sam
 sam: sam-tools
 	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+
+## sam-build: `sam build --beta-features` (rust-cargolambda: `cargo lambda build --release --arm64 --bin bootstrap`
+## in place), after `build`: the same cargo command but for the zip output, so it reuses that compile. Fails loudly
+## if it compiled the arm64 bootstrap again (the reuse broke), rather than slowing CI unnoticed.
+ARM_BIN := $(TARGET_DIR)/aarch64-unknown-linux-gnu/release/bootstrap
+sam-build: sam-tools
+	@before=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
+	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam build --beta-features --template-file template.yaml; \
+	after=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
+	if [ "$$before" != "$$after" ]; then echo "*** sam build compiled the arm64 bootstrap ($$before -> $$after): run it after 'make build', which it should reuse"; exit 1; fi
+	test -x .aws-sam/build/Function/bootstrap
 sam-tools: $(SAM_VENV)/.installed
 $(SAM_VENV)/.installed: requirements-sam.txt
 	python3 -m venv $(SAM_VENV)
