@@ -578,10 +578,12 @@ def run_checks(ch: Chain, keep: bool):
     check("ListMetrics shows the metrics and the values read back are right", metrics_are_listed_and_right)
 
     if keep:
-        print(f"\nThe stack {STACK} is up on {ch.endpoint}. Try it, e.g.:\n"
-              + "".join(f"  export {k}={v}\n" for k, v in client_env(ch.endpoint).items())
-              + f"  aws logs put-log-events --log-group-name '{EXEC_GROUP}' --log-stream-name e2e --log-events ...\n"
-              + "Press Enter to update and delete the stack and stop MiniStack.", flush=True)
+        print(f"\nThe stack {STACK} is up on {ch.endpoint}. With these variables, boto3 (in .venv) or the AWS CLI\n"
+              "talk to it:\n" + "".join(f"  export {k}={v}\n" for k, v in client_env(ch.endpoint).items())
+              + "".join(f"  {k}: {v}\n" for k, v in ch.outputs.items())
+              + f"  subscribed log groups: {EXEC_GROUP}, {ACCESS_GROUP}, {BACKEND_GROUP} (stream e2e);"
+              f" alerts also land in the SQS queue {ch.alerts_url}\n"
+              "Press Enter to update and delete the stack and stop MiniStack.", flush=True)
         try:
             input()
         except EOFError:
