@@ -349,6 +349,12 @@ def run_checks(ch: Chain, keep: bool):
     gen, docs = ch.gen, ch.docs
 
     def stack_is_the_template():
+        created = {r["LogicalResourceId"]: r["ResourceStatus"] for r in
+                   ch.cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
+        unconditional = [k for k, r in ch.deployed["Resources"].items()
+                         if "Condition" not in r and not r["Type"].startswith("AWS::Serverless::")]
+        missing = [k for k in unconditional if created.get(k) != "CREATE_COMPLETE"]
+        assert not missing, f"not created: {missing}"
         fn = ch.lam.get_function_configuration(FunctionName=ch.function)
         assert fn["Runtime"] == "provided.al2023" and fn["Architectures"] == ["x86_64"], fn
         env = fn["Environment"]["Variables"]
