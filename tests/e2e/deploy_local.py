@@ -5,7 +5,7 @@ subscription filters (and by Kinesis, and by hand for the retry paths), and what
 read back: the alerts on an SQS subscriber of the stack's topic, the metrics, the function's
 own log, the failure queue. Then the stack is updated and deleted.
 
-    python tests/e2e/deploy_local.py [--bootstrap PATH] [--keep]
+    python tests/e2e/deploy_local.py [--bootstrap PATH] [--template PATH] [--keep]
 
 Run by `make deploy-local` (and so by `make e2e` and `make test`). The zip holds the x86_64
 dev-profile bootstrap that `cargo test`/`cargo build` already built (MiniStack runs it as a
