@@ -25,7 +25,7 @@ demo:
 	@$(CLI) dry-run events/timeout-info.json
 
 ## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the stack deployed and driven on
-## MiniStack, the arm64 zip, sam validate
+## MiniStack, the arm64 zip, sam validate and sam build (reusing the zip's compile)
 test: lint deny unit template e2e build sam sam-build
 
 lint:
@@ -73,10 +73,11 @@ sam: sam-tools
 	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 ## sam-build: `sam build --beta-features` (rust-cargolambda: `cargo lambda build --release --arm64 --bin bootstrap`
-## in place), after `build`: the same cargo command but for the zip output, so it reuses that compile. Fails loudly
+## in place), after `build` (its prerequisite): the same cargo command but for the zip output, so it reuses that
+## compile. Fails loudly
 ## if it compiled the arm64 bootstrap again (the reuse broke), rather than slowing CI unnoticed.
 ARM_BIN := $(TARGET_DIR)/aarch64-unknown-linux-gnu/release/bootstrap
-sam-build: sam-tools
+sam-build: tools sam-tools build
 	@before=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
 	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam build --beta-features --template-file template.yaml; \
 	after=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
