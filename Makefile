@@ -74,8 +74,7 @@ sam: sam-tools
 
 ## sam-build: `sam build --beta-features` (rust-cargolambda: `cargo lambda build --release --arm64 --bin bootstrap`
 ## in place), after `build` (its prerequisite): the same cargo command but for the zip output, so it reuses that
-## compile. Fails loudly
-## if it compiled the arm64 bootstrap again (the reuse broke), rather than slowing CI unnoticed.
+## compile. Fails loudly if it compiled the arm64 bootstrap again (the reuse broke), rather than slowing CI unnoticed.
 ARM_BIN := $(TARGET_DIR)/aarch64-unknown-linux-gnu/release/bootstrap
 sam-build: tools sam-tools build
 	@before=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
