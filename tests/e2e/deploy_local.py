@@ -201,7 +201,9 @@ class Chain:
         s = self.wait_stack("CREATE_COMPLETE")
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
         self.function = self.outputs["FunctionName"]
-        self.fn_log_group = f"/aws/lambda/{self.function}"
+        # Where the template's LoggingConfig sends the function's own log.
+        logging_config = self.lam.get_function_configuration(FunctionName=self.function).get("LoggingConfig", {})
+        self.fn_log_group = logging_config.get("LogGroup") or f"/aws/lambda/{self.function}"
         # The user's subscriber: an SQS queue on the alert topic, as a relay or automation would use.
         self.alerts_url = self.sqs.create_queue(QueueName="alerts-subscriber")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.alerts_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
