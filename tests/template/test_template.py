@@ -51,7 +51,7 @@ def function_runtime_build_and_logging():
 
 @test
 def every_engine_setting_is_a_parameter_with_the_codes_default():
-    src = open(os.path.join(ROOT, "src", "config.rs")).read()
+    src = open(os.path.join(ROOT, "src", "lambda", "config.rs")).read()
     table = re.findall(r'\(\s*"([A-Z_]+)",\s*"((?:[^"\\]|\\.)*)",', src.split("pub const SETTINGS")[1].split("];")[0])
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
@@ -157,6 +157,22 @@ def dashboard_and_outputs():
     for needle in ["IntegrationTimeouts", "NearLimitRequests", "'p50'", "'p95'", "'p99'"]:
         assert needle in body, needle
     assert set(T["Outputs"]) >= {"AlertTopicArn", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
+
+
+@test
+def delivered_execution_logs_are_optional_and_subscribed():
+    names = ["DeliveredExecutionLogGroup", "DeliveredExecutionLogsPolicy", "ExecutionLogsDeliverySource",
+             "ExecutionLogsDeliveryDestination", "ExecutionLogsDelivery", "DeliveredExecutionLogsPermission",
+             "DeliveredExecutionLogsSubscription"]
+    for n in names:
+        assert R[n]["Condition"] == "HasDelivery", n
+    assert R["ExecutionLogsDeliverySource"]["Properties"]["LogType"] == "EXECUTION_LOGS"
+    assert R["ExecutionLogsDeliveryDestination"]["Properties"]["OutputFormat"] == "json"
+    sub = R["DeliveredExecutionLogsSubscription"]["Properties"]
+    assert sub["LogGroupName"] == ref("DeliveredExecutionLogGroup")
+    assert sub["DestinationArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert P["DeliveredExecutionLogsRestApiId"]["Default"] == "" and P["DeliveredExecutionLogsStage"]["Default"] == ""
+    assert "Requests" in yaml.safe_dump(R["Dashboard"]["Properties"]["DashboardBody"])
 
 
 failed = sum(1 for r in results if r is not None)
