@@ -257,3 +257,82 @@ fn access_log_trace_id_joins_exactly() {
         .iter()
         .any(|s| s.contains("The function payments ran 32.0 s")));
 }
+
+/// The Lambda's path: a timeout in events/timeout-info.json (the function's log not
+/// subscribed) gets its run from a lookup of /aws/lambda/orders-api, because the
+/// function is in BACKEND_FUNCTION_NAMES; without it, nothing is looked up.
+#[test]
+fn the_handler_looks_the_run_up_for_listed_functions_only() {
+    use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
+    use apigw_doctor::aws::publish::Sink;
+    use apigw_doctor::lambda::config::Config;
+    use apigw_doctor::lambda::handler::Monitor;
+    use std::sync::Arc;
+
+    // The timeout was sent at 10:00:00.501 (events/generate.py).
+    let sent = 1_795_600_800_501;
+    let mem = Arc::new(MemoryLookup::default());
+    for (ts, message) in [
+        (
+            sent + 38,
+            "START RequestId: 7c1e0000-0000-4000-8000-00000000beef Version: $LATEST\n",
+        ),
+        (
+            sent + 60_000,
+            "START RequestId: 7c1e0000-0000-4000-8000-00000000cafe Version: $LATEST\n",
+        ),
+    ] {
+        mem.add(
+            "/aws/lambda/orders-api",
+            FetchedEvent {
+                id: ts.to_string(),
+                timestamp: ts,
+                message: message.into(),
+                log_stream: "2026/11/25/[$LATEST]0b".into(),
+            },
+        );
+    }
+    let event = std::fs::read(common::repo().join("events/timeout-info.json")).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let run = |names: &str| {
+        let env: std::collections::HashMap<String, String> =
+            [("BACKEND_FUNCTION_NAMES".to_owned(), names.to_owned())].into();
+        let lookup: Arc<dyn LogLookup> = Arc::new(Arc::clone(&mem));
+        let m = Monitor::new(
+            Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
+            Sink::dry_run(),
+        )
+        .with_lookup(lookup);
+        rt.block_on(m.handle_at(&event, None, 1_795_601_100_000))
+            .unwrap()
+    };
+    let s = run("orders-api");
+    assert_eq!(
+        (s.backend_lookups.wanted, s.backend_lookups.lookups),
+        (1, 1)
+    );
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.kind.as_str() == "timeout")
+        .unwrap();
+    assert_eq!(f.run.wait, Wait::Read);
+    let r = f.run.backend_run.as_ref().unwrap();
+    assert_eq!(
+        (r.request_id.as_str(), r.matched, r.outcome),
+        (
+            "7c1e0000-0000-4000-8000-00000000beef",
+            MatchKind::Time,
+            Outcome::Running
+        )
+    );
+    let s = run("payments");
+    assert_eq!(
+        (s.backend_lookups.wanted, s.backend_lookups.lookups),
+        (0, 0)
+    );
+    assert!(s.findings.iter().all(|f| f.run.wait == Wait::Unknown));
+}
