@@ -100,6 +100,7 @@ pub fn logs_from(query: &Query, events: &[FetchedEvent]) -> FunctionLogs {
     if let Some(last) = events.iter().map(|e| e.timestamp).max() {
         log.mark_complete(query.start_ms, last.min(query.end_ms));
     }
+    log.prepare();
     logs
 }
 

@@ -800,6 +800,7 @@ impl<'c> Analyzer<'c> {
         if self.function_logs_complete {
             function_logs.mark_seen_complete();
         }
+        function_logs.prepare();
         let requests = self.requests;
 
         // Per request: its route, limit and finding (if any). A route is found by its

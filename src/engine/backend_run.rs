@@ -6,8 +6,11 @@
 //!   `tracing.value` on the JSON records), or the execution log named the run's
 //!   Lambda request id.
 //! - Probable, by time: the only run of the function whose START falls within
-//!   [sent, sent + cold-start margin]. Two or more fit: refused, the verdict stays
-//!   unknown (a wrong join is worse than none).
+//!   [sent, sent + cold-start margin]. The margin is the run's own `Init Duration`
+//!   plus 1 s when its REPORT says, 1 s for a reported warm run, 10 s (Lambda's init
+//!   limit) while it is still running. Two or more fit: refused, the verdict stays
+//!   unknown (a wrong join is worse than none). `match` says which (`xray`,
+//!   `request_id`, `time`).
 //! - Not reached: the function's log is known complete over the wait and no run of
 //!   it started: the invoke never got to the function.
 
@@ -232,9 +235,60 @@ pub struct FunctionLog {
     complete: Vec<(i64, i64)>,
     first_ts: Option<i64>,
     last_ts: Option<i64>,
+    /// Built by [`FunctionLog::prepare`] once the runs are in: starts in order, traces,
+    /// and the largest margin, so that a join does not scan every run.
+    starts: Vec<(i64, usize)>,
+    by_trace: HashMap<String, usize>,
+    max_margin_ms: i64,
+    /// The index is up to date (any line added since clears it).
+    indexed: bool,
 }
 
 impl FunctionLog {
+    /// Indexes the runs for joins (a log read in full can hold many thousands).
+    pub fn prepare(&mut self) {
+        self.starts = self
+            .runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((r.start_ms()?, i)))
+            .collect();
+        self.starts.sort_unstable();
+        self.by_trace = self
+            .runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((r.trace_id.clone()?, i)))
+            .collect();
+        self.max_margin_ms = self
+            .runs
+            .iter()
+            .map(Invocation::margin_ms)
+            .max()
+            .unwrap_or(0);
+        self.indexed = true;
+    }
+
+    /// Whether [`FunctionLog::prepare`] ran since the last run was added.
+    fn prepared(&self) -> bool {
+        self.indexed
+    }
+
+    /// Runs whose start is in [from, to], by index when prepared.
+    fn started_between(&self, from: i64, to: i64) -> Vec<&Invocation> {
+        if self.prepared() {
+            let lo = self.starts.partition_point(|&(s, _)| s < from);
+            let hi = self.starts.partition_point(|&(s, _)| s <= to);
+            return self.starts[lo..hi.max(lo)]
+                .iter()
+                .map(|&(_, i)| &self.runs[i])
+                .collect();
+        }
+        self.runs
+            .iter()
+            .filter(|r| r.start_ms().is_some_and(|s| s >= from && s <= to))
+            .collect()
+    }
     pub fn runs(&self) -> &[Invocation] {
         &self.runs
     }
@@ -256,6 +310,7 @@ impl FunctionLog {
     }
 
     pub fn add(&mut self, ts: i64, line: &FunctionLine<'_>) {
+        self.indexed = false;
         let ts = (ts > 0).then_some(ts);
         if let Some(t) = ts {
             self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
@@ -350,6 +405,11 @@ impl FunctionLogs {
         self.by_function.is_empty()
     }
 
+    /// Indexes every function's runs (after the last line is in).
+    pub fn prepare(&mut self) {
+        self.by_function.values_mut().for_each(FunctionLog::prepare);
+    }
+
     /// Every function's log is an export of its whole group over the span it covers.
     pub fn mark_seen_complete(&mut self) {
         self.by_function
@@ -409,11 +469,14 @@ fn find<'l>(log: &'l FunctionLog, w: &Wanted) -> Found<'l> {
         return Found::Exact(&log.runs[at], MatchKind::RequestId);
     }
     if let Some(trace) = w.trace_id.as_deref() {
-        if let Some(run) = log
-            .runs
-            .iter()
-            .find(|r| r.trace_id.as_deref() == Some(trace))
-        {
+        let run = match log.prepared() {
+            true => log.by_trace.get(trace).map(|&i| &log.runs[i]),
+            false => log
+                .runs
+                .iter()
+                .find(|r| r.trace_id.as_deref() == Some(trace)),
+        };
+        if let Some(run) = run {
             return Found::Exact(run, MatchKind::Xray);
         }
     }
@@ -423,7 +486,13 @@ fn find<'l>(log: &'l FunctionLog, w: &Wanted) -> Found<'l> {
     // A run traced under another root served another request.
     let other_trace =
         |r: &Invocation| w.trace_id.is_some() && r.trace_id.is_some() && r.trace_id != w.trace_id;
-    let mut fits = log.runs.iter().filter(|r| {
+    // Each run's own margin decides below; the index only narrows the search.
+    let widest = match log.prepared() {
+        true => log.max_margin_ms.max(COLD_START_MARGIN_MS),
+        false => i64::MAX,
+    };
+    let near = log.started_between(sent, sent.saturating_add(widest));
+    let mut fits = near.into_iter().filter(|r| {
         !other_trace(r)
             && r.start_ms()
                 .is_some_and(|s| s >= sent && s <= sent.saturating_add(r.margin_ms()))
@@ -436,11 +505,7 @@ fn find<'l>(log: &'l FunctionLog, w: &Wanted) -> Found<'l> {
         None => {
             let to = w.done_ms().unwrap_or(sent);
             if w.timed_out && log.is_complete(sent, to) {
-                let others = log
-                    .runs
-                    .iter()
-                    .filter(|r| r.start_ms().is_some_and(|s| s >= sent && s <= to))
-                    .count();
+                let others = log.started_between(sent, to).len();
                 Found::NoRun(sent, to, others)
             } else {
                 Found::NoFit
@@ -665,6 +730,7 @@ pub fn join_looked_up(plan: &LookupPlan, events: &[(i64, &str)], complete: bool)
     if complete {
         log.mark_complete(plan.start_ms, plan.end_ms);
     }
+    log.prepare();
     join(&plan.wanted, &logs, true)
 }
 
@@ -1187,6 +1253,46 @@ mod tests {
             ..wanted(None)
         };
         assert_eq!(join(&sqs, &FunctionLogs::default(), false), Join::default());
+    }
+
+    #[test]
+    fn the_index_gives_the_same_joins_as_a_scan() {
+        let cases = [
+            vec![
+                (T0 + 16_150, start("run-c")),
+                (
+                    T0 + 30_150,
+                    report("run-c", 14_000.0, Some(16_100.0), None, ""),
+                ),
+            ],
+            vec![
+                (T0 + 30, start("run-1")),
+                (T0 + 55, start("run-2")),
+                (
+                    T0 + 30_030,
+                    report("run-1", 30_000.0, None, Some(OTHER), "timeout"),
+                ),
+                (
+                    T0 + 30_055,
+                    report("run-2", 30_000.0, None, Some(TRACE), "timeout"),
+                ),
+            ],
+            vec![(T0 - 60_000, start("early")), (T0 + 90_000, start("late"))],
+            vec![(
+                T0 + 100 + 40_000,
+                report("run-s", 40_000.0, None, None, "timeout"),
+            )],
+        ];
+        for lines in cases {
+            let mut l = logs(&lines);
+            l.mark_seen_complete();
+            for w in [wanted(None), wanted(Some(TRACE))] {
+                let scanned = join(&w, &l, false);
+                let mut indexed = l.clone();
+                indexed.prepare();
+                assert_eq!(join(&w, &indexed, false), scanned, "{lines:?}");
+            }
+        }
     }
 
     #[test]
