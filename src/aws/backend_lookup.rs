@@ -248,6 +248,18 @@ mod tests {
             .cannot_show
             .iter()
             .any(|s| s.starts_with("Connect or read")));
+        assert!(
+            first.diagnosis.headline.ends_with(
+                "to Lambda function orders and gave up 29,003 ms later (limit 29,000 ms): the function was still running; API Gateway gave up at 29.0 s while it kept running."
+            ),
+            "{}",
+            first.diagnosis.headline
+        );
+        // Applying a join again does not stack the words.
+        let mut again = first.clone();
+        let join = again.run.clone();
+        crate::engine::backend_run::apply(&mut again, join);
+        assert_eq!(again.diagnosis, first.diagnosis);
         assert_eq!(findings[1].run.wait, Wait::NotReached);
         assert!(findings[1].diagnosis.remedies[0].contains("Throttles"));
     }

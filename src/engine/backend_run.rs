@@ -771,6 +771,13 @@ pub fn join_request(f: &Finding, req: &Request, logs: &FunctionLogs) -> Join {
 /// Puts the verdict's evidence and remedies into the diagnosis; for a timeout without
 /// one, what would give it (the general connect-or-read paragraph for other backends).
 pub fn explain(d: &mut Diagnosis, f: &Finding) {
+    // The headline (what alerts give as the likely cause) says the verdict in few words.
+    if let (Kind::Timeout, Some(c)) = (f.kind, likely_cause(&f.run, f.limit_ms)) {
+        d.headline = match d.headline.strip_suffix(GENERIC_END) {
+            Some(stem) => format!("{stem}: {c}."),
+            None => format!("{} Likely: {c}.", d.headline),
+        };
+    }
     if let Some(s) = sentence(&f.run, f.limit_ms) {
         d.shows.push(s);
     } else if let Some(gap) = gap(f) {
@@ -780,6 +787,9 @@ pub fn explain(d: &mut Diagnosis, f: &Finding) {
         d.remedies.insert(i, r);
     }
 }
+
+/// How diagnosis ends the headline of a timeout whose integration was sent the request.
+const GENERIC_END: &str = ": the integration did not answer in time.";
 
 /// What a timeout without a verdict cannot show, and where to look.
 fn gap(f: &Finding) -> Option<String> {
@@ -795,7 +805,19 @@ pub fn apply(f: &mut Finding, join: Join) {
     let old_shows = sentence(&f.run, f.limit_ms);
     let old_gap = gap(f);
     let old_remedies = remedies(&f.run);
+    let old_cause = (f.kind == Kind::Timeout)
+        .then(|| likely_cause(&f.run, f.limit_ms))
+        .flatten();
     let d = &mut f.diagnosis;
+    if let Some(c) = old_cause {
+        let with = format!(": {c}.");
+        let likely = format!(" Likely: {c}.");
+        if let Some(stem) = d.headline.strip_suffix(&with) {
+            d.headline = format!("{stem}{GENERIC_END}");
+        } else if let Some(stem) = d.headline.strip_suffix(&likely) {
+            d.headline = stem.to_owned();
+        }
+    }
     d.shows.retain(|s| Some(s) != old_shows.as_ref());
     d.cannot_show.retain(|s| Some(s) != old_gap.as_ref());
     d.remedies.retain(|r| !old_remedies.contains(r));
@@ -954,25 +976,23 @@ pub fn likely_cause(j: &Join, limit_ms: u64) -> Option<String> {
     Some(match j.wait {
         Wait::Read | Wait::ColdStart => {
             let run = run?;
-            let cold = run
-                .init_duration_ms
-                .map(|i| format!(" ({} of it a cold start)", secs(i)))
-                .unwrap_or_default();
+            let cold = match (run.init_duration_ms, j.wait) {
+                (Some(i), Wait::ColdStart) => {
+                    format!(", {} of it a cold start (most of the limit)", secs(i))
+                }
+                (Some(i), _) => format!(" ({} of it a cold start)", secs(i)),
+                (None, _) => String::new(),
+            };
             let ran = run
                 .total_ms()
                 .map_or_else(|| "was still running".to_owned(), |t| format!("ran {}", secs(t)));
-            let prefix = if j.wait == Wait::ColdStart {
-                "cold start: "
-            } else {
-                ""
-            };
             format!(
-                "{prefix}the function {ran}{cold}; API Gateway gave up at {} while it kept running",
+                "the function {ran}{cold}; API Gateway gave up at {} while it kept running",
                 secs(limit_ms)
             )
         }
         Wait::NotReached => {
-            "the invoke never reached the function: no run of it started (throttling or concurrency)"
+            "the invoke never reached the function, whose log shows no run starting (throttling or a concurrency limit)"
                 .to_owned()
         }
         Wait::Connect => "a fast network, TLS or DNS failure on the way to the backend".to_owned(),
@@ -1108,9 +1128,10 @@ mod tests {
         ]);
         let j = join(&wanted(None), &l, false);
         assert_eq!(j.wait, Wait::Read);
-        assert!(likely_cause(&j, 29_000)
-            .unwrap()
-            .contains("ran 31.2 s (7.9 s of it a cold start)"));
+        assert_eq!(
+            likely_cause(&j, 29_000).unwrap(),
+            "the function ran 31.2 s (7.9 s of it a cold start); API Gateway gave up at 29.0 s while it kept running"
+        );
         assert!(!remedies(&join(
             &wanted(None),
             &logs(&[
