@@ -950,11 +950,10 @@ impl<'c> Analyzer<'c> {
                 limit_ms,
                 backend: req.backend.as_deref().cloned(),
                 timestamp: req.first_ts,
-                lambda_request_id: req.lambda_request_id.as_deref().map(str::to_owned),
+                lambda_request_id: req.lambda_request_id().map(str::to_owned),
                 xray_trace_id: req.xray_trace_id.as_deref().map(str::to_owned),
                 detail: req
-                    .failure_detail
-                    .as_deref()
+                    .failure_detail()
                     .or(req.integration_error.as_deref())
                     .map(str::to_owned),
                 function: function.cloned(),

@@ -752,12 +752,12 @@ pub fn join_request(f: &Finding, req: &Request, logs: &FunctionLogs) -> Join {
             .as_deref()
             .and_then(function_log::trace_root)
             .map(str::to_owned),
-        lambda_request_id: req.lambda_request_id.as_deref().map(str::to_owned),
-        sent: req.sending_ts,
+        lambda_request_id: req.lambda_request_id().map(str::to_owned),
+        sent: req.sending_ts(),
         done: if f.kind == Kind::Timeout {
-            req.failed_ts
+            req.failed_ts()
         } else {
-            req.received_ts
+            req.received_ts()
         },
         timed_out: f.kind == Kind::Timeout,
         limit_ms: f.limit_ms,

@@ -124,7 +124,7 @@ fn timeout(f: &Finding, req: &Request, context: Context) -> Diagnosis {
         d.cannot_show.push(connect_vs_read(f));
         return d;
     }
-    match (f.invoked, req.sending_ts, f.elapsed_ms) {
+    match (f.invoked, req.sending_ts(), f.elapsed_ms) {
         (Some(true), Some(sent), Some(elapsed)) => {
             d.headline = format!(
                 "API Gateway sent {} to {target} and gave up {} later (limit {limit}): the integration did not answer in time.",

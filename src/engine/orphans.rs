@@ -44,7 +44,7 @@ pub fn is_orphan(r: &Request) -> bool {
     let failed = r.timed_out || r.failure.is_some() || r.status.is_some_and(|s| s >= 500);
     failed
         && (!r.from_execution_log
-            || (r.method.is_none() && r.sending_ts.is_none() && !r.endpoint_request_seen))
+            || (r.method.is_none() && r.sending_ts().is_none() && !r.endpoint_request_seen))
 }
 
 /// What to fetch for the orphans among `requests`, timeouts first (a budget goes to
@@ -61,7 +61,7 @@ pub fn wanted<'a>(
         if !is_orphan(r) {
             continue;
         }
-        let Some(end) = r.failed_ts.or(r.last_ts) else {
+        let Some(end) = r.failed_ts().or(r.last_ts) else {
             continue;
         };
         let (log_group, log_stream) = if r.from_execution_log {

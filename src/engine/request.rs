@@ -13,6 +13,21 @@ use crate::logs::access_log::AccessRecord;
 use crate::logs::execution_log::{self, Line};
 use crate::logs::redact::redact;
 
+/// The part of a [`Request`] that only execution-log lines and failures fill.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ExecutionDetail {
+    /// The template from the usage-plan line (`/orders/{orderId}`).
+    template: Option<Box<str>>,
+    path_params: Option<Box<str>>,
+    sending_ts: Option<i64>,
+    received_ts: Option<i64>,
+    failed_ts: Option<i64>,
+    /// The failure text, redacted and shortened (never a body).
+    failure_detail: Option<Box<str>>,
+    lambda_request_id: Option<Box<str>>,
+    extended_request_id: Option<Box<str>>,
+}
+
 /// Where the request's first line came from, to point people back at it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Provenance {
@@ -31,11 +46,8 @@ pub struct Request {
     pub stage: Option<Arc<str>>,
     pub kind: ApiKind,
     pub method: Option<Arc<str>>,
-    /// The template from the usage-plan line (`/orders/{orderId}`).
-    pub template: Option<Box<str>>,
     /// The concrete path from `HTTP Method: …, Resource Path: …`.
     pub concrete_path: Option<Box<str>>,
-    pub path_params: Option<Box<str>>,
     /// Access logs: `$context.resourcePath` (a template) or `$context.routeKey`.
     pub resource_path: Option<Arc<str>>,
     pub route_key: Option<Arc<str>>,
@@ -43,9 +55,6 @@ pub struct Request {
     /// kept per request of the batch.
     pub backend: Option<Box<Backend>>,
     pub first_ts: Option<i64>,
-    pub sending_ts: Option<i64>,
-    pub received_ts: Option<i64>,
-    pub failed_ts: Option<i64>,
     pub last_ts: Option<i64>,
     pub integration_status: Option<u16>,
     pub integration_latency_ms: Option<u64>,
@@ -54,14 +63,14 @@ pub struct Request {
     pub status: Option<u16>,
     pub timed_out: bool,
     pub failure: Option<Cause>,
-    /// The failure text, redacted and shortened (never a body).
-    pub failure_detail: Option<Box<str>>,
     pub integration_error: Option<Box<str>>,
-    pub lambda_request_id: Option<Box<str>>,
     /// The Lambda service answered TooManyRequestsException (logged as a malformed response).
     pub throttled_response: bool,
     pub xray_trace_id: Option<Box<str>>,
-    pub extended_request_id: Option<Box<str>>,
+    /// What execution-log lines (and failures) tell, read through the accessors below.
+    /// Boxed: an access-log-only request has none of it, and ~14,000 requests of a
+    /// 1 MB access-log batch are alive at once.
+    detail: Option<Box<ExecutionDetail>>,
     /// INFO-only lines seen (anything but failures and the final status).
     pub info_lines: u32,
     pub error_lines: u32,
@@ -84,16 +93,11 @@ impl Request {
             stage: None,
             kind,
             method: None,
-            template: None,
             concrete_path: None,
-            path_params: None,
             resource_path: None,
             route_key: None,
             backend: None,
             first_ts: None,
-            sending_ts: None,
-            received_ts: None,
-            failed_ts: None,
             last_ts: None,
             integration_status: None,
             integration_latency_ms: None,
@@ -101,12 +105,10 @@ impl Request {
             status: None,
             timed_out: false,
             failure: None,
-            failure_detail: None,
             integration_error: None,
-            lambda_request_id: None,
             throttled_response: false,
             xray_trace_id: None,
-            extended_request_id: None,
+            detail: None,
             info_lines: 0,
             error_lines: 0,
             endpoint_request_seen: false,
@@ -137,9 +139,9 @@ impl Request {
             // Execution logs cut events at 1 KB and mark them ` [TRUNCATED]`.
             let detail = detail.trim_end().trim_end_matches("[TRUNCATED]").trim_end();
             self.failure = Some(cause);
-            self.failure_detail = Some(redact(detail, 300).into());
+            self.detail_mut().failure_detail = Some(redact(detail, 300).into());
         }
-        set_ts(&mut self.failed_ts, ts);
+        self.set_detail_ts(|d| &mut d.failed_ts, ts);
     }
 
     /// Applies one execution-log line.
@@ -152,7 +154,11 @@ impl Request {
             self.error_lines += 1;
         }
         match *line {
-            Line::ExtendedRequestId(id) => set_once(&mut self.extended_request_id, id),
+            Line::ExtendedRequestId(id) => {
+                if !id.is_empty() {
+                    set_once(&mut self.detail_mut().extended_request_id, id)
+                }
+            }
             Line::UsagePlan { api_id, stage } => {
                 if let (Some(a), Some(s)) = (api_id, stage) {
                     set_once(&mut self.api_id, a);
@@ -161,13 +167,19 @@ impl Request {
             }
             Line::MethodTemplate { method, template } => {
                 set_once(&mut self.method, method);
-                set_once(&mut self.template, template);
+                if !template.is_empty() {
+                    set_once(&mut self.detail_mut().template, template);
+                }
             }
             Line::HttpMethod { method, path } => {
                 set_once(&mut self.method, method);
                 set_once(&mut self.concrete_path, path);
             }
-            Line::MethodRequestPath(p) => set_once(&mut self.path_params, p),
+            Line::MethodRequestPath(p) => {
+                if !p.is_empty() {
+                    set_once(&mut self.detail_mut().path_params, p)
+                }
+            }
             Line::EndpointRequestUri(uri) => {
                 self.endpoint_request_seen = true;
                 if self.backend.is_none() {
@@ -176,13 +188,13 @@ impl Request {
             }
             Line::SendingRequest(uri) => {
                 self.endpoint_request_seen = true;
-                set_ts(&mut self.sending_ts, ts);
+                self.set_detail_ts(|d| &mut d.sending_ts, ts);
                 if self.backend.is_none() {
                     self.backend = Backend::from_uri(uri).map(Box::new);
                 }
             }
             Line::ReceivedResponse { status, latency_ms } => {
-                set_ts(&mut self.received_ts, ts);
+                self.set_detail_ts(|d| &mut d.received_ts, ts);
                 self.integration_latency_ms = Some(latency_ms);
                 if status.is_some() {
                     self.integration_status = status;
@@ -193,14 +205,14 @@ impl Request {
                 self.completed = true;
             }
             Line::IntegrationRequestId(id) => {
-                if self.lambda_request_id.is_none() && !id.is_empty() {
-                    self.lambda_request_id = Some(id.into());
+                if self.lambda_request_id().is_none() && !id.is_empty() {
+                    self.detail_mut().lambda_request_id = Some(id.into());
                 }
             }
             Line::XrayTraceId(t) => set_once(&mut self.xray_trace_id, t),
             Line::Timeout => {
                 self.timed_out = true;
-                set_ts(&mut self.failed_ts, ts);
+                self.set_detail_ts(|d| &mut d.failed_ts, ts);
             }
             Line::ConfigurationError(detail) => {
                 self.set_failure(Cause::from_configuration_error(detail), detail, ts)
@@ -210,7 +222,7 @@ impl Request {
                 lambda_request_id,
             } => {
                 if let Some(id) = lambda_request_id {
-                    self.lambda_request_id = Some(id.into());
+                    self.detail_mut().lambda_request_id = Some(id.into());
                 }
                 self.set_failure(Cause::from_function_error(message), message, ts);
             }
@@ -323,6 +335,48 @@ impl Request {
         }
     }
 
+    fn detail_mut(&mut self) -> &mut ExecutionDetail {
+        self.detail.get_or_insert_with(Box::default)
+    }
+
+    /// The template from the usage-plan line (`/orders/{orderId}`).
+    pub fn template(&self) -> Option<&str> {
+        self.detail.as_ref()?.template.as_deref()
+    }
+
+    /// `Method request path: {orderId=123}`.
+    pub fn path_params(&self) -> Option<&str> {
+        self.detail.as_ref()?.path_params.as_deref()
+    }
+
+    /// When `Sending request to` was logged.
+    pub fn sending_ts(&self) -> Option<i64> {
+        self.detail.as_ref()?.sending_ts
+    }
+
+    /// When the integration's response was logged.
+    pub fn received_ts(&self) -> Option<i64> {
+        self.detail.as_ref()?.received_ts
+    }
+
+    /// When the timeout or the failure was logged.
+    pub fn failed_ts(&self) -> Option<i64> {
+        self.detail.as_ref()?.failed_ts
+    }
+
+    /// The failure text, redacted and shortened (never a body).
+    pub fn failure_detail(&self) -> Option<&str> {
+        self.detail.as_ref()?.failure_detail.as_deref()
+    }
+
+    pub fn lambda_request_id(&self) -> Option<&str> {
+        self.detail.as_ref()?.lambda_request_id.as_deref()
+    }
+
+    pub fn extended_request_id(&self) -> Option<&str> {
+        self.detail.as_ref()?.extended_request_id.as_deref()
+    }
+
     /// The integration answered (a response line, or an access-log latency for a non-timeout).
     pub fn got_response(&self) -> bool {
         !self.timed_out && self.integration_latency_ms.is_some()
@@ -342,8 +396,8 @@ impl Request {
 
     /// Milliseconds from sending to the integration until giving up or answering.
     pub fn elapsed_after_sending_ms(&self) -> Option<u64> {
-        let start = self.sending_ts?;
-        let end = self.failed_ts.or(self.received_ts)?;
+        let start = self.sending_ts()?;
+        let end = self.failed_ts().or(self.received_ts())?;
         u64::try_from(end - start).ok()
     }
 
@@ -361,14 +415,13 @@ impl Request {
         let Some(method) = &self.method else {
             return Route::write_unknown(out);
         };
-        if let Some(t) = self.template.as_deref().or(self.resource_path.as_deref()) {
+        if let Some(t) = self.template().or(self.resource_path.as_deref()) {
             return Route::write(method, t, out);
         }
         match &self.concrete_path {
             Some(path) => {
                 let t = self
-                    .path_params
-                    .as_deref()
+                    .path_params()
                     .and_then(|p| route::template_from_params(path, p))
                     .unwrap_or_else(|| route::normalise_path(path));
                 Route::write(method, &t, out)
@@ -387,10 +440,10 @@ impl Request {
         if self.method.is_none() {
             return false;
         }
-        if self.template.is_some() || self.resource_path.is_some() {
+        if self.template().is_some() || self.resource_path.is_some() {
             return true;
         }
-        match (&self.concrete_path, &self.path_params) {
+        match (self.concrete_path.as_deref(), self.path_params()) {
             (Some(path), Some(p)) => route::template_from_params(path, p).is_some(),
             _ => false,
         }
@@ -435,20 +488,31 @@ impl Request {
             api_id,
             stage,
             method,
-            template,
             concrete_path,
-            path_params,
             resource_path,
             route_key,
             backend,
-            sending_ts,
-            received_ts,
             integration_latency_ms,
             integration_status,
-            lambda_request_id,
-            xray_trace_id,
-            extended_request_id
+            xray_trace_id
         );
+        if let Some(e) = earlier.detail {
+            let d = self.detail_mut();
+            macro_rules! fill_detail {
+                ($($f:ident),*) => { $( if d.$f.is_none() { d.$f = e.$f; } )* };
+            }
+            fill_detail!(
+                template,
+                path_params,
+                sending_ts,
+                received_ts,
+                lambda_request_id,
+                extended_request_id
+            );
+            if *d == ExecutionDetail::default() {
+                self.detail = None;
+            }
+        }
         self.first_ts = match (self.first_ts, earlier.first_ts) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -466,6 +530,19 @@ impl Request {
 /// Timestamps of 0 or less mean "not known" (text copied without them).
 fn known(ts: i64) -> Option<i64> {
     (ts > 0).then_some(ts)
+}
+
+impl Request {
+    /// Sets a timestamp of the execution detail once, if known (no detail for nothing).
+    fn set_detail_ts(
+        &mut self,
+        slot: impl FnOnce(&mut ExecutionDetail) -> &mut Option<i64>,
+        ts: i64,
+    ) {
+        if known(ts).is_some() {
+            set_ts(slot(self.detail_mut()), ts);
+        }
+    }
 }
 
 fn set_ts(slot: &mut Option<i64>, ts: i64) {
@@ -556,7 +633,7 @@ mod tests {
     fn truncation_marker_is_not_part_of_the_detail() {
         let r = build(&[(1, "Lambda execution failed with status 200 due to customer function error: a very long trace [TRUNCATED]")]);
         assert_eq!(r.failure, Some(Cause::FunctionError));
-        assert_eq!(r.failure_detail.as_deref(), Some("a very long trace"));
+        assert_eq!(r.failure_detail(), Some("a very long trace"));
     }
 
     #[test]
