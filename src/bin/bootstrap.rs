@@ -99,6 +99,9 @@ async fn main() -> Result<(), Error> {
                     alerts_held = summary.alerts_held,
                     metric_calls = summary.metric_calls,
                     pending_requests = summary.pending_requests,
+                    lookups = summary.healing.lookups,
+                    healed = summary.healing.healed,
+                    lookups_skipped = summary.healing.skipped,
                     duration_ms = summary.duration_ms,
                     "invocation done"
                 );
