@@ -69,6 +69,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
     ("LOG_LOOKUP", "on", "off", "`on`: fetch the early lines of a timeout or error whose start went to another batch (FilterLogEvents); `off`: never"),
     ("LOG_LOOKUPS_MAX", "20", "5", "lookups per invocation; past it findings go out undiagnosed and count in `LookupsSkipped`"),
+    ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
 
 fn parse_num<T: std::str::FromStr>(
@@ -175,6 +176,12 @@ impl Config {
                 near_limit_ratio,
                 access_format,
                 region: var("AWS_REGION"),
+                max_route_metrics: parse_num(
+                    "MAX_ROUTE_METRICS",
+                    &or("MAX_ROUTE_METRICS", "25"),
+                    "a whole number from 0 to 1000",
+                    |n: &usize| *n <= 1000,
+                )?,
             },
             metrics_namespace: namespace,
             metrics_mode,

@@ -330,7 +330,12 @@ pub struct Rendered {
 fn headline(key: &GroupKey, n: usize, first: &Finding) -> String {
     let on = format!("on {}/{} {}", key.api_id, key.stage, key.route);
     match key.kind {
-        Kind::Timeout => format!("504 timeout{}: {n} {on}", if n == 1 { "" } else { "s" }),
+        // 503 for HTTP APIs, 504 for REST and WebSocket: the status the client got.
+        Kind::Timeout => format!(
+            "{} timeout{}: {n} {on}",
+            first.status.unwrap_or(504),
+            if n == 1 { "" } else { "s" }
+        ),
         Kind::NearLimit => format!("Near the {} limit: {n} {on}", seconds(first.limit_ms)),
         Kind::Error => format!("{}: {n} {on}", capitalised(key.cause.title())),
         Kind::Misconfiguration => match &first.function {
