@@ -90,8 +90,8 @@ def lookups_only_on_the_watched_groups():
     loop = LOOPS["Fn::ForEach::LookupPolicies"]
     assert loop[0] == "GroupName" and loop[1] == ref("ApiLogGroupNames")
     (name, pol), = loop[2].items()
-    assert "&{GroupName}" in name and pol["Type"] == "AWS::IAM::RolePolicy"
-    assert pol["Properties"]["RoleName"] == ref("FunctionRole")
+    assert "&{GroupName}" in name and pol["Type"] == "AWS::IAM::Policy"
+    assert pol["Properties"]["Roles"] == [ref("FunctionRole")]
     (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
     assert st["Effect"] == "Allow" and st["Action"] == "logs:FilterLogEvents"
     arns = [r["Fn::Sub"] for r in st["Resource"]]
