@@ -52,10 +52,10 @@ deny: $(DENY)
 unit:
 	$(CARGO) test --quiet --all-targets
 
-## aws-lookup: the FilterLogEvents lookup (split requests) against MiniStack's CloudWatch Logs, then a small
+## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs, then a small
 ## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack
 aws-lookup: tools
-	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
 	$(CARGO) build --quiet --bin bootstrap --example replay
 	$(PY) tests/aws/replay_bootstrap.py $(TARGET_DIR)/debug/bootstrap $(TARGET_DIR)/debug/examples/replay
 

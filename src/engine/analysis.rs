@@ -13,6 +13,7 @@ use std::sync::Arc;
 use foldhash::HashMap as FastMap;
 
 use crate::engine::backend::Backend;
+use crate::engine::backend_run::{self, FunctionLogs};
 use crate::engine::diagnosis::{self, Diagnosis};
 use crate::engine::findings::{self, Cause, Kind};
 use crate::engine::limits::{ApiKind, Limits};
@@ -297,6 +298,9 @@ pub struct Finding {
     pub function: Option<FunctionStats>,
     pub provenance: Provenance,
     pub diagnosis: Diagnosis,
+    /// The backend run that served the request and the wait's verdict (`backend_run`, `wait`).
+    #[serde(flatten)]
+    pub run: backend_run::Join,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -388,6 +392,10 @@ pub struct Analyzer<'c> {
     /// Partial requests from earlier batches (the warm container's cache).
     earlier: HashMap<String, Request>,
     functions: BTreeMap<String, FunctionStats>,
+    /// Backend functions' runs, to join requests to (connect or read).
+    function_logs: FunctionLogs,
+    /// The input holds every event of the function groups over the span it covers.
+    function_logs_complete: bool,
     counters: Counters,
     access: access_log::AccessParser,
     /// The document being streamed is a control message (its events are not logs).
@@ -412,6 +420,8 @@ impl<'c> Analyzer<'c> {
             shared: SharedTexts::default(),
             earlier: HashMap::new(),
             functions: BTreeMap::new(),
+            function_logs: FunctionLogs::default(),
+            function_logs_complete: false,
             counters: Counters::default(),
             in_control: false,
             doc_kind: None,
@@ -423,6 +433,14 @@ impl<'c> Analyzer<'c> {
     /// Partial requests remembered from batches this instance saw before.
     pub fn with_earlier(mut self, earlier: impl IntoIterator<Item = Request>) -> Self {
         self.earlier = earlier.into_iter().map(|r| (r.id.clone(), r)).collect();
+        self
+    }
+
+    /// The function logs given are exports of their whole groups (the CLI): over the
+    /// span they cover, a run not in them did not happen. Subscriptions deliver one
+    /// log stream at a time, so the Lambda does not say this.
+    pub fn with_complete_function_logs(mut self) -> Self {
+        self.function_logs_complete = true;
         self
     }
 
@@ -690,6 +708,7 @@ impl<'c> Analyzer<'c> {
                 ..FunctionStats::default()
             });
         f.last_ts = f.last_ts.max(ts);
+        self.function_logs.add(name, ts, line);
         match *line {
             FunctionLine::Report {
                 duration_ms,
@@ -704,7 +723,7 @@ impl<'c> Analyzer<'c> {
                     f.own_timeouts = f.own_timeouts.max(f.report_timeouts);
                 }
             }
-            FunctionLine::TaskTimedOut { seconds } => {
+            FunctionLine::TaskTimedOut { seconds, .. } => {
                 f.task_timeouts += 1;
                 f.own_timeouts = f.own_timeouts.max(f.task_timeouts);
                 // Lambda timeouts are whole seconds; the message adds the overshoot.
@@ -714,7 +733,7 @@ impl<'c> Analyzer<'c> {
                         .map_or(configured, |s| s.max(configured)),
                 );
             }
-            FunctionLine::Platform => {}
+            FunctionLine::Start { .. } | FunctionLine::End { .. } | FunctionLine::Platform => {}
         }
     }
 
@@ -777,6 +796,11 @@ impl<'c> Analyzer<'c> {
     pub fn finish(self) -> (Analysis, Vec<Request>) {
         let config = self.config;
         let ppm = config.ratio_ppm();
+        let mut function_logs = self.function_logs;
+        if self.function_logs_complete {
+            function_logs.mark_seen_complete();
+        }
+        function_logs.prepare();
         let requests = self.requests;
 
         // Per request: its route, limit and finding (if any). A route is found by its
@@ -936,7 +960,9 @@ impl<'c> Analyzer<'c> {
                 function: function.cloned(),
                 provenance: req.provenance.clone(),
                 diagnosis: Diagnosis::default(),
+                run: backend_run::Join::default(),
             };
+            finding.run = backend_run::join_request(&finding, req, &function_logs);
             let context = diagnosis::Context {
                 stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
             };
@@ -1004,6 +1030,7 @@ impl<'c> Analyzer<'c> {
                 function: Some(f.clone()),
                 provenance: f.provenance.clone(),
                 diagnosis: Diagnosis::default(),
+                run: backend_run::Join::default(),
             };
             finding.diagnosis = diagnosis::diagnose_function(&finding, f, config);
             out.push(finding);

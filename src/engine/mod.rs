@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod backend;
+pub mod backend_run;
 pub mod diagnosis;
 pub mod findings;
 pub mod limits;

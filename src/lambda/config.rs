@@ -39,6 +39,8 @@ pub struct Config {
     /// (`FilterLogEvents`), at most `log_lookups_max` per invocation.
     pub log_lookup: bool,
     pub log_lookups_max: usize,
+    /// Backend functions whose log groups the function may look runs up in (issue 16).
+    pub backend_function_names: std::collections::HashSet<String>,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -69,6 +71,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
     ("LOG_LOOKUP", "on", "off", "`on`: fetch the early lines of a timeout or error whose start went to another batch (FilterLogEvents); `off`: never"),
     ("LOG_LOOKUPS_MAX", "20", "5", "lookups per invocation; past it findings go out undiagnosed and count in `LookupsSkipped`"),
+    ("BACKEND_FUNCTION_NAMES", "", "orders-api,payments", "backend Lambda functions whose `/aws/lambda/NAME` a timeout's run is looked up in (connect or read); the template grants FilterLogEvents on exactly those"),
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
 
@@ -234,6 +237,12 @@ impl Config {
                 "a whole number from 0 to 1000",
                 |n: &usize| *n <= 1000,
             )?,
+            backend_function_names: or("BACKEND_FUNCTION_NAMES", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }

@@ -52,6 +52,8 @@ pub struct InvocationSummary {
     pub pending_requests: usize,
     /// Split requests looked up and healed (`aws::lookup`).
     pub healing: crate::lambda::heal::Healing,
+    /// Backend function runs looked up for timeouts (`aws::backend_lookup`).
+    pub backend_lookups: crate::aws::backend_lookup::BackendLookups,
     pub duration_ms: u64,
     /// The findings themselves (moved out of the analysis once published), for callers
     /// that measure them; not part of the Lambda's response.
@@ -191,6 +193,15 @@ impl Monitor {
                 .await;
         let (mut analysis, pending) = analyzer.finish();
         healing.annotate(&mut analysis);
+        // Backend runs of timeouts (connect or read), within what healing left.
+        let backend_lookups = crate::aws::backend_lookup::look_up(
+            &mut analysis.findings,
+            self.lookup.as_ref(),
+            &cfg.backend_function_names,
+            cfg.log_lookups_max.saturating_sub(healing.lookups),
+            lookups_until(deadline),
+        )
+        .await;
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -199,7 +210,13 @@ impl Monitor {
         let batch_key = batch_key(&event_ids);
 
         let result = self
-            .publish(&analysis, &batch_key, healing.skipped, deadline, now)
+            .publish(
+                &analysis,
+                &batch_key,
+                healing.skipped + backend_lookups.skipped,
+                deadline,
+                now,
+            )
             .await;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (metric_calls, metric_data, alerts_sent, alerts_held) = match result {
@@ -221,6 +238,7 @@ impl Monitor {
             metric_data,
             pending_requests: st.pending.len(),
             healing,
+            backend_lookups,
             duration_ms: started.elapsed().as_millis() as u64,
             findings: std::mem::take(&mut analysis.findings),
         };

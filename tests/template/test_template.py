@@ -63,6 +63,9 @@ def every_engine_setting_is_a_parameter_with_the_codes_default():
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
     for name, default in table:
+        if name == "BACKEND_FUNCTION_NAMES":
+            assert env[name] == {"Fn::Join": [",", ref("BackendFunctionNames")]}
+            continue
         if name == "ALERT_TOPIC_ARN":
             assert env[name] == ref("AlertTopic")
             continue
@@ -184,6 +187,25 @@ def dashboard_and_outputs():
     for needle in ["IntegrationTimeouts", "NearLimitRequests", "'p50'", "'p95'", "'p99'"]:
         assert needle in body, needle
     assert set(T["Outputs"]) >= {"AlertTopicArn", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
+
+
+@test
+def backend_function_lookups_on_exactly_those_groups():
+    p = P["BackendFunctionNames"]
+    assert p["Type"] == "CommaDelimitedList" and p["Default"] == ""
+    loop = LOOPS["Fn::ForEach::BackendFunctionLogs"]
+    assert loop[0] == "Name" and loop[1] == ref("BackendFunctionNames")
+    (name, pol), = loop[2].items()
+    assert "&{Name}" in name and pol["Type"] == "AWS::IAM::RolePolicy"
+    assert pol["Condition"] == "HasBackendFunctions" and pol["Properties"]["RoleName"] == ref("FunctionRole")
+    (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Action"] == "logs:FilterLogEvents", st["Action"]
+    arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Name}"
+    assert st["Resource"] == [{"Fn::Sub": arn}, {"Fn::Sub": arn + ":*"}], st["Resource"]
+    env = function()["Environment"]["Variables"]
+    assert env["BACKEND_FUNCTION_NAMES"] == {"Fn::Join": [",", ref("BackendFunctionNames")]}
+    # The role itself reads no logs (lookups_only_on_the_watched_groups checks it too).
+    assert "FilterLogEvents" not in json_dump(R["FunctionRole"])
 
 
 @test
