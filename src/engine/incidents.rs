@@ -585,9 +585,8 @@ mod tests {
         assert_eq!(o.next.version, 1);
         let id = o.next.id.clone();
 
-        // One more on the same route a minute later: not worse enough (1 → 2 is double,
-        // but within the update interval).
-        let o = observe(Some(&o.next), &group_of(&one), T0 + 60_000, p);
+        // One more on the same route later: doubled (1 → 2), but within the update interval.
+        let o = observe(Some(&o.next), &group_of(&one), T0 + 400_000, p);
         assert_eq!(o.notify, None);
         assert_eq!((o.next.affected, o.next.id.as_str()), (2, id.as_str()));
 
@@ -597,13 +596,13 @@ mod tests {
         assert_eq!(o.notify, Some(Status::Update));
         assert_eq!((o.next.id.as_str(), o.next.notified_routes), (id.as_str(), 2));
 
-        // Not worse since that update: nothing, however long.
-        let o = observe(Some(&o.next), &group_of(&one), T0 + 2_000_000, p);
-        assert_eq!(o.notify, None);
+        // Not worse since that update (4 < 2 × 3): nothing.
+        let o = observe(Some(&o.next), &group_of(&one), T0 + 1_400_000, p);
+        assert_eq!((o.notify, o.next.affected), (None, 4));
 
         // Quiet: due for resolution exactly after resolve_secs.
-        assert!(!resolve_due(&o.next, T0 + 2_000_000 + 599_999, p));
-        assert!(resolve_due(&o.next, T0 + 2_000_000 + 600_000, p));
+        assert!(!resolve_due(&o.next, T0 + 1_400_000 + 599_999, p));
+        assert!(resolve_due(&o.next, T0 + 1_400_000 + 600_000, p));
 
         // A finding after that: the quiet one resolves and a new incident fires.
         let n = observe(Some(&o.next), &group_of(&one), T0 + 2_700_000, p);
