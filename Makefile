@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean
+.PHONY: demo test lint deny unit state e2e template build tools events bench compare inflate-backends fuzz clean
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -22,8 +22,9 @@ demo:
 	@echo "== apigw-doctor dry-run events/timeout-info.json: the metric data and the alert, as the Lambda would send them"
 	@$(CLI) dry-run events/timeout-info.json
 
-## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the Lambda on LocalStack, the arm64 zip
-test: lint deny unit template e2e build
+## test: formatting, lints, unit/fixture/snapshot/property tests, the template, incident state on MiniStack's
+## DynamoDB, the Lambda on LocalStack, the arm64 zip
+test: lint deny unit template state e2e build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -52,6 +53,10 @@ unit:
 template: tools
 	cfn-lint template.yaml
 	$(PY) tests/template/test_template.py
+
+## state: two handler instances share a DynamoDB table in MiniStack and get the same batch at once: one `firing`
+state: tools
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test state_dynamodb -- --nocapture
 
 ## e2e: the real bootstrap through `cargo lambda watch`, against LocalStack on 127.0.0.1
 e2e: tools

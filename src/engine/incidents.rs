@@ -229,7 +229,10 @@ pub fn severity(kind: Kind, cause: Cause, affected: u64, requests: u64, routes: 
     match kind {
         // Every request fails until someone fixes the permission.
         _ if cause == Cause::LambdaPermissions => Severity::Critical,
-        Kind::Timeout | Kind::Error if high(0.5) || routes >= 3 => Severity::Critical,
+        // A rate needs a few requests behind it: 1 of 2 is not yet an outage.
+        Kind::Timeout | Kind::Error if (high(0.5) && affected >= 3) || routes >= 3 => {
+            Severity::Critical
+        }
         Kind::Timeout | Kind::Error if high(0.05) || affected >= 10 => Severity::Error,
         Kind::Timeout | Kind::Error => Severity::Warning,
         Kind::Misconfiguration => Severity::Warning,
@@ -295,6 +298,9 @@ pub struct Incident {
     pub routes: BTreeMap<String, RouteCounts>,
     /// Log group of the onset finding (for the links).
     pub log_group: String,
+    /// The onset finding's diagnosis in one sentence (for `resolved`, which has no findings).
+    #[serde(default)]
+    pub onset_headline: String,
     /// When the last notification went out, and what it said.
     pub notified_at: i64,
     pub notified_affected: u64,
@@ -371,6 +377,11 @@ pub fn observe(
                 .findings
                 .first()
                 .map(|f| f.provenance.log_group.to_string())
+                .unwrap_or_default(),
+            onset_headline: group
+                .findings
+                .first()
+                .map(|f| f.diagnosis.headline.clone())
                 .unwrap_or_default(),
             notified_at: now,
             notified_affected: group.affected,
@@ -557,6 +568,7 @@ mod tests {
         assert_eq!(severity(t, c, 1, 100, 1), Warning);
         assert_eq!(severity(t, c, 10, 1000, 1), Error);
         assert_eq!(severity(t, c, 60, 100, 1), Critical);
+        assert_eq!(severity(t, c, 1, 2, 1), Error, "too few for a rate to mean an outage");
         assert_eq!(severity(t, c, 3, 1000, 3), Critical);
         assert_eq!(
             severity(Kind::Error, Cause::LambdaPermissions, 1, 1000, 1),
