@@ -190,19 +190,40 @@ impl Batch {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn request(&mut self, rid: &str, t: i64, method: &str, template: &str, path: &str, function: &str, outcome: Outcome) {
+    fn request(
+        &mut self,
+        rid: &str,
+        t: i64,
+        method: &str,
+        template: &str,
+        path: &str,
+        function: &str,
+        outcome: Outcome,
+    ) {
         let api = self.api.clone();
         let uri = fn_uri(function);
-        self.line(t, rid, &format!("Verifying Usage Plan for request: {rid}. API Key:  API Stage: {api}/prod"));
+        self.line(
+            t,
+            rid,
+            &format!("Verifying Usage Plan for request: {rid}. API Key:  API Stage: {api}/prod"),
+        );
         self.line(t, rid, &format!("API Key authorized because method '{method} {template}' does not require API Key. Request will not contribute to throttle or quota limits"));
         self.line(t, rid, &format!("Starting execution for request: {rid}"));
-        self.line(t, rid, &format!("HTTP Method: {method}, Resource Path: {path}"));
+        self.line(
+            t,
+            rid,
+            &format!("HTTP Method: {method}, Resource Path: {path}"),
+        );
         self.line(t + 1, rid, &format!("Endpoint request URI: {uri}"));
         self.line(t + 1, rid, &format!("Sending request to {uri}"));
         match outcome {
             Outcome::Ok(latency) => {
                 let at = t + 1 + latency as i64;
-                self.line(at, rid, &format!("Received response. Status: 200, Integration latency: {latency} ms"));
+                self.line(
+                    at,
+                    rid,
+                    &format!("Received response. Status: 200, Integration latency: {latency} ms"),
+                );
                 self.line(at, rid, "Successfully completed execution");
                 self.line(at, rid, "Method completed with status: 200");
             }
@@ -253,11 +274,27 @@ fn four_routes(serial: u64, t0: i64, ok_per_route: u64, timeouts_per_route: u64)
     for (i, (m, tpl, path)) in ROUTES.iter().enumerate() {
         for k in 0..ok_per_route {
             n += 1;
-            b.request(&rid(n), t0 + (i as i64) * 1000 + k as i64 * 100, m, tpl, path, "reports-api", Outcome::Ok(80 + k * 10));
+            b.request(
+                &rid(n),
+                t0 + (i as i64) * 1000 + k as i64 * 100,
+                m,
+                tpl,
+                path,
+                "reports-api",
+                Outcome::Ok(80 + k * 10),
+            );
         }
         for k in 0..timeouts_per_route {
             n += 1;
-            b.request(&rid(n), t0 + 500 + (i as i64) * 1000 + k as i64 * 50, m, tpl, path, "reports-api", Outcome::Timeout);
+            b.request(
+                &rid(n),
+                t0 + 500 + (i as i64) * 1000 + k as i64 * 50,
+                m,
+                tpl,
+                path,
+                "reports-api",
+                Outcome::Timeout,
+            );
         }
     }
     b.event()
@@ -268,7 +305,15 @@ fn permissions(serial: u64, t0: i64, count: u64) -> Vec<u8> {
     let mut b = Batch::new("p9q8r7s6t5", serial);
     for k in 0..count {
         let (m, tpl, path) = ROUTES[(k % 2) as usize];
-        b.request(&rid(serial * 1000 + k), t0 + k as i64 * 200, m, tpl, path, "billing", Outcome::Permissions);
+        b.request(
+            &rid(serial * 1000 + k),
+            t0 + k as i64 * 200,
+            m,
+            tpl,
+            path,
+            "billing",
+            Outcome::Permissions,
+        );
     }
     b.event()
 }
@@ -322,10 +367,16 @@ fn snapshot_all(name: &str, a: &apigw_doctor::render::alert::Rendered) {
 
 const INCIDENT_ENV: &[(&str, &str)] = &[
     ("AWS_REGION", "us-east-1"),
-    ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:apigw-doctor-alerts"),
+    (
+        "ALERT_TOPIC_ARN",
+        "arn:aws:sns:us-east-1:123456789012:apigw-doctor-alerts",
+    ),
     ("AWS_LAMBDA_FUNCTION_NAME", "apigw-doctor"),
     ("API_NAMES", "a1b2c3d4e5=Reports API"),
-    ("RUNBOOK_URL", "https://wiki.example.com/runbooks/apigw?api={api_id}&stage={stage}&route={route}"),
+    (
+        "RUNBOOK_URL",
+        "https://wiki.example.com/runbooks/apigw?api={api_id}&stage={stage}&route={route}",
+    ),
 ];
 
 /// 10:00:00Z, the sample events' T0.
@@ -344,19 +395,43 @@ fn timeout_incident_across_four_routes_fires_updates_resolves() {
     assert_eq!(a.len(), 1, "one alert for four routes");
     let firing = automation(a[0]);
     assert_eq!(firing["status"], "firing");
-    assert_eq!((firing["affected"].as_u64(), firing["requests"].as_u64()), (Some(4), Some(16)));
+    assert_eq!(
+        (firing["affected"].as_u64(), firing["requests"].as_u64()),
+        (Some(4), Some(16))
+    );
     assert_eq!(firing["routes"].as_array().unwrap().len(), 4);
     assert_eq!(firing["rate"], 0.25);
-    assert!(a[0].subject.starts_with("[FIRING] 504 timeouts 4/16 (25%) "), "{}", a[0].subject);
+    assert!(
+        a[0].subject
+            .starts_with("[FIRING] 504 timeouts 4/16 (25%) "),
+        "{}",
+        a[0].subject
+    );
     // The first six lines: what (with account and region), where, cause, three checks.
     let head: Vec<&str> = a[0].email.lines().take(6).collect();
-    assert!(head[0].contains("account 123456789012, us-east-1"), "{}", head[0]);
-    assert!(head[1].starts_with("Where: 4 routes") && head[1].contains("Lambda function reports-api"), "{}", head[1]);
+    assert!(
+        head[0].contains("account 123456789012, us-east-1"),
+        "{}",
+        head[0]
+    );
+    assert!(
+        head[1].starts_with("Where: 4 routes") && head[1].contains("Lambda function reports-api"),
+        "{}",
+        head[1]
+    );
     assert!(head[2].starts_with("Likely cause: "));
-    assert!(head[3].starts_with("Check 1: Logs Insights") && head[3].contains("~start~'2026-11-25T09*3A55"), "{}", head[3]);
+    assert!(
+        head[3].starts_with("Check 1: Logs Insights")
+            && head[3].contains("~start~'2026-11-25T09*3A55"),
+        "{}",
+        head[3]
+    );
     assert!(head[4].starts_with("Check 2: Lambda function reports-api: monitoring"));
     assert!(head[5].starts_with("Check 3: Dashboard apigw-doctor"));
-    assert!(!head.join(" ").to_lowercase().contains("retry"), "retries are never the first step");
+    assert!(
+        !head.join(" ").to_lowercase().contains("retry"),
+        "retries are never the first step"
+    );
     snapshot_all("incident-timeout-firing", a[0]);
     let id = firing["incident_id"].clone();
 
@@ -370,11 +445,20 @@ fn timeout_incident_across_four_routes_fires_updates_resolves() {
     assert_eq!(s.alerts_sent, 1);
     let a = alerts(&p);
     let update = automation(a[0]);
-    assert_eq!((update["status"].as_str(), &update["incident_id"]), (Some("update"), &id));
-    assert_eq!((update["affected"].as_u64(), update["requests"].as_u64()), (Some(16), Some(32)));
+    assert_eq!(
+        (update["status"].as_str(), &update["incident_id"]),
+        (Some("update"), &id)
+    );
+    assert_eq!(
+        (update["affected"].as_u64(), update["requests"].as_u64()),
+        (Some(16), Some(32))
+    );
     assert!(a[0].email.contains("[was 4]"), "{}", a[0].email);
     let chatbot: serde_json::Value = serde_json::from_str(&a[0].chatbot).unwrap();
-    assert_eq!(chatbot["metadata"]["threadId"], id, "one thread per incident");
+    assert_eq!(
+        chatbot["metadata"]["threadId"], id,
+        "one thread per incident"
+    );
     snapshot_all("incident-timeout-update", a[0]);
 
     // The schedule, before and after INCIDENT_RESOLVE_SECONDS (600) of quiet.
@@ -384,7 +468,10 @@ fn timeout_incident_across_four_routes_fires_updates_resolves() {
     assert_eq!((s.resolved, s.alerts_sent), (1, 1));
     let a = alerts(&p);
     let resolved = automation(a[0]);
-    assert_eq!((resolved["status"].as_str(), &resolved["incident_id"]), (Some("resolved"), &id));
+    assert_eq!(
+        (resolved["status"].as_str(), &resolved["incident_id"]),
+        (Some("resolved"), &id)
+    );
     snapshot_all("incident-timeout-resolved", a[0]);
 
     // Nothing is left to resolve; the next timeout opens a new incident.
@@ -405,16 +492,29 @@ fn permissions_incident_is_critical_and_renders() {
     let a = alerts(&p);
     assert_eq!(a.len(), 1);
     let j = automation(a[0]);
-    assert_eq!((j["severity"].as_str(), j["cause"].as_str(), j["kind"].as_str()), (Some("critical"), Some("lambda_permissions"), Some("error")));
+    assert_eq!(
+        (
+            j["severity"].as_str(),
+            j["cause"].as_str(),
+            j["kind"].as_str()
+        ),
+        (Some("critical"), Some("lambda_permissions"), Some("error"))
+    );
     assert_eq!(j["rate"], 1.0);
     snapshot_all("incident-permissions-firing", a[0]);
     let (_, p) = go(&m, &permissions(2, T0 + 360_000, 6), T0 + 370_000);
     let a = alerts(&p);
-    assert_eq!((a.len(), automation(a[0])["status"].as_str()), (1, Some("update")));
+    assert_eq!(
+        (a.len(), automation(a[0])["status"].as_str()),
+        (1, Some("update"))
+    );
     snapshot_all("incident-permissions-update", a[0]);
     let (_, p) = go(&m, &schedule(), T0 + 970_000);
     let a = alerts(&p);
-    assert_eq!((a.len(), automation(a[0])["status"].as_str()), (1, Some("resolved")));
+    assert_eq!(
+        (a.len(), automation(a[0])["status"].as_str()),
+        (1, Some("resolved"))
+    );
     assert_eq!(automation(a[0])["affected"], 9);
     snapshot_all("incident-permissions-resolved", a[0]);
 }
@@ -426,10 +526,21 @@ fn slack_text_escapes_only_what_slack_needs() {
     let chatbot: serde_json::Value = serde_json::from_str(&alerts(&p)[0].chatbot).unwrap();
     let d = chatbot["content"]["description"].as_str().unwrap();
     assert!(!d.contains('\\'), "no backslash escapes in Slack text: {d}");
-    assert!(d.contains("`API-Gateway-Execution-Logs_a1b2c3d4e5/prod`") || d.contains("`GET /reports/{reportId}`"), "{d}");
-    for v in chatbot["metadata"]["additionalContext"].as_object().unwrap().values() {
+    assert!(
+        d.contains("`API-Gateway-Execution-Logs_a1b2c3d4e5/prod`")
+            || d.contains("`GET /reports/{reportId}`"),
+        "{d}"
+    );
+    for v in chatbot["metadata"]["additionalContext"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
         let v = v.as_str().unwrap();
-        assert!(!v.contains("&amp;") && !v.contains("&lt;"), "escaped text in additionalContext: {v}");
+        assert!(
+            !v.contains("&amp;") && !v.contains("&lt;"),
+            "escaped text in additionalContext: {v}"
+        );
     }
 }
 
@@ -440,18 +551,31 @@ fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
-    let store = Store::Dynamo(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), "incidents"));
+    let store = Store::Dynamo(DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        "incidents",
+    ));
     let env: std::collections::HashMap<String, String> = INCIDENT_ENV
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    let m = Monitor::with_store(Config::from_lookup(|k| env.get(k).cloned()).unwrap(), Sink::dry_run(), store);
+    let m = Monitor::with_store(
+        Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
+        Sink::dry_run(),
+        store,
+    );
     let (s, p) = go(&m, &four_routes(1, T0, 1, 1), T0 + 60_000);
     assert_eq!(s.alerts_sent, 1, "the alert is not lost");
-    assert!(s.state_errors >= 2, "claim, incident (and finishing the claim): {}", s.state_errors);
+    assert!(
+        s.state_errors >= 2,
+        "claim, incident (and finishing the claim): {}",
+        s.state_errors
+    );
     let a = alerts(&p);
     assert_eq!(automation(a[0])["possibly_duplicate"], true);
     assert!(a[0].email.contains("possible duplicate"), "{}", a[0].email);
@@ -474,14 +598,19 @@ fn a_request_split_over_two_invocations_is_joined() {
         a[0].subject
     );
     assert!(
-        a[0].email.contains("invoked: yes; waited: 29,003 ms of 29,000 ms"),
+        a[0].email
+            .contains("invoked: yes; waited: 29,003 ms of 29,000 ms"),
         "{}",
         a[0].email
     );
 
     // A fresh container saw only the end: it says so.
     let (_, p) = run(&monitor(&[]), "split-part2", NOW);
-    assert!(alerts(&p)[0].email.contains("invoked: unknown"), "{}", alerts(&p)[0].email);
+    assert!(
+        alerts(&p)[0].email.contains("invoked: unknown"),
+        "{}",
+        alerts(&p)[0].email
+    );
 }
 
 #[test]
@@ -489,12 +618,28 @@ fn alert_cap_folds_the_rest_into_one_summary() {
     // One route calling three functions: three incidents; a cap of 2 sends one and a summary.
     let mut b = Batch::new(API, 1);
     for (i, f) in ["fa", "fb", "fc"].iter().enumerate() {
-        b.request(&rid(i as u64 + 1), T0 + i as i64 * 10, "GET", "/x", "/x", f, Outcome::Timeout);
+        b.request(
+            &rid(i as u64 + 1),
+            T0 + i as i64 * 10,
+            "GET",
+            "/x",
+            "/x",
+            f,
+            Outcome::Timeout,
+        );
     }
-    let (s, p) = go(&monitor(&[("MAX_ALERTS_PER_INVOCATION", "2")]), &b.event(), T0 + 60_000);
+    let (s, p) = go(
+        &monitor(&[("MAX_ALERTS_PER_INVOCATION", "2")]),
+        &b.event(),
+        T0 + 60_000,
+    );
     let a = alerts(&p);
     assert_eq!((s.incidents, s.alerts_sent, a.len()), (3, 2, 2));
-    assert!(a[1].subject.contains("2 more incidents"), "{}", a[1].subject);
+    assert!(
+        a[1].subject.contains("2 more incidents"),
+        "{}",
+        a[1].subject
+    );
 }
 
 #[test]
@@ -586,14 +731,25 @@ fn dry_run_json_prints_metric_data_and_alerts() {
     let metrics = v["metrics"].as_array().unwrap();
     let timeouts = metrics
         .iter()
-        .find(|m| m["MetricName"] == "IntegrationTimeouts" && m["Dimensions"].as_array().unwrap().len() == 2)
+        .find(|m| {
+            m["MetricName"] == "IntegrationTimeouts"
+                && m["Dimensions"].as_array().unwrap().len() == 2
+        })
         .unwrap();
     assert_eq!(timeouts["Dimensions"][0]["Name"], "ApiId");
     assert_eq!(timeouts["Unit"], "Count");
     assert_eq!(timeouts["Value"], 1.0);
-    assert!(metrics.iter().any(|m| m["MetricName"] == "IntegrationLatency" && m["Values"].is_array() && m["Counts"].is_array()));
+    assert!(metrics
+        .iter()
+        .any(|m| m["MetricName"] == "IntegrationLatency"
+            && m["Values"].is_array()
+            && m["Counts"].is_array()));
     let alerts = v["alerts"].as_array().unwrap();
-    assert_eq!(alerts.len(), 1, "the schedule tick comes long before the incident is quiet");
+    assert_eq!(
+        alerts.len(),
+        1,
+        "the schedule tick comes long before the incident is quiet"
+    );
     assert_eq!(alerts[0]["schema"], "apigw-doctor/incident/1");
     assert_eq!(alerts[0]["status"], "firing");
     assert_eq!(alerts[0]["affected"], 1);

@@ -57,11 +57,8 @@ pub trait StateStore {
     /// The open incident on `store_key`.
     fn get(&self, store_key: &str) -> impl Future<Output = Result<Option<Incident>, StateError>>;
     /// Writes `next` if the stored version is `expected` (0: no incident stored).
-    fn put(
-        &self,
-        next: &Incident,
-        expected: u64,
-    ) -> impl Future<Output = Result<bool, StateError>>;
+    fn put(&self, next: &Incident, expected: u64)
+        -> impl Future<Output = Result<bool, StateError>>;
     /// Deletes the incident if it is still at `version`.
     fn remove(
         &self,
@@ -461,9 +458,9 @@ pub async fn dynamo_store(loader: aws_config::ConfigLoader, table: &str) -> Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::findings::Cause;
     use crate::engine::findings::Kind;
     use crate::engine::incidents::{IncidentKey, Severity};
-    use crate::engine::findings::Cause;
 
     fn incident(version: u64) -> Incident {
         Incident {
@@ -520,9 +517,18 @@ mod tests {
         assert!(block(m.claim_batch("b", 0)).unwrap());
         assert!(!block(m.claim_batch("b", 1)).unwrap());
         block(m.finish_batch("b", false, 2)).unwrap();
-        assert!(block(m.claim_batch("b", 3)).unwrap(), "released: a retry takes it");
-        assert!(block(m.claim_batch("b", 3 + CLAIM_STALE_MS)).unwrap(), "stale claim");
+        assert!(
+            block(m.claim_batch("b", 3)).unwrap(),
+            "released: a retry takes it"
+        );
+        assert!(
+            block(m.claim_batch("b", 3 + CLAIM_STALE_MS)).unwrap(),
+            "stale claim"
+        );
         block(m.finish_batch("b", true, 4 + CLAIM_STALE_MS)).unwrap();
-        assert!(!block(m.claim_batch("b", 10 * CLAIM_STALE_MS)).unwrap(), "done");
+        assert!(
+            !block(m.claim_batch("b", 10 * CLAIM_STALE_MS)).unwrap(),
+            "done"
+        );
     }
 }

@@ -568,7 +568,11 @@ mod tests {
         assert_eq!(severity(t, c, 1, 100, 1), Warning);
         assert_eq!(severity(t, c, 10, 1000, 1), Error);
         assert_eq!(severity(t, c, 60, 100, 1), Critical);
-        assert_eq!(severity(t, c, 1, 2, 1), Error, "too few for a rate to mean an outage");
+        assert_eq!(
+            severity(t, c, 1, 2, 1),
+            Error,
+            "too few for a rate to mean an outage"
+        );
         assert_eq!(severity(t, c, 3, 1000, 3), Critical);
         assert_eq!(
             severity(Kind::Error, Cause::LambdaPermissions, 1, 1000, 1),
@@ -606,7 +610,10 @@ mod tests {
         let two = [finding(Kind::Timeout, "GET /b", f.clone(), T0)];
         let o = observe(Some(&o.next), &group_of(&two), T0 + 901_000, p);
         assert_eq!(o.notify, Some(Status::Update));
-        assert_eq!((o.next.id.as_str(), o.next.notified_routes), (id.as_str(), 2));
+        assert_eq!(
+            (o.next.id.as_str(), o.next.notified_routes),
+            (id.as_str(), 2)
+        );
 
         // Not worse since that update (4 < 2 × 3): nothing.
         let o = observe(Some(&o.next), &group_of(&one), T0 + 1_400_000, p);
@@ -620,7 +627,10 @@ mod tests {
         let n = observe(Some(&o.next), &group_of(&one), T0 + 2_700_000, p);
         assert_eq!(n.notify, Some(Status::Firing));
         assert_ne!(n.next.id, id);
-        assert_eq!(n.resolved.as_ref().map(|r| r.id.as_str()), Some(id.as_str()));
+        assert_eq!(
+            n.resolved.as_ref().map(|r| r.id.as_str()),
+            Some(id.as_str())
+        );
         assert_eq!(n.next.affected, 1);
     }
 

@@ -208,17 +208,21 @@ impl Config {
                     return Err(ConfigError {
                         variable: "INCIDENTS_TABLE",
                         value: t,
-                        expected: "a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .) or ARN".into(),
+                        expected: "a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .) or ARN"
+                            .into(),
                     })
                 }
                 t => t.map(|t| t.trim().to_owned()),
             },
             runbook_url: match var("RUNBOOK_URL") {
-                Some(u) if !(u.trim().starts_with("https://") || u.trim().starts_with("http://")) => {
+                Some(u)
+                    if !(u.trim().starts_with("https://") || u.trim().starts_with("http://")) =>
+                {
                     return Err(ConfigError {
                         variable: "RUNBOOK_URL",
                         value: u,
-                        expected: "an http(s) URL, optionally with {api_id}, {stage}, {route}".into(),
+                        expected: "an http(s) URL, optionally with {api_id}, {stage}, {route}"
+                            .into(),
                     })
                 }
                 u => u.map(|u| u.trim().to_owned()),
@@ -227,7 +231,8 @@ impl Config {
                 Some(v) => parse_api_names(&v).ok_or_else(|| ConfigError {
                     variable: "API_NAMES",
                     value: v.clone(),
-                    expected: "comma-separated API_ID=Name pairs, e.g. a1b2c3d4e5=Orders API".into(),
+                    expected: "comma-separated API_ID=Name pairs, e.g. a1b2c3d4e5=Orders API"
+                        .into(),
                 })?,
                 None => BTreeMap::new(),
             },
@@ -376,6 +381,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.api_names["xyz789"], "Search");
-        assert_eq!(c.incidents_table.as_deref(), Some("apigw-doctor-Incidents-1A2B"));
+        assert_eq!(
+            c.incidents_table.as_deref(),
+            Some("apigw-doctor-Incidents-1A2B")
+        );
     }
 }

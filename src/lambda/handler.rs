@@ -125,7 +125,10 @@ pub fn is_schedule(event: &[u8]) -> bool {
         return false;
     };
     v.get("detail-type").and_then(|d| d.as_str()) == Some("Scheduled Event")
-        || matches!(v.get("source").and_then(|d| d.as_str()), Some("aws.events" | "aws.scheduler"))
+        || matches!(
+            v.get("source").and_then(|d| d.as_str()),
+            Some("aws.events" | "aws.scheduler")
+        )
         || v.get("apigw-doctor").and_then(|d| d.as_str()) == Some("resolve")
 }
 
@@ -236,22 +239,24 @@ impl Monitor {
                 state_errors += 1;
             }
         }
-        let mut st = self.lock();
         let mut summary = match result {
             Ok(s) => s,
             Err(e) => {
                 // Give the earlier partial requests back: the retry needs them again.
-                st.pending.keep(earlier, now);
+                self.lock().pending.keep(earlier, now);
+                self.count_state_errors(state_errors, deadline, now).await;
                 return Err(e.into());
             }
         };
-        st.seen.insert_all(event_ids.iter().copied(), now);
-        st.metrics_sent.remove(&batch_key);
+        {
+            let mut st = self.lock();
+            st.seen.insert_all(event_ids.iter().copied(), now);
+            st.metrics_sent.remove(&batch_key);
+            summary.pending_requests = st.pending.len();
+        }
         summary.analysis = analysis.summary.clone();
         summary.duplicate_events = duplicates;
         summary.state_errors += state_errors;
-        summary.pending_requests = st.pending.len();
-        drop(st);
         self.count_state_errors(summary.state_errors, deadline, now)
             .await;
         summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -318,15 +323,18 @@ impl Monitor {
         deadline: Option<Instant>,
         now: i64,
     ) -> Result<InvocationSummary, PublishError> {
-        let (metric_calls, metric_data) =
-            self.publish_metrics(analysis, batch_key, deadline, now).await?;
+        let (metric_calls, metric_data) = self
+            .publish_metrics(analysis, batch_key, deadline, now)
+            .await?;
         let groups = self.incident_groups(analysis);
         let tracked = self.track(&groups, now).await;
         for g in &groups {
             tracing::info!(api_id = %g.key.api_id, stage = %g.key.stage, kind = %g.key.kind, backend = g.key.backend.as_deref().unwrap_or(""), findings = g.affected, "incident observed");
         }
         let mut state_errors = tracked.state_errors;
-        let sent = self.notify(tracked.steps, deadline, now, &mut state_errors).await;
+        let sent = self
+            .notify(tracked.steps, deadline, now, &mut state_errors)
+            .await;
         let sent = match sent {
             Ok(n) => n,
             Err(e) => {
@@ -463,7 +471,11 @@ impl Monitor {
                         .as_ref()
                         .map(|e| (e.notified_affected, e.notified_routes)),
                     possibly_duplicate: false,
-                    previous: if status == Status::Firing { None } else { existing },
+                    previous: if status == Status::Firing {
+                        None
+                    } else {
+                        existing
+                    },
                     written: true,
                 });
             }
@@ -586,8 +598,7 @@ impl Monitor {
     fn context_for(&self, i: &Incident) -> AlertContext {
         let mut ctx = self.context.clone();
         if ctx.account.is_none() {
-            if let Some(crate::engine::backend::Backend::Lambda { function_arn, .. }) = &i.backend
-            {
+            if let Some(crate::engine::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
                 ctx.account = arn_account(function_arn);
             }
         }
@@ -612,11 +623,19 @@ impl Monitor {
                 back.version = step.incident.version + 1;
                 self.store.put(&back, step.incident.version).await.map(drop)
             }
-            (None, _) => self.store.remove(&key, step.incident.version).await.map(drop),
+            (None, _) => self
+                .store
+                .remove(&key, step.incident.version)
+                .await
+                .map(drop),
         }
     }
 
-    async fn send_alert(&self, r: &Rendered, deadline: Option<Instant>) -> Result<(), PublishError> {
+    async fn send_alert(
+        &self,
+        r: &Rendered,
+        deadline: Option<Instant>,
+    ) -> Result<(), PublishError> {
         if self.sink.record(Published::Alert(r.clone())) {
             return Ok(());
         }

@@ -114,7 +114,11 @@ pub fn code(s: &str) -> String {
 
 /// A Slack link; the URL is ours (percent-encoded), the text may come from logs.
 fn slack_link(href: &str, text: &str) -> String {
-    format!("<{}|{}>", href.replace(['<', '>', '|'], ""), slack(text).replace('|', "¦"))
+    format!(
+        "<{}|{}>",
+        href.replace(['<', '>', '|'], ""),
+        slack(text).replace('|', "¦")
+    )
 }
 
 /// An SNS subject: one line, no control characters, fewer than 100 characters.
@@ -161,7 +165,9 @@ fn kind_verb(kind: Kind, cause: Cause) -> String {
         Kind::Timeout => "timed out (504)".to_owned(),
         Kind::NearLimit => "came close to the integration timeout".to_owned(),
         Kind::Error => format!("failed: {}", cause.title()),
-        Kind::Misconfiguration => "ran into a function timeout longer than the gateway waits".to_owned(),
+        Kind::Misconfiguration => {
+            "ran into a function timeout longer than the gateway waits".to_owned()
+        }
     }
 }
 
@@ -417,7 +423,10 @@ fn example_facts(f: &Finding) -> Vec<(&'static str, String)> {
     if let Some(e) = f.elapsed_ms {
         v.push(("waited", format!("{} of {}", ms(e), ms(f.limit_ms))));
     } else if let Some(l) = f.integration_latency_ms {
-        v.push(("integration latency", format!("{} of {}", ms(l), ms(f.limit_ms))));
+        v.push((
+            "integration latency",
+            format!("{} of {}", ms(l), ms(f.limit_ms)),
+        ));
     } else {
         v.push(("limit", ms(f.limit_ms)));
     }
@@ -621,7 +630,8 @@ fn email_text(n: &Notice<'_>, ctx: &AlertContext, links: &[Link], examples_n: us
         // Each fact once: what the logs show, and each route's health, the first time.
         let lines = f.diagnosis.shows.iter().chain(&f.diagnosis.route_health);
         for s in lines {
-            if !said.contains(&s.as_str()) && (k == 0 || !s.starts_with("The request was sent at")) {
+            if !said.contains(&s.as_str()) && (k == 0 || !s.starts_with("The request was sent at"))
+            {
                 said.push(s);
                 let _ = writeln!(out, "  - {s}");
             }
@@ -866,20 +876,18 @@ pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
         let chatbot_v = chatbot_json(n, ctx, &subject, &links, examples_n);
         let chatbot = chatbot_v.to_string();
         let automation = automation_json(
-            n,
-            ctx,
-            &subject,
-            &email,
-            &chatbot_v,
-            &links,
-            &summary,
-            examples_n,
+            n, ctx, &subject, &email, &chatbot_v, &links, &summary, examples_n,
         )
         .to_string();
         let message = message(&chatbot, &email, &automation);
         if message.len() <= MAX_MESSAGE_BYTES || examples_n == 0 {
             return Rendered {
-                id: format!("{}-{}-{}", n.incident.id, n.status.as_str(), n.incident.version),
+                id: format!(
+                    "{}-{}-{}",
+                    n.incident.id,
+                    n.status.as_str(),
+                    n.incident.version
+                ),
                 subject,
                 email,
                 chatbot,
