@@ -670,4 +670,55 @@ mod tests {
         let total: u64 = into.values().map(|c| c.affected).sum();
         assert_eq!(total, (MAX_ROUTES + 5) as u64);
     }
+
+    proptest::proptest! {
+        /// Counts are true whatever the findings: every finding in exactly one incident,
+        /// each incident's routes add up to it, never more affected than requests.
+        #[test]
+        fn counts_add_up(spec in proptest::collection::vec((0u8..3, 0u8..4, 0u8..3, 0u8..2, proptest::option::of(0i64..100_000)), 0..60),
+                         requests in proptest::collection::vec(0u64..20, 4)) {
+            let kinds = [Kind::Timeout, Kind::Error, Kind::NearLimit];
+            let findings: Vec<Finding> = spec
+                .iter()
+                .map(|(k, r, b, api, ts)| {
+                    let mut f = finding(
+                        kinds[*k as usize],
+                        &format!("GET /r{r}"),
+                        (*b > 0).then(|| lambda(&format!("fn{b}"))),
+                        ts.unwrap_or(0),
+                    );
+                    f.timestamp = *ts;
+                    f.ended_at = *ts;
+                    // API 0 has route statistics; API 1 has none (requests = findings).
+                    f.api_id = if *api == 0 { "a1b2c3d4e5".into() } else { "other".into() };
+                    f
+                })
+                .collect();
+            let routes: Vec<RouteStats> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, n)| stats(&format!("GET /r{i}"), *n))
+                .collect();
+            let groups = group(&findings, &routes);
+            let total: u64 = groups.iter().map(|g| g.affected).sum();
+            proptest::prop_assert_eq!(total, findings.len() as u64);
+            for g in &groups {
+                let by_route: u64 = g.routes.values().map(|c| c.affected).sum();
+                proptest::prop_assert_eq!(by_route, g.affected);
+                proptest::prop_assert_eq!(g.findings.len() as u64, g.affected);
+                proptest::prop_assert!(g.requests >= g.affected);
+                proptest::prop_assert!(g.rate().is_none_or(|r| (0.0..=1.0).contains(&r)));
+                proptest::prop_assert!(g.findings.iter().all(|f| IncidentKey::of(f) == g.key));
+                if let (Some(a), Some(b)) = (g.first_seen, g.last_seen) {
+                    proptest::prop_assert!(a <= b);
+                }
+                // Observed twice, the stored incident holds both.
+                let o = observe(None, g, 0, Lifecycle::default());
+                let o2 = observe(Some(&o.next), g, 1000, Lifecycle::default());
+                proptest::prop_assert_eq!(o2.next.affected, 2 * g.affected);
+                proptest::prop_assert_eq!(o2.next.requests, 2 * g.requests);
+                proptest::prop_assert_eq!(o2.next.id, o.next.id);
+            }
+        }
+    }
 }

@@ -846,3 +846,24 @@ fn batch_key(ids: &[u64]) -> String {
     let h = alert::fnv1a(ids.iter().flat_map(|k| k.to_le_bytes()));
     format!("batch-{h:016x}-{}", ids.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_ticks_are_told_from_log_batches() {
+        assert!(is_schedule(
+            br#"{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#
+        ));
+        assert!(is_schedule(br#"{"apigw-doctor":"resolve"}"#));
+        assert!(!is_schedule(br#"{"awslogs":{"data":"H4sI"}}"#));
+        assert!(!is_schedule(br#"{"Records":[]}"#));
+        assert!(!is_schedule(b"not json"));
+        assert_eq!(
+            arn_account("arn:aws:sns:us-east-1:123456789012:t").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(arn_account("arn:aws:sns:us-east-1::t"), None);
+    }
+}
