@@ -26,9 +26,10 @@ use crate::engine::incidents::Incident;
 
 /// Partition of the open incidents.
 const INCIDENTS_PK: &str = "incident";
-/// A claim older than this while still `processing` was left by a container that
-/// died: another may take the batch over (the function's timeout is 60 s).
-pub const CLAIM_STALE_MS: i64 = 5 * 60 * 1000;
+/// A claim older than this while still `processing` was left by an invocation that
+/// died (the function's timeout is 60 s): Lambda's retry, a minute or more later, may
+/// take the batch over.
+pub const CLAIM_STALE_MS: i64 = 90 * 1000;
 /// How long a handled batch is remembered (CloudWatch Logs and Lambda retry within hours).
 pub const CLAIM_TTL_SECS: i64 = 24 * 3600;
 /// Resolved incidents are deleted; an open one that nobody touches expires after this

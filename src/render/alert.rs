@@ -29,6 +29,8 @@ pub const MAX_EXAMPLES: usize = 3;
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
 /// SNS subjects must be shorter than 100 characters.
 const MAX_SUBJECT_CHARS: usize = 99;
+/// Chatbot custom notifications take a description of at most 8,000 characters.
+const MAX_CHATBOT_DESCRIPTION: usize = 7_500;
 /// The automation JSON's schema name.
 pub const SCHEMA: &str = "apigw-doctor/incident/1";
 /// Logs Insights and dashboard links cover the incident plus this margin each side.
@@ -751,7 +753,17 @@ fn chatbot_json(
         let l: Vec<String> = links.iter().map(|l| slack_link(&l.href, &l.text)).collect();
         let _ = write!(d, "\n*Check:* {}", l.join(" · "));
     }
-    let next: Vec<String> = afterwards(n).iter().take(4).map(|r| slack(r)).collect();
+    // Chatbot shows these as "Next steps": they are what to do once the incident is under
+    // control, so each says so; the triage checks are the links above.
+    let prefix = match i.key.kind {
+        Kind::Timeout | Kind::NearLimit => "Afterwards: ",
+        Kind::Error | Kind::Misconfiguration => "To fix: ",
+    };
+    let next: Vec<String> = afterwards(n)
+        .iter()
+        .take(4)
+        .map(|r| format!("{prefix}{}", slack(r)))
+        .collect();
     let mut related: Vec<String> = Vec::new();
     if let Some(Backend::Lambda { function_arn, .. }) = &i.backend {
         related.push(plain(function_arn));
@@ -880,7 +892,12 @@ pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
         )
         .to_string();
         let message = message(&chatbot, &email, &automation);
-        if message.len() <= MAX_MESSAGE_BYTES || examples_n == 0 {
+        let description = chatbot_v["content"]["description"]
+            .as_str()
+            .map_or(0, |d| d.chars().count());
+        if (message.len() <= MAX_MESSAGE_BYTES && description <= MAX_CHATBOT_DESCRIPTION)
+            || examples_n == 0
+        {
             return Rendered {
                 id: format!(
                     "{}-{}-{}",
