@@ -593,14 +593,21 @@ impl Monitor {
         Ok(sent)
     }
 
-    /// The alert context with the account from the incident's backend when the topic
-    /// does not name one.
+    /// The alert context, with the account and region from the incident's backend when
+    /// the settings do not give them.
     fn context_for(&self, i: &Incident) -> AlertContext {
         let mut ctx = self.context.clone();
         if ctx.account.is_none() {
             if let Some(crate::engine::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
                 ctx.account = arn_account(function_arn);
             }
+        }
+        if ctx.region.is_none() {
+            ctx.region = i
+                .backend
+                .as_ref()
+                .and_then(crate::engine::backend::Backend::region)
+                .map(str::to_owned);
         }
         ctx
     }

@@ -249,10 +249,11 @@ pub fn subject(n: &Notice<'_>) -> String {
 fn link_window(n: &Notice<'_>) -> (i64, i64) {
     let i = n.incident;
     let start = i.first_seen.unwrap_or(i.opened_at) - LINK_MARGIN_MS;
-    let end = match n.status {
-        Status::Resolved => i.last_seen.unwrap_or(i.last_activity),
-        _ => n.now.max(i.last_seen.unwrap_or(n.now)),
-    } + LINK_MARGIN_MS;
+    // The logs' clock when they carry one (replayed logs are days old), else ours.
+    let end = i.last_seen.unwrap_or(match n.status {
+        Status::Resolved => i.last_activity,
+        _ => n.now,
+    }) + LINK_MARGIN_MS;
     (start, end.max(start + 60_000))
 }
 
@@ -606,9 +607,14 @@ fn email_text(n: &Notice<'_>, ctx: &AlertContext, links: &[Link], examples_n: us
     if !shown.is_empty() {
         let _ = writeln!(
             out,
-            "\nEVIDENCE ({} of {} in this batch: the onset, then the longest)",
+            "\nEVIDENCE ({} of {} in this batch{})",
             shown.len(),
-            n.findings.len()
+            n.findings.len(),
+            if shown.len() > 1 {
+                ": the first, then the longest"
+            } else {
+                ""
+            }
         );
     }
     let mut said: Vec<&str> = Vec::new();
