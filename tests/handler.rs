@@ -754,3 +754,35 @@ fn dry_run_json_prints_metric_data_and_alerts() {
     assert_eq!(alerts[0]["status"], "firing");
     assert_eq!(alerts[0]["affected"], 1);
 }
+
+#[test]
+fn hostile_route_text_cannot_mention_or_link_in_slack() {
+    let mut b = Batch::new(API, 9);
+    b.request(
+        &rid(1),
+        T0,
+        "GET",
+        "/x/<!channel>/@here/<http://evil.example|click>",
+        "/x/<!channel>/@here/<http://evil.example|click>",
+        "f",
+        Outcome::Timeout,
+    );
+    let (_, p) = go(&monitor(INCIDENT_ENV), &b.event(), T0 + 60_000);
+    let a = alerts(&p);
+    assert_eq!(a.len(), 1);
+    let chatbot: serde_json::Value = serde_json::from_str(&a[0].chatbot).unwrap();
+    for field in [
+        &chatbot["content"]["title"],
+        &chatbot["content"]["description"],
+        &chatbot["metadata"]["summary"],
+    ] {
+        let t = field.as_str().unwrap();
+        assert!(!t.contains("<!channel>") && !t.contains("@here"), "{t}");
+        assert!(!t.contains("<http://evil"), "{t}");
+    }
+    assert!(chatbot["content"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("&lt;!channel&gt;"));
+    assert!(!a[0].subject.chars().any(char::is_control));
+}
