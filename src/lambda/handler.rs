@@ -577,7 +577,8 @@ impl Monitor {
         }
         let mut sent = 0;
         for (k, (r, covers)) in rendered.iter().enumerate() {
-            if let Err(e) = self.send_alert(r, deadline).await {
+            let result = self.send_alert(r, deadline).await;
+            if let Err(e) = result {
                 // This one and the rest were not sent: undo their steps.
                 let unsent = rendered[k..].iter().flat_map(|(_, c)| c.clone());
                 for i in unsent {
@@ -588,7 +589,7 @@ impl Monitor {
                 }
                 return Err(e);
             }
-            sent += covers.len().min(1);
+            sent += usize::from(result.is_ok_and(|went| went) && !covers.is_empty());
         }
         Ok(sent)
     }
@@ -638,13 +639,14 @@ impl Monitor {
         }
     }
 
+    /// Publishes one rendering; `false`: there is no topic, so it was only logged.
     async fn send_alert(
         &self,
         r: &Rendered,
         deadline: Option<Instant>,
-    ) -> Result<(), PublishError> {
+    ) -> Result<bool, PublishError> {
         if self.sink.record(Published::Alert(r.clone())) {
-            return Ok(());
+            return Ok(true);
         }
         match (&self.sink, &self.config.alert_topic_arn) {
             (Sink::Aws { sns: client, .. }, Some(topic)) => {
@@ -652,11 +654,12 @@ impl Monitor {
                     remaining(deadline).ok_or(PublishError::Deadline("publish alerts"))?;
                 tokio::time::timeout(remaining, sns::publish(client, topic, r))
                     .await
-                    .map_err(|_| PublishError::Deadline("publish alerts"))?
+                    .map_err(|_| PublishError::Deadline("publish alerts"))??;
+                Ok(true)
             }
             _ => {
                 tracing::warn!(alert_id = %r.id, subject = %r.subject, automation = %r.automation, "incident (no ALERT_TOPIC_ARN set, not sent)");
-                Ok(())
+                Ok(false)
             }
         }
     }
