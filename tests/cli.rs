@@ -65,7 +65,7 @@ fn stdin_and_text_copied_from_the_console() {
         .stdout
         .clone();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("1 timeout"), "{out}");
+    assert!(out.contains("1 of 1 (100%) timed out"), "{out}");
     assert!(out.contains("29,009 ms"), "{out}");
     assert!(
         out.contains("HTTP endpoint https://example.com/slow"),

@@ -475,6 +475,7 @@ mod tests {
             cause: Cause::IntegrationTimeout,
             severity: Severity::Warning,
             backend: None,
+            status: Some(504),
             opened_at: 0,
             last_activity: 0,
             first_seen: None,

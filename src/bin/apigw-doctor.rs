@@ -113,6 +113,7 @@ fn config(args: &AnalyzeArgs) -> Result<EngineConfig, String> {
         near_limit_ratio: ratio,
         access_format,
         region: args.region.clone(),
+        ..EngineConfig::default()
     })
 }
 

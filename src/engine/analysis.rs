@@ -34,7 +34,11 @@ pub struct EngineConfig {
     pub access_format: Option<AccessFormat>,
     /// The region for console links when the logs do not name one.
     pub region: Option<String>,
+    /// Route-level metric series per API stage (`MAX_ROUTE_METRICS`); the rest is `Route=Other`.
+    pub max_route_metrics: usize,
 }
+
+pub const DEFAULT_MAX_ROUTE_METRICS: usize = 25;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -43,6 +47,7 @@ impl Default for EngineConfig {
             near_limit_ratio: DEFAULT_NEAR_LIMIT_RATIO,
             access_format: None,
             region: None,
+            max_route_metrics: DEFAULT_MAX_ROUTE_METRICS,
         }
     }
 }
@@ -97,7 +102,61 @@ pub struct RouteKey {
     pub route: Route,
 }
 
+/// A percentile of a route's integration latency. Timeouts are observations too,
+/// known only to have lasted at least their limit (censored): a percentile whose
+/// rank falls among them is a lower bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Percentile {
+    pub ms: u64,
+    /// `ms` is only a lower bound (`≥ 29,000 ms`).
+    pub at_least: bool,
+}
+
+/// What a route's latencies say about it, from counts (evidence), not from one
+/// percentile of a small sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteVerdict {
+    /// No request on the route was answered or timed out.
+    NoBaseline,
+    /// Fewer than [`VERDICT_MIN`] observations: too few to judge.
+    TooFew,
+    /// Every observation under the near-limit threshold.
+    Fast,
+    /// Exactly one observation near or over the limit; the rest fast.
+    Outlier,
+    /// A fast majority (or half) with two or more slow ones: a slow path.
+    Bimodal,
+    /// A majority near or over the limit (so the median is too).
+    RoutinelyNearLimit,
+}
+
+/// Observations a route needs before a verdict.
+pub const VERDICT_MIN: u64 = 5;
+/// Observations a route needs before any percentile is given.
+pub const PERCENTILE_MIN: u64 = 20;
+
+impl RouteVerdict {
+    /// `slow` of `observed` observations were at or above the near-limit threshold.
+    pub fn of(observed: u64, slow: u64) -> RouteVerdict {
+        if observed == 0 {
+            RouteVerdict::NoBaseline
+        } else if observed < VERDICT_MIN {
+            RouteVerdict::TooFew
+        } else if slow * 2 > observed {
+            RouteVerdict::RoutinelyNearLimit
+        } else if slow >= 2 {
+            RouteVerdict::Bimodal
+        } else if slow == 1 {
+            RouteVerdict::Outlier
+        } else {
+            RouteVerdict::Fast
+        }
+    }
+}
+
 /// How the requests of one route did: tells one slow request from a route that lives near the limit.
+/// Computed once per analysis; every finding on the route quotes the same `health`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RouteStats {
     #[serde(flatten)]
@@ -108,20 +167,107 @@ pub struct RouteStats {
     pub timeouts: u64,
     pub near_limit: u64,
     pub errors: u64,
-    /// Requests whose integration answered (the latencies below are theirs).
+    /// Requests whose integration answered (not counting timeouts).
     pub responses: u64,
+    /// The n of the statistics: answered requests plus timeouts.
+    pub observed: u64,
+    /// Timeouts among `observed`, counted at ≥ their limit.
+    pub censored: u64,
+    /// Observations at or above the near-limit threshold (timeouts included), and below it.
+    pub slow: u64,
+    pub fast: u64,
+    /// Percentile values (None below [`PERCENTILE_MIN`] observations); `p95_censored`
+    /// says whether the p95 is only a lower bound.
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub max_ms: Option<u64>,
+    pub p50: Option<Percentile>,
+    pub p95: Option<Percentile>,
+    pub p99: Option<Percentile>,
+    pub max: Option<Percentile>,
+    pub verdict: RouteVerdict,
+    /// The route-health sentence, the same in every finding that quotes it.
+    pub health: String,
+    /// The route's template was recovered (from the logs, not guessed from a concrete path).
+    pub templated: bool,
+    /// Answered latencies, sorted once the analysis is finished.
     #[serde(skip)]
     pub latencies: Vec<u64>,
+    /// The smallest and largest observed latency of the timeouts (or their limit).
+    #[serde(skip)]
+    censored_min_ms: u64,
+    #[serde(skip)]
+    censored_max_ms: u64,
+    /// Some request of the route logged INFO-level lines.
+    #[serde(skip)]
+    info_seen: bool,
 }
 
 impl RouteStats {
-    /// Remaining headroom of the p95 under the limit, in percent.
+    /// Remaining headroom of the p95 under the limit, in percent (0 or less when the
+    /// p95 is among the timeouts).
     pub fn headroom_pct(&self) -> Option<i64> {
+        if self.p95?.at_least {
+            // Among the timeouts: whatever the bound, there is no headroom.
+            return Some(0);
+        }
         let p95 = self.p95_ms? as i64;
         Some((self.limit_ms as i64 - p95) * 100 / self.limit_ms.max(1) as i64)
+    }
+
+    /// The `p`th percentile (nearest rank) over answered latencies and censored
+    /// timeouts. A lower bound where the rank falls among the timeouts, or where the
+    /// timeouts are at least the share above `p` (≥ 5% for p95): the value is then
+    /// not known, only that it reaches the timeouts' limit.
+    pub fn percentile(&self, p: u64) -> Option<Percentile> {
+        let n = self.observed;
+        if n < PERCENTILE_MIN {
+            return None;
+        }
+        let answered = self.latencies.len() as u64;
+        let rank = (p * n).div_ceil(100).max(1);
+        let bound = self.censored_min_ms.min(self.limit_ms);
+        if self.censored > 0 && (rank > answered || self.censored * 100 >= (100 - p) * n) {
+            return Some(Percentile {
+                ms: bound,
+                at_least: true,
+            });
+        }
+        self.latencies.get(rank as usize - 1).map(|&ms| Percentile {
+            ms,
+            at_least: false,
+        })
+    }
+
+    fn finish(&mut self, near_ms: u64) {
+        self.latencies.sort_unstable();
+        self.responses = self.latencies.len() as u64;
+        self.observed = self.responses + self.censored;
+        let fast = self.latencies.partition_point(|&l| l < near_ms) as u64;
+        self.fast = fast;
+        self.slow = self.observed - fast;
+        self.p50 = self.percentile(50);
+        self.p95 = self.percentile(95);
+        self.p99 = self.percentile(99);
+        let answered_max = self.latencies.last().copied();
+        self.max = match (answered_max, self.censored) {
+            (a, 0) => a.map(|ms| Percentile {
+                ms,
+                at_least: false,
+            }),
+            (Some(a), _) if a > self.censored_max_ms => Some(Percentile {
+                ms: a,
+                at_least: false,
+            }),
+            _ => Some(Percentile {
+                ms: self.censored_max_ms,
+                at_least: true,
+            }),
+        };
+        self.p50_ms = self.p50.map(|p| p.ms);
+        self.p95_ms = self.p95.map(|p| p.ms);
+        self.max_ms = self.max.map(|p| p.ms);
+        self.verdict = RouteVerdict::of(self.observed, self.slow);
     }
 }
 
@@ -176,8 +322,10 @@ pub struct Observation {
     pub route: usize,
     /// Epoch ms of the request's first line, if the logs carried one.
     pub timestamp: Option<i64>,
-    /// The integration latency, for requests whose integration answered.
+    /// The integration latency, for requests whose integration answered; for
+    /// timeouts, how long API Gateway waited (at least the limit, as far as the logs show).
     pub integration_latency_ms: Option<u64>,
+    pub timed_out: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -190,6 +338,9 @@ pub struct Analysis {
     pub counters: Counters,
     #[serde(skip)]
     pub observations: Vec<Observation>,
+    /// The configured cap on route-level metric series per API stage.
+    #[serde(skip)]
+    pub max_route_metrics: usize,
 }
 
 /// Where a batch came from.
@@ -249,6 +400,9 @@ pub struct Analyzer<'c> {
     doc_kind: Option<GroupKind>,
     /// The last source's names, shared by the provenance of its requests.
     source: Option<(Arc<str>, Arc<str>)>,
+    /// Synthetic ids (`test-invoke-request`) → the id of their current run: a
+    /// test-invoke log can hold several runs under one id, each its own request.
+    runs: HashMap<String, (String, u32)>,
 }
 
 impl<'c> Analyzer<'c> {
@@ -266,6 +420,7 @@ impl<'c> Analyzer<'c> {
             in_control: false,
             doc_kind: None,
             source: None,
+            runs: HashMap::new(),
         }
     }
 
@@ -331,6 +486,18 @@ impl<'c> Analyzer<'c> {
             }
             if let Some(rec) = self.access.parse(message) {
                 self.add_access_record(src, event_id, ts, &rec);
+                return;
+            }
+            // Not an access record: a delivered (vended) execution-log record?
+            if let Some(d) = execution_log::delivered(message) {
+                let ts = if ts > 0 {
+                    ts
+                } else {
+                    d.timestamp_ms.unwrap_or(0)
+                };
+                self.execution_line(src, event_id, &d.request_id, ts, &d.text);
+                let at = self.request_at(&d.request_id, src, event_id, ApiKind::Rest);
+                self.requests[at].apply_api_stage(d.api_id.as_deref(), d.stage.as_deref());
                 return;
             }
         }
@@ -439,14 +606,57 @@ impl<'c> Analyzer<'c> {
             self.counters.execution_lines += 1;
         }
         // Non-UUID ids (`PDS1PEC4oAMFpyA=`) are WebSocket requests.
-        let kind = if looks_like_uuid(request_id) || request_id.starts_with("test-") {
+        let synthetic = request_id.starts_with("test-");
+        let kind = if synthetic || looks_like_uuid(request_id) {
             ApiKind::Rest
         } else {
             ApiKind::WebSocket
         };
+        let run_id;
+        let request_id = if synthetic {
+            run_id = self.run_of(request_id, &line);
+            run_id.as_str()
+        } else {
+            request_id
+        };
         let req = self.request(request_id, src, event_id, kind);
         req.apply_group(src.log_group);
         req.apply_line(&line, ts);
+    }
+
+    /// The request id of a synthetic id's current run: a new run starts when a run
+    /// that has ended (its final status logged) sees `Starting execution` or a failure.
+    fn run_of(&mut self, id: &str, line: &execution_log::Line<'_>) -> String {
+        use execution_log::Line as L;
+        let (current, n) = self
+            .runs
+            .entry(id.to_owned())
+            .or_insert_with(|| (id.to_owned(), 0))
+            .clone();
+        let starts_run = matches!(
+            line,
+            L::StartingExecution
+                | L::Timeout
+                | L::ConfigurationError(_)
+                | L::FunctionError { .. }
+                | L::InvocationFailed { .. }
+                | L::OtherFailure(_)
+        );
+        if !starts_run {
+            return current;
+        }
+        let hash = self.hasher.hash_one(current.as_str());
+        let requests = &self.requests;
+        let ended = self
+            .index
+            .find(hash, |&(h, at)| h == hash && requests[at].id == current)
+            .is_some_and(|&(_, at)| requests[at].completed);
+        if !ended {
+            return current;
+        }
+        let next = format!("{id}#{}", n + 2);
+        self.runs.insert(id.to_owned(), (next.clone(), n + 1));
+        next
     }
 
     fn add_function_line(
@@ -596,10 +806,24 @@ impl<'c> Analyzer<'c> {
                         near_limit: 0,
                         errors: 0,
                         responses: 0,
+                        observed: 0,
+                        censored: 0,
+                        slow: 0,
+                        fast: 0,
                         p50_ms: None,
                         p95_ms: None,
                         max_ms: None,
+                        p50: None,
+                        p95: None,
+                        p99: None,
+                        max: None,
+                        verdict: RouteVerdict::NoBaseline,
+                        health: String::new(),
+                        templated: req.has_template(),
                         latencies: Vec::new(),
+                        censored_min_ms: u64::MAX,
+                        censored_max_ms: 0,
+                        info_seen: false,
                     });
                     route_at.insert(key.clone(), routes.len() - 1);
                     routes.len() - 1
@@ -616,13 +840,21 @@ impl<'c> Analyzer<'c> {
             };
             let verdict = findings::classify(req, limit_ms, ppm);
             stats.requests += 1;
+            stats.info_seen |= req.info_lines > 0;
             match verdict.map(|v| v.0) {
-                Some(Kind::Timeout) => stats.timeouts += 1,
+                Some(Kind::Timeout) => {
+                    // Censored: the timeout lasted at least its limit.
+                    let l = timeout_latency_ms(req, limit_ms);
+                    stats.timeouts += 1;
+                    stats.censored += 1;
+                    stats.censored_min_ms = stats.censored_min_ms.min(l);
+                    stats.censored_max_ms = stats.censored_max_ms.max(l);
+                }
                 Some(Kind::NearLimit) => stats.near_limit += 1,
                 Some(Kind::Error) => stats.errors += 1,
                 _ => {}
             }
-            if req.got_response() {
+            if verdict.is_none_or(|v| v.0 != Kind::Timeout) && req.got_response() {
                 if let Some(l) = req.integration_latency_ms {
                     stats.latencies.push(l);
                 }
@@ -642,12 +874,15 @@ impl<'c> Analyzer<'c> {
             c.0 = new_place[c.0];
         }
         for s in &mut routes {
-            s.latencies.sort_unstable();
-            s.responses = s.latencies.len() as u64;
-            s.p50_ms = percentile(&s.latencies, 50);
-            s.p95_ms = percentile(&s.latencies, 95);
-            s.max_ms = s.latencies.last().copied();
+            s.finish(config.near_limit_ms(s.limit_ms));
+            s.health = diagnosis::route_health(s, config);
         }
+        // API stages whose execution log is at INFO level in what this analysis saw.
+        let info_stages: std::collections::BTreeSet<(&str, &str)> = routes
+            .iter()
+            .filter(|r| r.info_seen)
+            .map(|r| (r.key.api_id.as_str(), r.key.stage.as_str()))
+            .collect();
 
         let mut out = Vec::new();
         for (req, &(at, limit_ms, verdict)) in requests.iter().zip(&classified) {
@@ -669,13 +904,13 @@ impl<'c> Analyzer<'c> {
                 stage: key.stage.clone(),
                 route: key.route.clone(),
                 api_kind: req.kind,
-                status: req.status.or(match kind {
-                    Kind::Timeout if req.kind != ApiKind::Http => Some(504),
-                    _ => None,
-                }),
+                status: match kind {
+                    // What the client got: HTTP APIs answer a timeout with 503.
+                    Kind::Timeout => Some(req.status.unwrap_or(req.kind.timeout_status())),
+                    _ => req.status,
+                },
                 invoked: req.invoked(),
-                integration_latency_ms: req
-                    .got_response()
+                integration_latency_ms: (kind != Kind::Timeout && req.got_response())
                     .then_some(req.integration_latency_ms)
                     .flatten(),
                 elapsed_ms: req.elapsed_after_sending_ms(),
@@ -694,7 +929,11 @@ impl<'c> Analyzer<'c> {
                 provenance: req.provenance.clone(),
                 diagnosis: Diagnosis::default(),
             };
-            finding.diagnosis = diagnosis::diagnose(&finding, req, Some(route_stats), config);
+            let context = diagnosis::Context {
+                stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
+            };
+            finding.diagnosis =
+                diagnosis::diagnose(&finding, req, Some(route_stats), config, context);
             out.push(finding);
         }
 
@@ -779,13 +1018,17 @@ impl<'c> Analyzer<'c> {
         let observations = requests
             .iter()
             .zip(&classified)
-            .map(|(r, &(at, _, _))| Observation {
+            .map(|(r, &(at, limit_ms, verdict))| Observation {
                 route: at,
                 timestamp: r.first_ts,
-                integration_latency_ms: r
-                    .got_response()
-                    .then_some(r.integration_latency_ms)
-                    .flatten(),
+                integration_latency_ms: match verdict {
+                    Some((Kind::Timeout, _)) => Some(timeout_latency_ms(r, limit_ms)),
+                    _ => r
+                        .got_response()
+                        .then_some(r.integration_latency_ms)
+                        .flatten(),
+                },
+                timed_out: matches!(verdict, Some((Kind::Timeout, _))),
             })
             .collect();
         let mut pending: Vec<Request> = requests
@@ -801,9 +1044,19 @@ impl<'c> Analyzer<'c> {
             functions: self.functions.into_values().collect(),
             counters: self.counters,
             observations,
+            max_route_metrics: config.max_route_metrics,
         };
         (analysis, pending)
     }
+}
+
+/// How long a timed-out request waited, as far as the logs show: from sending to
+/// giving up, else the access log's latency, else the limit itself.
+fn timeout_latency_ms(req: &Request, limit_ms: u64) -> u64 {
+    req.elapsed_after_sending_ms()
+        .or(req.response_latency_ms)
+        .or(req.integration_latency_ms)
+        .unwrap_or(limit_ms)
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -862,7 +1115,7 @@ pub fn analyze_documents<'d>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -910,6 +1163,330 @@ mod tests {
             summary(true).contains("\"timeouts\":0"),
             "{}",
             summary(true)
+        );
+    }
+
+    /// Access-log records in, analysis out.
+    pub(crate) fn analyse(config: &EngineConfig, records: &[String]) -> Analysis {
+        let mut a = Analyzer::new(config);
+        let src = Source {
+            log_group: "api-access",
+            log_stream: "s",
+        };
+        for (i, r) in records.iter().enumerate() {
+            a.add_event(src, &i.to_string(), 1_764_064_800_000 + i as i64, r);
+        }
+        a.finish().0
+    }
+
+    pub(crate) fn rest(id: &str, route: &str, status: u16, latency: u64) -> String {
+        let (method, path) = route.split_once(' ').unwrap();
+        let timeout = if status == 504 {
+            r#","responseType":"INTEGRATION_TIMEOUT","responseLatency":"29010""#.to_owned()
+        } else {
+            format!(r#","integrationLatency":"{latency}""#)
+        };
+        format!(
+            r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"{method}","resourcePath":"{path}","status":"{status}"{timeout}}}"#
+        )
+    }
+
+    fn route<'a>(a: &'a Analysis, name: &str) -> &'a RouteStats {
+        a.routes
+            .iter()
+            .find(|r| r.key.route.as_str() == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn timeouts_are_censored_observations_not_missing_ones() {
+        let mut recs: Vec<String> = (0..80)
+            .map(|i| rest(&format!("t{i}"), "POST /pay", 504, 0))
+            .collect();
+        recs.extend((0..20).map(|i| rest(&format!("f{i}"), "POST /pay", 200, 100 + i)));
+        let a = analyse(&EngineConfig::default(), &recs);
+        let r = route(&a, "POST /pay");
+        assert_eq!(
+            (r.requests, r.timeouts, r.observed, r.censored),
+            (100, 80, 100, 80)
+        );
+        assert_eq!((r.responses, r.slow, r.fast), (20, 80, 20));
+        let p95 = r.p95.unwrap();
+        assert!(p95.at_least && p95.ms == 29_000, "{p95:?}");
+        assert!(
+            r.p50.unwrap().at_least,
+            "80% timed out: the median is among them"
+        );
+        assert_eq!(r.headroom_pct(), Some(0));
+        assert_eq!(r.verdict, RouteVerdict::RoutinelyNearLimit);
+        assert_eq!(
+            r.max.unwrap(),
+            Percentile {
+                ms: 29_010,
+                at_least: true
+            }
+        );
+        assert!(
+            r.health.contains("80 of 100 (80%) timed out"),
+            "{}",
+            r.health
+        );
+        assert!(r.health.contains("p95 ≥ 29,000 ms"), "{}", r.health);
+        assert!(r.health.contains("(n=100)"), "{}", r.health);
+        // Every finding quotes the same route health.
+        assert!(a
+            .findings
+            .iter()
+            .all(|f| f.diagnosis.route_health.as_deref() == Some(r.health.as_str())));
+        // The metrics see the timeouts' latencies too.
+        let latencies = a
+            .observations
+            .iter()
+            .filter(|o| o.integration_latency_ms.is_some());
+        assert_eq!(latencies.count(), 100);
+    }
+
+    #[test]
+    fn p95_is_a_lower_bound_from_five_percent_of_timeouts() {
+        for (timeouts, at_least) in [(4, false), (5, true)] {
+            let mut recs: Vec<String> = (0..timeouts)
+                .map(|i| rest(&format!("t{i}"), "GET /x", 504, 0))
+                .collect();
+            recs.extend(
+                (0..100 - timeouts).map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i)),
+            );
+            let a = analyse(&EngineConfig::default(), &recs);
+            let p95 = route(&a, "GET /x").p95.unwrap();
+            assert_eq!(p95.at_least, at_least, "{timeouts} timeouts: {p95:?}");
+        }
+    }
+
+    #[test]
+    fn no_percentile_below_twenty_observations() {
+        for (n, some) in [(19, false), (20, true)] {
+            let recs: Vec<String> = (0..n)
+                .map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i))
+                .collect();
+            let a = analyse(&EngineConfig::default(), &recs);
+            let r = route(&a, "GET /x");
+            assert_eq!(r.p95.is_some(), some, "n={n}");
+            assert_eq!(r.p50_ms.is_some(), some, "n={n}");
+            assert!(r.max.is_some());
+        }
+    }
+
+    #[test]
+    fn a_fast_majority_with_a_slow_tail_is_bimodal_not_routinely_slow() {
+        let mut recs: Vec<String> = (0..8)
+            .map(|i| rest(&format!("f{i}"), "GET /orders", 200, 150 + i))
+            .collect();
+        recs.push(rest("s1", "GET /orders", 200, 27_000));
+        recs.push(rest("s2", "GET /orders", 200, 27_310));
+        let a = analyse(&EngineConfig::default(), &recs);
+        let r = route(&a, "GET /orders");
+        assert_eq!(r.verdict, RouteVerdict::Bimodal);
+        assert_eq!((r.fast, r.slow), (8, 2));
+        assert_eq!(r.p95, None);
+        assert!(!r.health.contains("routinely"), "{}", r.health);
+        assert!(
+            r.health
+                .contains("Bimodal: 8 of 10 (80%) answered under 23,200 ms, 2 did not"),
+            "{}",
+            r.health
+        );
+    }
+
+    #[test]
+    fn verdicts_at_their_boundaries() {
+        use RouteVerdict::*;
+        for (n, slow, verdict) in [
+            (0, 0, NoBaseline),
+            (4, 4, TooFew),
+            (5, 0, Fast),
+            (5, 1, Outlier),
+            (5, 2, Bimodal),
+            (5, 3, RoutinelyNearLimit),
+            (10, 5, Bimodal),
+            (10, 6, RoutinelyNearLimit),
+            (100, 1, Outlier),
+        ] {
+            assert_eq!(RouteVerdict::of(n, slow), verdict, "n={n} slow={slow}");
+        }
+    }
+
+    #[test]
+    fn http_api_timeouts_are_503s_with_access_log_times() {
+        let rec = r#"{"requestId":"KyDfdgZ9oAMEYpA=","apiId":"h1","stage":"$default","routeKey":"GET /slow","status":"503","integrationLatency":"30001","responseLatency":"30012","requestTimeEpoch":"1764064800"}"#;
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "http-access",
+            log_stream: "s",
+        };
+        a.add_event(src, "e1", 0, rec);
+        let (a, _) = a.finish();
+        let f = &a.findings[0];
+        assert_eq!(
+            (f.kind, f.status, f.limit_ms),
+            (Kind::Timeout, Some(503), 30_000)
+        );
+        assert_eq!(f.timestamp, Some(1_764_064_800_000));
+        assert_eq!(f.integration_latency_ms, None, "a timeout is not an answer");
+        let text = f.diagnosis.text();
+        assert!(!text.contains("Sending request to"), "{text}");
+        assert!(!f.diagnosis.headline.contains("504"), "{text}");
+        assert!(f.diagnosis.remedies.iter().all(|r| !r.contains("504")));
+        assert!(!text.contains("no timestamps"), "{text}");
+        assert!(text.contains("503"), "{text}");
+        let r = &a.routes[0];
+        assert_eq!((r.responses, r.censored), (0, 1));
+    }
+
+    #[test]
+    fn an_answer_above_the_limit_says_the_limit_is_wrong() {
+        let a = analyse(
+            &EngineConfig::default(),
+            &[rest("r1", "POST /report", 200, 45_000)],
+        );
+        let d = &a.findings[0].diagnosis;
+        assert!(
+            d.headline.contains("this API's limit is not 29 s"),
+            "{}",
+            d.headline
+        );
+        assert!(!d.headline.contains("from a 504"), "{}", d.headline);
+        assert!(d.shows[0].contains("TIMEOUT_OVERRIDES"), "{:?}", d.shows);
+        assert!(d.shows[0].contains("abc123/prod=50000"), "{:?}", d.shows);
+    }
+
+    #[test]
+    fn orphaned_timeouts_on_an_info_stage_do_not_ask_for_info_logging() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let exec = Source {
+            log_group: "API-Gateway-Execution-Logs_abc123/prod",
+            log_stream: "s",
+        };
+        for (i, line) in [
+            "(aaaaaaaa-0000-4000-8000-000000000001) Starting execution for request: aaaaaaaa-0000-4000-8000-000000000001",
+            "(aaaaaaaa-0000-4000-8000-000000000001) HTTP Method: GET, Resource Path: /health",
+            "(aaaaaaaa-0000-4000-8000-000000000001) Method completed with status: 200",
+            "(bbbbbbbb-0000-4000-8000-000000000002) Execution failed due to a timeout error",
+            "(bbbbbbbb-0000-4000-8000-000000000002) Method completed with status: 504",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
+        }
+        // The orphan's access-log record names its route.
+        let access = Source {
+            log_group: "api-access",
+            log_stream: "s",
+        };
+        a.add_event(access, "x", 1_764_064_800_000, r#"{"requestId":"bbbbbbbb-0000-4000-8000-000000000002","httpMethod":"POST","resourcePath":"/orders","status":"504","responseType":"INTEGRATION_TIMEOUT"}"#);
+        let (a, _) = a.finish();
+        let f = a.findings.iter().find(|f| f.kind == Kind::Timeout).unwrap();
+        assert_eq!(f.route.as_str(), "POST /orders");
+        assert!(
+            !f.diagnosis.remedies.iter().any(|r| r.contains("INFO")),
+            "{:?}",
+            f.diagnosis.remedies
+        );
+        assert!(f.diagnosis.cannot_show[0].contains("another log stream"));
+        assert!(f.diagnosis.insights_query.is_some());
+    }
+
+    #[test]
+    fn runs_that_share_a_synthetic_id_stay_separate_findings() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "test-invoke.txt",
+            log_stream: "",
+        };
+        let id = "test-invoke-request";
+        for (i, text) in [
+            "Starting execution for request: test-invoke-request",
+            "Execution failed due to configuration error: Invalid permissions on Lambda function",
+            "Method completed with status: 500",
+            "Starting execution for request: test-invoke-request",
+            "Execution failed due to configuration error: Malformed Lambda proxy response",
+            "Method completed with status: 502",
+            // A third run without its `Starting execution` line.
+            "Execution failed due to configuration error: Rate Exceeded.",
+            "Method completed with status: 500",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.add_execution_line(src, &i.to_string(), id, 1_000 + i as i64, text);
+        }
+        let (a, _) = a.finish();
+        let causes: Vec<Cause> = a.findings.iter().map(|f| f.cause).collect();
+        assert_eq!(
+            causes,
+            [
+                Cause::LambdaPermissions,
+                Cause::MalformedProxyResponse,
+                Cause::LambdaThrottled
+            ]
+        );
+        assert_eq!(a.summary.requests, 3);
+        // Real ids are never split.
+        let mut b = Analyzer::new(&config);
+        for (i, text) in [
+            "Execution failed due to configuration error: Invalid permissions on Lambda function",
+            "Method completed with status: 500",
+            "Execution failed due to configuration error: Malformed Lambda proxy response",
+        ]
+        .iter()
+        .enumerate()
+        {
+            b.add_execution_line(
+                src,
+                &i.to_string(),
+                "aaaaaaaa-0000-4000-8000-000000000001",
+                1,
+                text,
+            );
+        }
+        assert_eq!(b.finish().0.summary.requests, 1);
+    }
+
+    #[test]
+    fn an_aws_service_4xx_is_an_integration_role_finding() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "API-Gateway-Execution-Logs_abc123/prod",
+            log_stream: "s",
+        };
+        for (i, line) in [
+            "(cccccccc-0000-4000-8000-000000000003) Starting execution for request: cccccccc-0000-4000-8000-000000000003",
+            "(cccccccc-0000-4000-8000-000000000003) HTTP Method: POST, Resource Path: /jobs",
+            "(cccccccc-0000-4000-8000-000000000003) Method request path: {}",
+            "(cccccccc-0000-4000-8000-000000000003) Sending request to https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+            "(cccccccc-0000-4000-8000-000000000003) Received response. Status: 403, Integration latency: 12 ms",
+            "(cccccccc-0000-4000-8000-000000000003) Method completed with status: 200",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.add_event(src, &i.to_string(), 1_764_064_800_000, line);
+        }
+        let (a, _) = a.finish();
+        let f = &a.findings[0];
+        assert_eq!((f.kind, f.cause), (Kind::Error, Cause::AwsServiceRejected));
+        assert!(
+            f.diagnosis.remedies[0].contains("execution role"),
+            "{:?}",
+            f.diagnosis.remedies
+        );
+        assert!(
+            f.diagnosis.shows.iter().any(|s| s.contains("answered 403")),
+            "{:?}",
+            f.diagnosis.shows
         );
     }
 

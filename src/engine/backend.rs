@@ -19,6 +19,54 @@ pub enum Backend {
     /// An HTTP endpoint (public, or private through a VPC link). Query strings
     /// are dropped: they can carry keys.
     Http { url: String },
+    /// An HTTP endpoint behind a load balancer (`*.elb.amazonaws.com`) or at a
+    /// private address (a VPC link target): connect-versus-read applies as for HTTP.
+    PrivateHttp { url: String, target: PrivateTarget },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivateTarget {
+    /// `name-id.region.elb.amazonaws.com` (`internal-…` when internal).
+    ApplicationLoadBalancer,
+    /// `name-id.elb.region.amazonaws.com`.
+    NetworkLoadBalancer,
+    /// A private IP address or an internal name, reached through a VPC link.
+    PrivateEndpoint,
+}
+
+impl PrivateTarget {
+    pub fn label(self) -> &'static str {
+        match self {
+            PrivateTarget::ApplicationLoadBalancer => "load balancer (ALB)",
+            PrivateTarget::NetworkLoadBalancer => "load balancer (NLB)",
+            PrivateTarget::PrivateEndpoint => "private HTTP endpoint",
+        }
+    }
+
+    fn of_host(host: &str) -> Option<PrivateTarget> {
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let name = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+        if let Some(prefix) = name.strip_suffix(".amazonaws.com") {
+            let labels: Vec<&str> = prefix.split('.').collect();
+            let n = labels.len();
+            if n >= 2 && labels[n - 1] == "elb" {
+                return Some(PrivateTarget::ApplicationLoadBalancer);
+            }
+            if n >= 3 && labels[n - 2] == "elb" {
+                return Some(PrivateTarget::NetworkLoadBalancer);
+            }
+            return None;
+        }
+        let private_ip = name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_private() || ip.is_loopback() || ip.is_link_local());
+        let internal_name = [".internal", ".local", ".lan", ".corp", ".intranet"]
+            .iter()
+            .any(|s| name.ends_with(s))
+            || !name.contains('.');
+        (private_ip || internal_name).then_some(PrivateTarget::PrivateEndpoint)
+    }
 }
 
 impl Backend {
@@ -46,6 +94,12 @@ impl Backend {
                 });
             }
         }
+        if let Some(target) = PrivateTarget::of_host(host) {
+            return Some(Backend::PrivateHttp {
+                url: no_query.to_owned(),
+                target,
+            });
+        }
         if let Some(prefix) = host.strip_suffix(".amazonaws.com") {
             let mut labels = prefix.split('.');
             let service = labels.next().unwrap_or("").to_owned();
@@ -64,8 +118,13 @@ impl Backend {
             Backend::Lambda { region, .. } | Backend::AwsService { region, .. } => {
                 region.as_deref()
             }
-            Backend::Http { .. } => None,
+            Backend::Http { .. } | Backend::PrivateHttp { .. } => None,
         }
+    }
+
+    /// An HTTP backend of any kind (public, load balancer, private).
+    pub fn is_http(&self) -> bool {
+        matches!(self, Backend::Http { .. } | Backend::PrivateHttp { .. })
     }
 
     pub fn lambda_name(&self) -> Option<&str> {
@@ -82,6 +141,7 @@ impl fmt::Display for Backend {
             Backend::Lambda { function_name, .. } => write!(f, "Lambda function {function_name}"),
             Backend::AwsService { service, .. } => write!(f, "AWS service {service}"),
             Backend::Http { url } => write!(f, "HTTP endpoint {url}"),
+            Backend::PrivateHttp { url, target } => write!(f, "{} {url}", target.label()),
         }
     }
 }
@@ -106,5 +166,44 @@ mod tests {
         let h = Backend::from_uri("https://api.example.com/v1/x?api_key=SECRET").unwrap();
         assert_eq!(h.to_string(), "HTTP endpoint https://api.example.com/v1/x");
         assert_eq!(Backend::from_uri("not a uri"), None);
+        let alb = Backend::from_uri(
+            "http://internal-orders-alb-1234567890.us-east-1.elb.amazonaws.com/orders",
+        )
+        .unwrap();
+        assert_eq!(
+            alb.to_string(),
+            "load balancer (ALB) http://internal-orders-alb-1234567890.us-east-1.elb.amazonaws.com/orders"
+        );
+        assert!(alb.is_http());
+        let nlb =
+            Backend::from_uri("https://orders-nlb-0123456789abcdef.elb.us-east-1.amazonaws.com/x")
+                .unwrap();
+        assert!(matches!(
+            nlb,
+            Backend::PrivateHttp {
+                target: PrivateTarget::NetworkLoadBalancer,
+                ..
+            }
+        ));
+        for private in [
+            "http://10.0.1.20:8080/x",
+            "http://orders.internal/x",
+            "http://orders/x",
+        ] {
+            assert!(
+                matches!(
+                    Backend::from_uri(private),
+                    Some(Backend::PrivateHttp {
+                        target: PrivateTarget::PrivateEndpoint,
+                        ..
+                    })
+                ),
+                "{private}"
+            );
+        }
+        assert!(matches!(
+            Backend::from_uri("https://8.8.8.8/x"),
+            Some(Backend::Http { .. })
+        ));
     }
 }

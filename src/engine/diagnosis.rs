@@ -2,12 +2,24 @@
 //! integration invoked, how long did it run, where, is the route routinely slow,
 //! what the logs cannot show, and what to do.
 
-use crate::engine::analysis::{EngineConfig, Finding, FunctionStats, RouteStats};
+use crate::engine::analysis::{
+    EngineConfig, Finding, FunctionStats, RouteStats, RouteVerdict, PERCENTILE_MIN,
+};
 use crate::engine::backend::Backend;
-use crate::engine::findings::{Cause, Kind};
+use crate::engine::findings::{Cause, ConnectionProblem, Kind};
 use crate::engine::limits::{ApiKind, REST_DEFAULT_MS};
 use crate::engine::request::Request;
-use crate::render::display::{capitalised, ms, seconds, thousands, time};
+use crate::render::display::{
+    capitalised, censored_ms, ms, percent, rate, seconds, thousands, time, with_n,
+};
+
+/// What the analysis as a whole knows that one request does not.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    /// Other requests of the same API stage logged INFO-level lines: the stage logs
+    /// at INFO, so a request without them lost its early lines elsewhere.
+    pub stage_logs_info: bool,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnosis {
@@ -58,21 +70,23 @@ pub fn diagnose(
     req: &Request,
     route: Option<&RouteStats>,
     config: &EngineConfig,
+    context: Context,
 ) -> Diagnosis {
     let mut d = match f.kind {
-        Kind::Timeout => timeout(f, req),
+        Kind::Timeout => timeout(f, req, context),
         Kind::NearLimit => near_limit(f),
         Kind::Error => error(f, req),
         Kind::Misconfiguration => Diagnosis::default(),
     };
-    d.route_health = route.map(|r| route_health(r, f, config));
+    // Computed once per route by the analysis: the same words in every finding.
+    d.route_health = route.map(|r| r.health.clone());
     if let Some(func) = &f.function {
         if let Some(line) = function_over_limit(func, f.limit_ms) {
             d.shows.push(line);
             d.remedies.push(set_function_timeout(func, f.limit_ms));
         }
     }
-    d.remedies.extend(remedies(f, req));
+    d.remedies.extend(remedies(f, req, context));
     if let Some(id) = &f.request_id {
         d.insights_query = Some(insights_query(&[id.as_str()]));
         d.console_url = console_url(f, id, config);
@@ -80,10 +94,34 @@ pub fn diagnose(
     d
 }
 
-fn timeout(f: &Finding, req: &Request) -> Diagnosis {
+fn timeout(f: &Finding, req: &Request, context: Context) -> Diagnosis {
     let mut d = Diagnosis::default();
     let target = backend_name(f);
     let limit = ms(f.limit_ms);
+    let status = f.status.unwrap_or(f.api_kind.timeout_status());
+    if f.api_kind == ApiKind::Http {
+        // HTTP APIs write no execution log: everything comes from the access log.
+        let waited = req
+            .response_latency_ms
+            .or(req.integration_latency_ms)
+            .map(|l| format!(" after {}", ms(l)))
+            .unwrap_or_default();
+        d.headline = format!(
+            "The HTTP API answered {} with {status}{waited}: its integration did not answer within the {limit} limit.",
+            where_(f)
+        );
+        d.shows.push(format!(
+            "HTTP APIs answer a timed-out integration with {status} Service Unavailable (not 504); the access log records status {status}{}.",
+            req.integration_latency_ms
+                .map(|l| format!(" and an integration latency of {}", ms(l)))
+                .unwrap_or_default()
+        ));
+        d.cannot_show.push(
+            "HTTP APIs have no execution log: whether the backend received the request, and when, is only in the backend's own logs (for Lambda, its log group and REPORT lines).".to_owned(),
+        );
+        d.cannot_show.push(connect_vs_read(f));
+        return d;
+    }
     match (f.invoked, req.sending_ts, f.elapsed_ms) {
         (Some(true), Some(sent), Some(elapsed)) => {
             d.headline = format!(
@@ -112,10 +150,15 @@ fn timeout(f: &Finding, req: &Request) -> Diagnosis {
                 "API Gateway invoked {target} for {} and gave up waiting for it (limit {limit}).",
                 where_(f)
             );
-            d.shows.push(if req.first_ts.is_none() {
-                "The integration was invoked (`Sending request to` was logged); this input carries no timestamps, so the elapsed time cannot be computed.".to_owned()
+            let evidence = if req.endpoint_request_seen {
+                "its `Endpoint request URI` / `Sending request to` lines were logged"
             } else {
-                "The integration was invoked (its request lines were logged), but the sending time or the failure time was not in what this analysis saw, so the elapsed time cannot be computed.".to_owned()
+                "the logs record an integration latency"
+            };
+            d.shows.push(if req.first_ts.is_none() {
+                format!("The integration was invoked ({evidence}); this input carries no timestamps, so the elapsed time cannot be computed.")
+            } else {
+                format!("The integration was invoked ({evidence}), but the sending time or the failure time was not in what this analysis saw, so the elapsed time cannot be computed.")
             });
         }
         (Some(false), _, _) => {
@@ -137,22 +180,24 @@ fn timeout(f: &Finding, req: &Request) -> Diagnosis {
                 where_(f)
             );
             d.shows.push(format!(
-                "Client status {}{}.",
-                f.status
-                    .map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
-                if f.api_kind == ApiKind::Http {
-                    " (HTTP APIs answer a timed-out integration with 503 Service Unavailable)"
-                } else {
-                    ", response type INTEGRATION_TIMEOUT"
-                }
+                "Client status {status}, response type INTEGRATION_TIMEOUT."
             ));
             d.cannot_show.push(
                 "Access logs record only the outcome: whether and when the integration was invoked is in the execution log (REST and WebSocket, at INFO level), which this analysis did not see for this request.".to_owned(),
             );
         }
+        (None, _, _) if context.stage_logs_info => {
+            d.headline = format!(
+                "API Gateway timed out waiting for the integration of {} ({status}, limit {limit}); this request's earlier lines are not in what this analysis saw.",
+                where_(f)
+            );
+            d.cannot_show.push(
+                "Whether the integration was invoked: the stage logs at INFO (other requests here have INFO lines), but this request's lines before the timeout went to another log stream or batch. The Logs Insights query below finds them in the stage's log group.".to_owned(),
+            );
+        }
         (None, _, _) => {
             d.headline = format!(
-                "API Gateway timed out waiting for the integration of {} (504, limit {limit}).",
+                "API Gateway timed out waiting for the integration of {} ({status}, limit {limit}).",
                 where_(f)
             );
             d.cannot_show.push(
@@ -179,11 +224,13 @@ fn connect_vs_read(f: &Finding) -> String {
                 .map(|id| format!(" (Lambda request id {id})"))
                 .unwrap_or_default()
         ),
-        Some(Backend::Http { .. }) => format!(
-            "The execution log has no connect timestamp, so it cannot tell a connect timeout from a read timeout. X-Ray{trace} shows the time to connect when tracing is on for the stage; the backend's own access log shows whether the request arrived and when it answered (nothing logged there means it never got through: DNS, security groups, VPC link targets)."
+        Some(Backend::Http { .. } | Backend::PrivateHttp { .. }) => format!(
+            "The {} cannot tell a connect timeout from a read timeout: a failed connection usually fails fast with a network error (`Network error communicating with endpoint`), while this request waited the whole limit with no answer. X-Ray{trace} shows the time to connect when tracing is on for the stage; the backend's own access log shows whether the request arrived and when it answered (nothing logged there means it never got through: DNS, security groups, VPC link and target health).",
+            if f.api_kind == ApiKind::Http { "access log has no connect timestamp, so it" } else { "execution log has no connect timestamp, so it" }
         ),
         _ => format!(
-            "The execution log has no connect timestamp, so it cannot separate connecting from waiting for the response: X-Ray{trace} and the backend's own logs can."
+            "The {} log has no connect timestamp, so it cannot separate connecting from waiting for the response: X-Ray{trace} and the backend's own logs can.",
+            if f.api_kind == ApiKind::Http { "access" } else { "execution" }
         ),
     }
 }
@@ -192,13 +239,32 @@ fn near_limit(f: &Finding) -> Diagnosis {
     // Access logs carry the latency but not the backend.
     let mut d = Diagnosis::default();
     let latency = f.integration_latency_ms.unwrap_or(0);
+    if latency > f.limit_ms {
+        // An answer after the limit is impossible at that limit: the limit is wrong.
+        d.headline = format!(
+            "{} answered in {}, after the {} limit it was held against: this API's limit is not {}.",
+            capitalised(&where_(f)),
+            ms(latency),
+            ms(f.limit_ms),
+            seconds(f.limit_ms)
+        );
+        d.shows.push(format!(
+            "API Gateway waited {} and got an answer, so the integration's timeout is higher than assumed (a Regional or private REST API with a raised \"Maximum integration timeout\" quota). Set TIMEOUT_OVERRIDES (CLI: --timeout-overrides) to the real limit, e.g. `{}/{}={}`, so that near-limit and headroom figures are true.",
+            ms(latency),
+            f.api_id,
+            f.stage,
+            override_example(latency)
+        ));
+        return d;
+    }
     let pct = latency * 100 / f.limit_ms.max(1);
     d.headline = format!(
-        "{} answered in {}, {pct}% of the {} limit: {} from a 504.",
+        "{} answered in {}, {pct}% of the {} limit: {} from a {}.",
         capitalised(&where_(f)),
         ms(latency),
         ms(f.limit_ms),
-        ms(f.limit_ms.saturating_sub(latency))
+        ms(f.limit_ms.saturating_sub(latency)),
+        f.api_kind.timeout_status()
     );
     d.shows.push(if f.backend.is_some() {
         format!(
@@ -212,19 +278,61 @@ fn near_limit(f: &Finding) -> Diagnosis {
     d
 }
 
+/// A round limit above an observed latency, for the TIMEOUT_OVERRIDES example.
+fn override_example(latency_ms: u64) -> u64 {
+    latency_ms.div_ceil(10_000) * 10_000
+}
+
 fn error(f: &Finding, req: &Request) -> Diagnosis {
     let mut d = Diagnosis::default();
     let status = f.status.map(|s| format!(" with {s}")).unwrap_or_default();
-    d.headline = format!(
-        "{} failed{status}: {}.",
-        capitalised(&where_(f)),
-        f.cause.title()
-    );
+    d.headline = match (f.cause, req.integration_status) {
+        // The client may have got a 2xx: the integration response mapped the refusal.
+        (Cause::AwsServiceRejected, Some(code)) => format!(
+            "{}: {} answered {code} (the client got {}): {}.",
+            capitalised(&where_(f)),
+            backend_name(f),
+            f.status
+                .map_or_else(|| "an unknown status".to_owned(), |s| s.to_string()),
+            f.cause.title()
+        ),
+        _ => format!(
+            "{} failed{status}: {}.",
+            capitalised(&where_(f)),
+            f.cause.title()
+        ),
+    };
     if req.throttled_response {
         d.shows.push("The Lambda service answered TooManyRequestsException (concurrency exhausted), which API Gateway reported as a malformed proxy response.".to_owned());
     }
     if let Some(detail) = &f.detail {
         d.shows.push(format!("API Gateway logged: {detail}"));
+    }
+    match f.cause {
+        Cause::ConnectionFailure => {
+            let after = req
+                .elapsed_after_sending_ms()
+                .map(|e| format!(" after {}", ms(e)))
+                .unwrap_or_default();
+            d.shows.push(format!(
+                "API Gateway failed fast{after} with a {} while connecting to {}: the request never reached a backend that could answer. A timeout is different: it waits the whole limit with no answer.",
+                match f.detail.as_deref().and_then(ConnectionProblem::of) {
+                    Some(ConnectionProblem::Dns) => "DNS error (the endpoint's name did not resolve)",
+                    Some(ConnectionProblem::Tls) => "TLS error (the certificate or handshake was refused)",
+                    _ => "network error (connect)",
+                },
+                backend_name(f)
+            ));
+        }
+        Cause::AwsServiceRejected => {
+            d.shows.push(format!(
+                "{} answered {}: the request reached the service, which refused it.",
+                capitalised(&backend_name(f)),
+                req.integration_status
+                    .map_or_else(|| "4xx".to_owned(), |s| s.to_string())
+            ));
+        }
+        _ => {}
     }
     if let Some(l) = f.integration_latency_ms {
         d.shows
@@ -233,60 +341,90 @@ fn error(f: &Finding, req: &Request) -> Diagnosis {
     d
 }
 
-/// Answered requests needed before calling a route "routinely slow" or "normally fast".
-const BASELINE_MIN: usize = 5;
-
-fn route_health(r: &RouteStats, f: &Finding, config: &EngineConfig) -> String {
+/// The route's health in words, from the statistics the analysis computed once.
+pub fn route_health(r: &RouteStats, config: &EngineConfig) -> String {
     let near_ms = config.near_limit_ms(r.limit_ms);
-    // The baseline is the *other* requests: this one's own latency is skipped by index,
-    // without copying the route's latencies (a route can have thousands of findings).
-    let all = &r.latencies;
-    let skip = f
-        .integration_latency_ms
-        .and_then(|own| all.binary_search(&own).ok());
-    let n = all.len() - usize::from(skip.is_some());
+    let n = r.requests;
+    let part = |k: u64| if k == 0 { "0".to_owned() } else { rate(k, n) };
     let mut s = format!(
-        "Route {} on {}/{}: {} request{} in this analysis ({} timed out, {} near the limit, {} with integration errors)",
+        "Route {} on {}/{}: {} request{} in this analysis: {} timed out, {} near the limit, {} with integration errors.",
         r.key.route,
         r.key.api_id,
         r.key.stage,
-        thousands(r.requests),
-        if r.requests == 1 { "" } else { "s" },
-        r.timeouts,
-        r.near_limit,
-        r.errors
-    );
-    if n == 0 {
-        s.push_str("; no other request on this route got an answer from the integration, so there is no latency baseline.");
-        return s;
-    }
-    // The i-th smallest of the others.
-    let nth = |i: usize| match skip {
-        Some(k) if i >= k => all[i + 1],
-        _ => all[i],
-    };
-    let p = |q: usize| nth((q * n).div_ceil(100).max(1) - 1);
-    let (p50, p95, max) = (p(50), p(95), nth(n - 1));
-    s.push_str(&format!(
-        "; the other {} answered request{} took p50 {}, p95 {}, max {}.",
-        thousands(n as u64),
+        thousands(n),
         if n == 1 { "" } else { "s" },
-        ms(p50),
-        ms(p95),
-        ms(max)
-    ));
-    let verdict = if n < BASELINE_MIN {
-        " Too few for a baseline."
-    } else if p95 >= near_ms {
-        " The route routinely runs near the limit: it needs a structural fix (less work per request, asynchronous processing), not retries."
-    } else if max >= near_ms || r.timeouts > 1 {
-        " Most requests are fast but some are very slow: look for a slow dependency, lock or cold start on the slow path."
-    } else if f.kind == Kind::Timeout || f.kind == Kind::NearLimit {
-        " This request is an outlier on a normally fast route: look for what was different about it (payload, a stuck downstream call, a cold start)."
+        part(r.timeouts),
+        part(r.near_limit),
+        part(r.errors)
+    );
+    let obs = r.observed;
+    let timeouts_note = if r.censored > 0 {
+        ", timeouts counted as at least the limit"
     } else {
         ""
     };
-    s.push_str(verdict);
+    let max = r.max.map(|m| censored_ms(m.ms, m.at_least));
+    match (r.p50, r.p95, r.p99) {
+        (Some(p50), Some(p95), Some(p99)) => s.push_str(&format!(
+            " Integration latency{timeouts_note}: {}.",
+            with_n(
+                &format!(
+                    "p50 {}, p95 {}, p99 {}, max {}",
+                    censored_ms(p50.ms, p50.at_least),
+                    censored_ms(p95.ms, p95.at_least),
+                    censored_ms(p99.ms, p99.at_least),
+                    max.unwrap_or_default()
+                ),
+                obs
+            )
+        )),
+        _ if obs > 0 => {
+            let min = r
+                .latencies
+                .first()
+                .map_or_else(|| censored_ms(r.limit_ms, true), |&l| ms(l));
+            let max = max.unwrap_or_default();
+            let range = if obs == 1 || min == max {
+                max
+            } else {
+                format!("from {min} to {max}")
+            };
+            s.push_str(&format!(
+                " Integration latency{timeouts_note}: {range} (n={}; percentiles need {PERCENTILE_MIN} or more).",
+                thousands(obs)
+            ));
+        }
+        _ => {}
+    }
+    let slow = rate(r.slow, obs);
+    s.push_str(&match r.verdict {
+        RouteVerdict::NoBaseline => " No request on this route got an answer from the integration, so there is no latency baseline.".to_owned(),
+        RouteVerdict::TooFew => format!(" Too few requests (n={obs}) to judge the route."),
+        RouteVerdict::RoutinelyNearLimit => format!(
+            " {slow} answered in {} or more ({}% of the limit) or timed out, the median among them: the route routinely runs near the limit and needs a structural fix (less work per request, asynchronous processing), not retries.",
+            ms(near_ms),
+            config.ratio_ppm() / 10_000
+        ),
+        RouteVerdict::Bimodal => format!(
+            " Bimodal: {} answered under {}, {} did not ({} or more, or timed out). A fast majority with a slow tail points at something on the slow path: a slow dependency, lock, cold start or payload.",
+            rate(r.fast, obs),
+            ms(near_ms),
+            thousands(r.slow),
+            ms(near_ms)
+        ),
+        RouteVerdict::Outlier => format!(
+            " One request of {} was near the limit or timed out; the other {} answered under {}: an outlier on a normally fast route. Look for what was different about it (payload, a stuck downstream call, a cold start).",
+            thousands(obs),
+            thousands(r.fast),
+            ms(near_ms)
+        ),
+        RouteVerdict::Fast => format!(
+            " All {} answered under {} ({} of the limit).",
+            thousands(obs),
+            ms(near_ms),
+            percent(near_ms, r.limit_ms)
+        ),
+    });
     s
 }
 
@@ -357,7 +495,7 @@ pub fn diagnose_function(f: &Finding, func: &FunctionStats, _config: &EngineConf
     d
 }
 
-fn remedies(f: &Finding, req: &Request) -> Vec<String> {
+fn remedies(f: &Finding, req: &Request, context: Context) -> Vec<String> {
     let mut r = Vec::new();
     let lambda = match f.backend {
         Some(Backend::Lambda { .. }) => Some(true),
@@ -370,14 +508,17 @@ fn remedies(f: &Finding, req: &Request) -> Vec<String> {
             r.push("Look at what ran before the integration for this request: a Lambda authorizer close to its own limit, or a mapping template or VPC link that stalled.".to_owned());
         }
         (Kind::Timeout, _) => {
-            if f.invoked.is_none() && !req.from_access_log {
+            if f.invoked.is_none() && !req.from_access_log && !context.stage_logs_info {
                 r.push("Turn on INFO execution logging for this stage (at least while investigating) so that the next timeout shows whether and when the integration was invoked.".to_owned());
             }
-            r.push("Have clients retry with backoff and an idempotency key: after a 504 the backend may still finish the work, so a plain retry can do it twice.".to_owned());
+            r.push(format!("Have clients retry with backoff and an idempotency key: after a {} the backend may still finish the work, so a plain retry can do it twice.", f.api_kind.timeout_status()));
             r.push("Shorten the work in the request path: answer once the essential part is done and hand the rest to a queue or workflow (SQS, EventBridge, Step Functions).".to_owned());
             r.push(async_remedy(lambda));
             r.push(faster_remedy(lambda));
             r.extend(raise_limit(f));
+        }
+        (Kind::NearLimit, _) if f.integration_latency_ms.is_some_and(|l| l > f.limit_ms) => {
+            r.push(format!("Tell apigw-doctor this API's real limit: TIMEOUT_OVERRIDES (CLI: --timeout-overrides) `{}/{}=<the integration's timeoutInMillis>`; until then its near-limit counts and headroom for this API are wrong.", f.api_id, f.stage));
         }
         (Kind::NearLimit, _) => {
             r.push(faster_remedy(lambda));
@@ -411,6 +552,23 @@ fn remedies(f: &Finding, req: &Request) -> Vec<String> {
         }
         (_, Cause::IntegrationFailure) => {
             r.push("Check the backend's health and reachability: DNS name, TLS certificate and chain, VPC link and NLB target health, and its own error logs.".to_owned());
+        }
+        (_, Cause::ConnectionFailure) => {
+            r.push(match f.detail.as_deref().and_then(ConnectionProblem::of) {
+                Some(ConnectionProblem::Dns) => "Fix the endpoint's name: the integration URI (or its stage variable) must resolve from API Gateway; for a VPC link, the NLB or ALB DNS name must be the one the link targets.".to_owned(),
+                Some(ConnectionProblem::Tls) => "Fix the backend's TLS: a certificate from a CA API Gateway trusts, the full chain served, and a name that matches the integration URI's host (or, for a VPC link to an ALB, the tlsConfig's serverNameToVerify).".to_owned(),
+                _ => "Check that the backend accepts connections: for a VPC link, the link's status and the NLB/ALB target health, listener port and security groups; for a public endpoint, that it listens on the integration URI's port and is not refusing or resetting connections.".to_owned(),
+            });
+            r.push(
+                "Retrying is safe once the endpoint is reachable: the request never got through."
+                    .to_owned(),
+            );
+        }
+        (_, Cause::AwsServiceRejected) => {
+            r.push(match req.integration_status {
+                Some(403) => "Give the integration's execution role permission for this action on this resource (for SQS, sqs:SendMessage on the queue; check the queue policy and KMS key policy too), and check the integration's credentials ARN.".to_owned(),
+                _ => "Fix the request the integration sends: the integration request's mapping template, action and parameters must form a valid call to the service.".to_owned(),
+            });
         }
         (
             _,

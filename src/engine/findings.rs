@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::engine::backend::Backend;
 use crate::engine::limits::ApiKind;
 use crate::engine::request::Request;
 
@@ -55,6 +56,39 @@ pub enum Cause {
     /// A 5xx from the integration that matches none of the above (HTTP backend, VPC link…).
     IntegrationFailure,
     FunctionTimeoutOverLimit,
+    /// API Gateway could not reach the backend: network error, DNS or TLS.
+    ConnectionFailure,
+    /// An AWS service integration answered 4xx (403: the integration's role).
+    AwsServiceRejected,
+}
+
+/// Which connection failure a detail names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionProblem {
+    Network,
+    Dns,
+    Tls,
+}
+
+impl ConnectionProblem {
+    /// The connection failure a failure text names, if any.
+    pub fn of(detail: &str) -> Option<ConnectionProblem> {
+        if detail.starts_with("Network error communicating with endpoint") {
+            Some(ConnectionProblem::Network)
+        } else if detail.starts_with("Invalid endpoint address")
+            || detail.contains("UnknownHostException")
+        {
+            Some(ConnectionProblem::Dns)
+        } else if detail.starts_with("General SSLEngine problem")
+            || detail.starts_with("PKIX path building failed")
+            || (detail.starts_with("Host name '")
+                && detail.contains("does not match the certificate"))
+        {
+            Some(ConnectionProblem::Tls)
+        } else {
+            None
+        }
+    }
 }
 
 impl Cause {
@@ -71,6 +105,8 @@ impl Cause {
             Cause::ConfigurationError => "configuration_error",
             Cause::IntegrationFailure => "integration_failure",
             Cause::FunctionTimeoutOverLimit => "function_timeout_over_limit",
+            Cause::ConnectionFailure => "connection_failure",
+            Cause::AwsServiceRejected => "aws_service_rejected",
         }
     }
 
@@ -88,6 +124,8 @@ impl Cause {
             Cause::ConfigurationError => "configuration error",
             Cause::IntegrationFailure => "integration failure",
             Cause::FunctionTimeoutOverLimit => "function timeout above the gateway limit",
+            Cause::ConnectionFailure => "could not connect to the backend",
+            Cause::AwsServiceRejected => "AWS service refused the integration request",
         }
     }
 
@@ -106,7 +144,9 @@ impl Cause {
 
     /// `Execution failed due to configuration error: <detail>`.
     pub fn from_configuration_error(detail: &str) -> Cause {
-        if detail.starts_with("Malformed Lambda proxy response") {
+        if ConnectionProblem::of(detail).is_some() {
+            Cause::ConnectionFailure
+        } else if detail.starts_with("Malformed Lambda proxy response") {
             Cause::MalformedProxyResponse
         } else if detail.starts_with("Invalid permissions on Lambda function") {
             Cause::LambdaPermissions
@@ -137,7 +177,9 @@ impl Cause {
     ) -> Option<Cause> {
         let err = integration_error.unwrap_or("");
         let by_text = || {
-            if err.contains("Task timed out") {
+            if ConnectionProblem::of(err).is_some() {
+                Some(Cause::ConnectionFailure)
+            } else if err.contains("Task timed out") {
                 Some(Cause::FunctionTimeout)
             } else if err.contains("Rate Exceeded") || err.contains("TooManyRequests") {
                 Some(Cause::LambdaThrottled)
@@ -179,6 +221,15 @@ pub fn classify(req: &Request, limit_ms: u64, ratio_ppm: u64) -> Option<(Kind, C
         if req.status.is_none_or(|s| s >= 500) {
             return Some((Kind::Error, cause));
         }
+    }
+    // An AWS service's 4xx is the integration's fault (its role, its request), not
+    // the client's, whatever status the integration response mapped it to.
+    if matches!(req.backend.as_deref(), Some(Backend::AwsService { .. }))
+        && req
+            .integration_status
+            .is_some_and(|s| (400..500).contains(&s))
+    {
+        return Some((Kind::Error, Cause::AwsServiceRejected));
     }
     let latency = req.integration_latency_ms?;
     if !req.got_response() {
@@ -229,6 +280,21 @@ mod tests {
             Cause::from_configuration_error("Unable to transform request"),
             Cause::ConfigurationError
         );
+        for (detail, problem) in [
+            ("Network error communicating with endpoint", ConnectionProblem::Network),
+            ("Invalid endpoint address", ConnectionProblem::Dns),
+            ("General SSLEngine problem", ConnectionProblem::Tls),
+            (
+                "Host name 'a.example.com' does not match the certificate subject provided by the peer (CN=b)",
+                ConnectionProblem::Tls,
+            ),
+        ] {
+            assert_eq!(
+                Cause::from_configuration_error(detail),
+                Cause::ConnectionFailure
+            );
+            assert_eq!(ConnectionProblem::of(detail), Some(problem));
+        }
         assert_eq!(
             Cause::from_function_error("x Task timed out after 10.00 seconds"),
             Cause::FunctionTimeout

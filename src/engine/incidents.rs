@@ -67,7 +67,7 @@ fn backend_key(b: &Backend) -> String {
     match b {
         Backend::Lambda { function_name, .. } => format!("lambda:{function_name}"),
         Backend::AwsService { service, .. } => format!("aws:{service}"),
-        Backend::Http { url } => format!("http:{url}"),
+        Backend::Http { url } | Backend::PrivateHttp { url, .. } => format!("http:{url}"),
     }
 }
 
@@ -129,16 +129,23 @@ pub fn finding_time(f: &Finding) -> Option<i64> {
 /// Groups findings into incidents. `routes` gives the request counts of each route
 /// (an [`Analysis`]'s `routes`); incidents come out worst first (kind, then size).
 pub fn group<'a>(findings: &'a [Finding], routes: &[RouteStats]) -> Vec<IncidentGroup<'a>> {
-    let mut by_key: BTreeMap<IncidentKey, Vec<&Finding>> = BTreeMap::new();
-    for f in findings {
-        by_key.entry(IncidentKey::of(f)).or_default().push(f);
-    }
-    let requests_of = |api: &str, stage: &str, route: &str| {
+    group_with(findings, |api, stage, route| {
         routes
             .iter()
             .find(|r| r.key.api_id == api && r.key.stage == stage && r.key.route.as_str() == route)
             .map_or(0, |r| r.requests)
-    };
+    })
+}
+
+/// [`group`] with the requests of each (API, stage, route) from a function.
+pub fn group_with<'a>(
+    findings: &'a [Finding],
+    requests_of: impl Fn(&str, &str, &str) -> u64,
+) -> Vec<IncidentGroup<'a>> {
+    let mut by_key: BTreeMap<IncidentKey, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by_key.entry(IncidentKey::of(f)).or_default().push(f);
+    }
     let mut out: Vec<IncidentGroup<'a>> = by_key
         .into_iter()
         .map(|(key, mut fs)| {
@@ -287,6 +294,9 @@ pub struct Incident {
     pub cause: Cause,
     pub severity: Severity,
     pub backend: Option<Backend>,
+    /// The status the onset's client got (a timeout: 504, or 503 from an HTTP API).
+    #[serde(default)]
+    pub status: Option<u16>,
     /// Clock time it opened, and of its last finding (what resolution waits on).
     pub opened_at: i64,
     pub last_activity: i64,
@@ -365,6 +375,7 @@ pub fn observe(
                 group.routes.len(),
             ),
             backend: group.backend.cloned(),
+            status: group.findings.first().and_then(|f| f.status),
             opened_at: now,
             last_activity: now,
             first_seen: group.first_seen,
@@ -458,7 +469,6 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::analysis::RouteKey;
     use crate::engine::diagnosis::Diagnosis;
     use crate::engine::limits::ApiKind;
     use crate::engine::request::Provenance;
@@ -504,24 +514,13 @@ mod tests {
         }
     }
 
-    fn stats(route: &str, requests: u64) -> RouteStats {
-        RouteStats {
-            key: RouteKey {
-                api_id: "a1b2c3d4e5".into(),
-                stage: "prod".into(),
-                route: Route::from_key(route),
-            },
-            api_kind: ApiKind::Rest,
-            limit_ms: 29_000,
-            requests,
-            timeouts: 0,
-            near_limit: 0,
-            errors: 0,
-            responses: 0,
-            p50_ms: None,
-            p95_ms: None,
-            max_ms: None,
-            latencies: Vec::new(),
+    /// Requests per route of API a1b2c3d4e5/prod, as route statistics would give them.
+    fn requests<'t>(table: &'t [(&'t str, u64)]) -> impl Fn(&str, &str, &str) -> u64 + 't {
+        move |api, stage, route| {
+            table
+                .iter()
+                .find(|(r, _)| api == "a1b2c3d4e5" && stage == "prod" && *r == route)
+                .map_or(0, |(_, n)| *n)
         }
     }
 
@@ -536,8 +535,7 @@ mod tests {
             finding(Kind::Timeout, "GET /d", None, T0),
             finding(Kind::Error, "GET /a", f.clone(), T0),
         ];
-        let routes = [stats("GET /a", 10), stats("GET /b", 4)];
-        let g = group(&findings, &routes);
+        let g = group_with(&findings, requests(&[("GET /a", 10), ("GET /b", 4)]));
         assert_eq!(g.len(), 4);
         let orders = &g[0];
         assert_eq!(orders.key.backend.as_deref(), Some("lambda:orders"));
@@ -585,7 +583,7 @@ mod tests {
     }
 
     fn group_of(findings: &[Finding]) -> IncidentGroup<'_> {
-        group(findings, &[]).remove(0)
+        group_with(findings, |_, _, _| 0).remove(0)
     }
 
     #[test]
@@ -694,12 +692,9 @@ mod tests {
                     f
                 })
                 .collect();
-            let routes: Vec<RouteStats> = requests
-                .iter()
-                .enumerate()
-                .map(|(i, n)| stats(&format!("GET /r{i}"), *n))
-                .collect();
-            let groups = group(&findings, &routes);
+            let names: Vec<String> = (0..4).map(|i| format!("GET /r{i}")).collect();
+            let table: Vec<(&str, u64)> = names.iter().map(String::as_str).zip(requests.iter().copied()).collect();
+            let groups = group_with(&findings, super::tests::requests(&table));
             let total: u64 = groups.iter().map(|g| g.affected).sum();
             proptest::prop_assert_eq!(total, findings.len() as u64);
             for g in &groups {

@@ -28,6 +28,14 @@ impl ApiKind {
             ApiKind::Rest | ApiKind::WebSocket => REST_DEFAULT_MS,
         }
     }
+    /// The status a client gets when the integration times out: HTTP APIs answer
+    /// 503 Service Unavailable (observed), REST and WebSocket APIs 504.
+    pub fn timeout_status(self) -> u16 {
+        match self {
+            ApiKind::Http => 503,
+            ApiKind::Rest | ApiKind::WebSocket => 504,
+        }
+    }
     pub fn label(self) -> &'static str {
         match self {
             ApiKind::Rest => "REST API",

@@ -234,7 +234,13 @@ impl Request {
                     self.set_failure(Cause::AuthorizerError, response_type, ts);
                 }
             }
-            Line::OtherFailure(detail) => self.set_failure(Cause::IntegrationFailure, detail, ts),
+            Line::OtherFailure(detail) => {
+                let cause = match crate::engine::findings::ConnectionProblem::of(detail) {
+                    Some(_) => Cause::ConnectionFailure,
+                    None => Cause::IntegrationFailure,
+                };
+                self.set_failure(cause, detail, ts)
+            }
             Line::EndpointResponseHeaders { throttled, .. } => self.throttled_response |= throttled,
             Line::StartingExecution
             | Line::SuccessfullyCompleted
@@ -252,6 +258,11 @@ impl Request {
         self.from_access_log = true;
         self.completed = true;
         self.touch(ts);
+        // The request's arrival: its first moment, also where the event has no time.
+        if let Some(t) = rec.request_time_epoch.and_then(known) {
+            self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
+            self.last_ts = Some(self.last_ts.map_or(t, |l| l.max(t)));
+        }
         let own = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(Box::from);
         let mut share = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(|t| shared.get(t));
         if self.api_id.is_none() {
@@ -363,12 +374,41 @@ impl Request {
         }
     }
 
+    /// The route's template comes from the logs (route key, usage-plan line, access
+    /// log's resource path, or path parameters put back), not from guessing which
+    /// segments of a concrete path are ids.
+    pub fn has_template(&self) -> bool {
+        if self.route_key.is_some() {
+            return true;
+        }
+        if self.method.is_none() {
+            return false;
+        }
+        if self.template.is_some() || self.resource_path.is_some() {
+            return true;
+        }
+        match (&self.concrete_path, &self.path_params) {
+            (Some(path), Some(p)) => route::template_from_params(path, p).is_some(),
+            _ => false,
+        }
+    }
+
     pub fn api_id_or_unknown(&self) -> &str {
         self.api_id.as_deref().unwrap_or("unknown")
     }
 
     pub fn stage_or_unknown(&self) -> &str {
         self.stage.as_deref().unwrap_or("unknown")
+    }
+
+    /// Fills the API id and stage a delivered execution-log record names.
+    pub fn apply_api_stage(&mut self, api_id: Option<&str>, stage: Option<&str>) {
+        if let Some(a) = api_id {
+            set_once(&mut self.api_id, a);
+        }
+        if let Some(s) = stage {
+            set_once(&mut self.stage, s);
+        }
     }
 
     /// Fills what the log group knows (`API-Gateway-Execution-Logs_{api}/{stage}`).

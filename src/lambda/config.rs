@@ -79,6 +79,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("DRY_RUN", "false", "true", "log what would be published (metrics and the three alert renderings) instead of publishing"),
     ("PENDING_TTL_SECONDS", "300", "120", "how long a request's early lines wait for the rest in a warm container"),
     ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
+    ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
 
 fn parse_num<T: std::str::FromStr>(
@@ -185,6 +186,12 @@ impl Config {
                 near_limit_ratio,
                 access_format,
                 region: var("AWS_REGION"),
+                max_route_metrics: parse_num(
+                    "MAX_ROUTE_METRICS",
+                    &or("MAX_ROUTE_METRICS", "25"),
+                    "a whole number from 0 to 1000",
+                    |n: &usize| *n <= 1000,
+                )?,
             },
             metrics_namespace: namespace,
             metrics_mode,

@@ -32,6 +32,8 @@ pub enum Field {
     ErrorMessage,
     IntegrationError,
     RequestTimeEpoch,
+    /// `$context.requestTime`, CLF time `25/Nov/2026:10:00:00 +0000`.
+    RequestTime,
     EventType,
 }
 
@@ -57,6 +59,7 @@ impl Field {
             "error.message" | "error.messageString" => Field::ErrorMessage,
             "integrationErrorMessage" | "integration.error" => Field::IntegrationError,
             "requestTimeEpoch" => Field::RequestTimeEpoch,
+            "requestTime" => Field::RequestTime,
             "eventType" => Field::EventType,
             _ => return None,
         })
@@ -81,6 +84,7 @@ impl Field {
             "errormessage" | "errormessagestring" => Field::ErrorMessage,
             "integrationerrormessage" | "integrationerror" => Field::IntegrationError,
             "requesttimeepoch" => Field::RequestTimeEpoch,
+            "requesttime" => Field::RequestTime,
             "eventtype" => Field::EventType,
             _ => return None,
         })
@@ -236,6 +240,8 @@ pub struct AccessRecord<'a> {
     pub error_response_type: Option<Cow<'a, str>>,
     pub error_message: Option<Cow<'a, str>>,
     pub integration_error: Option<Cow<'a, str>>,
+    /// When the request arrived, epoch milliseconds (`requestTimeEpoch`, in
+    /// milliseconds or, as HTTP APIs log it, seconds; or `requestTime`).
     pub request_time_epoch: Option<i64>,
     pub event_type: Option<Cow<'a, str>>,
 }
@@ -285,6 +291,11 @@ impl<'a> AccessRecord<'a> {
                     self.set_number(field, n);
                 }
             }
+            Field::RequestTime => {
+                if self.request_time_epoch.is_none() {
+                    self.request_time_epoch = clf_time_ms(t);
+                }
+            }
             _ => {
                 // `$context.error.messageString` arrives wrapped in its own quotes.
                 let quoted = t.starts_with('"') || t.ends_with('"');
@@ -326,6 +337,8 @@ impl<'a> AccessRecord<'a> {
             Field::IntegrationStatus if n < 1000.0 => self.integration_status = Some(n as u16),
             Field::IntegrationLatency => self.integration_latency_ms = Some(ms),
             Field::ResponseLatency => self.response_latency_ms = Some(ms),
+            // Seconds (HTTP APIs, observed) until the year 5138; milliseconds after 1973.
+            Field::RequestTimeEpoch if n < 1e11 => self.request_time_epoch = Some(n as i64 * 1000),
             Field::RequestTimeEpoch => self.request_time_epoch = Some(n as i64),
             _ => {}
         }
@@ -343,6 +356,46 @@ impl<'a> AccessRecord<'a> {
             .as_deref()
             .or(self.extended_request_id.as_deref())
     }
+}
+
+/// `25/Nov/2026:10:00:00 +0000` (CLF, `$context.requestTime`) → epoch milliseconds.
+/// By hand: the stock formats log it in every record, and chrono's parser costs
+/// more than the rest of the record's reading.
+fn clf_time_ms(t: &str) -> Option<i64> {
+    let b = t.trim_matches(['[', ']']).as_bytes();
+    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let month = MONTHS.iter().position(|m| &b[3..6] == *m)? as i64 + 1;
+    let (day, year) = (num(0..2)?, num(7..11)?);
+    let (h, m, sec) = (num(12..14)?, num(15..17)?, num(18..20)?);
+    let sign = match b[21] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let offset = sign * (num(22..24)? * 3600 + num(24..26)? * 60);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + m * 60 + sec - offset) * 1000)
 }
 
 /// Parses one access-log message. `None` when it is not an access-log record.
@@ -788,6 +841,41 @@ mod tests {
     use proptest::strategy::Strategy;
 
     const GEN_LINE: &str = r#"{ "requestId": "c0a8", "ip":"203.0.113.9", "caller":"-", "user": "-", "requestTime":"25/Nov/2026:10:10:10 +0000", "httpMethod":"POST", "resourcePath": "/orders", "status":"504", "protocol":"HTTP/1.1", "responseLength": "41", "integrationLatency":"29004", "integrationStatus":"-", "responseLatency": "29006", "errorResponseType":"INTEGRATION_TIMEOUT" }"#;
+
+    #[test]
+    fn request_times_in_every_unit() {
+        let http = r#"{"requestId":"KyDfdgZ9oAMEYpA=","routeKey":"GET /x","status":"503","requestTimeEpoch":"1747602530"}"#;
+        assert_eq!(
+            parse_record(http, None).unwrap().request_time_epoch,
+            Some(1_747_602_530_000)
+        );
+        let rest = r#"{"requestId":"r","status":"200","requestTimeEpoch":1747602530123}"#;
+        assert_eq!(
+            parse_record(rest, None).unwrap().request_time_epoch,
+            Some(1_747_602_530_123)
+        );
+        let clf = r#"{"requestId":"r","status":"200","requestTime":"18/May/2025:21:08:50 +0200"}"#;
+        assert_eq!(
+            parse_record(clf, None).unwrap().request_time_epoch,
+            Some(1_747_595_330_000)
+        );
+        // The hand parser agrees with chrono's.
+        for t in [
+            "01/Jan/1970:00:00:00 +0000",
+            "29/Feb/2024:23:59:59 -0730",
+            "31/Dec/2099:12:00:00 +1400",
+            "25/Nov/2026:10:00:00 +0000",
+        ] {
+            let chrono = chrono::DateTime::parse_from_str(t, "%d/%b/%Y:%H:%M:%S %z")
+                .unwrap()
+                .timestamp_millis();
+            assert_eq!(clf_time_ms(t), Some(chrono), "{t}");
+        }
+        assert_eq!(clf_time_ms("25/Nov/2026:10:00:00 0000"), None);
+        assert_eq!(clf_time_ms("25/Xyz/2026:10:00:00 +0000"), None);
+        let bad = r#"{"requestId":"r","status":"200","requestTime":"yesterday"}"#;
+        assert_eq!(parse_record(bad, None).unwrap().request_time_epoch, None);
+    }
 
     #[test]
     fn common_json_names_without_a_format() {

@@ -134,6 +134,81 @@ pub fn is_body_line(text: &str) -> bool {
 }
 
 /// Recognises one line's text (the part after `(<id>) `).
+/// A delivered (vended) execution-log record (`EXECUTION_LOGS` delivery to a log
+/// group, since September 2026): JSON with `resource_arn`, `event_timestamp`,
+/// `stage` and `payload` (documented), and `api_id`, `resource_path`,
+/// `http_method` (a secondary source). No real sample is public, so it is read
+/// tolerantly: the classic `(requestId) text` line from `payload` (a string, or an
+/// object's `message`) or `message`, the API id and stage from `resource_arn`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub api_id: Option<String>,
+    pub stage: Option<String>,
+    pub request_id: String,
+    pub text: String,
+    /// Epoch ms of `event_timestamp`, when it is a number (s or ms).
+    pub timestamp_ms: Option<i64>,
+}
+
+/// Reads a delivered execution-log record; None when `message` is not one.
+pub fn delivered(message: &str) -> Option<Delivered> {
+    let m = message.trim_start();
+    if !m.starts_with('{') || (!m.contains("\"resource_arn\"") && !m.contains("\"payload\"")) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(m).ok()?;
+    let obj = v.as_object()?;
+    let text_of = |v: Option<&serde_json::Value>| -> Option<String> {
+        match v? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Object(o) => ["message", "log", "text"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(|x| x.as_str()).map(str::to_owned)),
+            _ => None,
+        }
+    };
+    let line = text_of(obj.get("payload")).or_else(|| text_of(obj.get("message")))?;
+    let field = |k: &str| {
+        obj.get(k)
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let (request_id, text) = match split_request_id(&line) {
+        Some((id, text)) => (id.to_owned(), text.to_owned()),
+        None => {
+            let id = field("request_id").or(field("requestId"))?;
+            (id.to_owned(), line.clone())
+        }
+    };
+    // arn:aws:apigateway:{region}:{account}:/restapis/{id}/stages/{stage}
+    let arn = field("resource_arn").unwrap_or("");
+    let path = arn.splitn(6, ':').nth(5).unwrap_or("");
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (api_from_arn, stage_from_arn) =
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("restapis"), Some(api), Some("stages"), Some(stage)) => (Some(api), Some(stage)),
+            (Some("restapis"), Some(api), _, _) => (Some(api), None),
+            _ => (None, None),
+        };
+    let timestamp_ms = obj
+        .get("event_timestamp")
+        .and_then(|t| t.as_f64())
+        .map(|t| {
+            if t < 1e11 {
+                (t * 1000.0) as i64
+            } else {
+                t as i64
+            }
+        });
+    Some(Delivered {
+        api_id: api_from_arn.or(field("api_id")).map(str::to_owned),
+        stage: stage_from_arn.or(field("stage")).map(str::to_owned),
+        request_id,
+        text,
+        timestamp_ms,
+    })
+}
+
 pub fn parse_line(text: &str) -> Line<'_> {
     let first = text.as_bytes().first().copied().unwrap_or(0);
     match first {
@@ -339,6 +414,29 @@ pub fn leading_number(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivered_records_are_read_tolerantly() {
+        let r = delivered(r#"{"resource_arn":"arn:aws:apigateway:us-east-1:123456789012:/restapis/abc123/stages/prod","event_timestamp":1764064800123,"stage":"prod","payload":"(5f0c0a4e-0000-4000-8000-000000000001) Execution failed due to a timeout error"}"#).unwrap();
+        assert_eq!(r.api_id.as_deref(), Some("abc123"));
+        assert_eq!(r.stage.as_deref(), Some("prod"));
+        assert_eq!(r.request_id, "5f0c0a4e-0000-4000-8000-000000000001");
+        assert_eq!(parse_line(&r.text), Line::Timeout);
+        assert_eq!(r.timestamp_ms, Some(1_764_064_800_123));
+        // The secondary source's fields, a payload object and a separate request id.
+        let r = delivered(r#"{"api_id":"xyz","stage":"dev","event_timestamp":1764064800,"payload":{"message":"Sending request to https://x"},"request_id":"r-1"}"#).unwrap();
+        assert_eq!(
+            (r.api_id.as_deref(), r.stage.as_deref()),
+            (Some("xyz"), Some("dev"))
+        );
+        assert_eq!(
+            (r.request_id.as_str(), r.timestamp_ms),
+            ("r-1", Some(1_764_064_800_000))
+        );
+        assert_eq!(delivered(r#"{"requestId":"r","status":"200"}"#), None);
+        assert_eq!(delivered(r#"{"payload":"no id here"}"#), None);
+        assert_eq!(delivered("not json"), None);
+    }
 
     #[test]
     fn body_lines_are_info_whatever_the_body() {

@@ -142,9 +142,11 @@ pub fn subject_line(s: &str) -> String {
 // ---------------------------------------------------------------- facts
 
 /// What the kind is called in a subject and a title.
-fn kind_label(kind: Kind, cause: Cause) -> String {
+fn kind_label(i: &Incident) -> String {
+    let (kind, cause) = (i.key.kind, i.cause);
     match kind {
-        Kind::Timeout => "504 timeouts".to_owned(),
+        // 503 for HTTP APIs, 504 for REST and WebSocket: the status the clients got.
+        Kind::Timeout => format!("{} timeouts", i.status.unwrap_or(504)),
         Kind::NearLimit => "near-limit latency".to_owned(),
         Kind::Error => match cause {
             Cause::FunctionTimeout => "function timeouts",
@@ -162,9 +164,10 @@ fn kind_label(kind: Kind, cause: Cause) -> String {
 }
 
 /// What the affected requests did, for the "what happened" line.
-fn kind_verb(kind: Kind, cause: Cause) -> String {
+fn kind_verb(i: &Incident) -> String {
+    let (kind, cause) = (i.key.kind, i.cause);
     match kind {
-        Kind::Timeout => "timed out (504)".to_owned(),
+        Kind::Timeout => format!("timed out ({})", i.status.unwrap_or(504)),
         Kind::NearLimit => "came close to the integration timeout".to_owned(),
         Kind::Error => format!("failed: {}", cause.title()),
         Kind::Misconfiguration => {
@@ -240,7 +243,7 @@ pub fn subject(n: &Notice<'_>) -> String {
     subject_line(&format!(
         "[{}] {} {} {where_}{api}",
         status_word(n.status),
-        kind_label(i.key.kind, i.cause),
+        kind_label(i),
         ratio(i)
     ))
 }
@@ -555,7 +558,7 @@ fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
         "{} {}{place}{dup}: {count} {}{since}{state}{worse}.",
         status_word(n.status),
         i.severity.as_str(),
-        kind_verb(i.key.kind, i.cause)
+        kind_verb(i)
     );
     let routes = routes_by_impact(i);
     let route_list: Vec<String> = routes
@@ -728,6 +731,7 @@ fn chatbot_json(
                     format!("Lambda function {}", code(function_name)),
                 Backend::AwsService { service, .. } => format!("AWS service {}", code(service)),
                 Backend::Http { url } => format!("HTTP {}", code(url)),
+                Backend::PrivateHttp { url, target } => format!("{} {}", target.label(), code(url)),
             }
         );
     }

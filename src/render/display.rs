@@ -34,6 +34,45 @@ pub fn seconds(ms: u64) -> String {
     }
 }
 
+/// A share as people read it: `80 of 100 (80%)`. The percentage never rounds a
+/// part to 0% or to 100% unless it is none or all.
+pub fn rate(part: u64, whole: u64) -> String {
+    format!(
+        "{} of {} ({})",
+        thousands(part),
+        thousands(whole),
+        percent(part, whole)
+    )
+}
+
+/// `part` of `whole` in percent, rounded, never 0% for some nor 100% for not all.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "-".to_owned();
+    }
+    let p = (u128::from(part) * 100 + u128::from(whole) / 2) / u128::from(whole);
+    match p {
+        0 if part > 0 => "<1%".to_owned(),
+        100 if part < whole => ">99%".to_owned(),
+        p => format!("{p}%"),
+    }
+}
+
+/// A latency that may be censored: `232 ms`, or `≥ 29,000 ms` when the value is only
+/// known to be at least that (it falls among timeouts, which stopped at the limit).
+pub fn censored_ms(value_ms: u64, at_least: bool) -> String {
+    if at_least {
+        format!("≥ {}", ms(value_ms))
+    } else {
+        ms(value_ms)
+    }
+}
+
+/// `text (n=120)`: the sample size beside a statistic.
+pub fn with_n(text: &str, n: u64) -> String {
+    format!("{text} (n={})", thousands(n))
+}
+
 /// `lambda throttled` → `Lambda throttled`.
 pub fn capitalised(s: &str) -> String {
     let mut c = s.chars();
@@ -57,5 +96,14 @@ mod tests {
         assert_eq!(seconds(29_500), "29.5 s");
         assert_eq!(capitalised("lambda throttled"), "Lambda throttled");
         assert_eq!(capitalised(""), "");
+        assert_eq!(rate(80, 100), "80 of 100 (80%)");
+        assert_eq!(rate(1, 1000), "1 of 1,000 (<1%)");
+        assert_eq!(rate(999, 1000), "999 of 1,000 (>99%)");
+        assert_eq!(rate(0, 5), "0 of 5 (0%)");
+        assert_eq!(rate(2, 3), "2 of 3 (67%)");
+        assert_eq!(percent(1, 0), "-");
+        assert_eq!(censored_ms(29_000, true), "≥ 29,000 ms");
+        assert_eq!(censored_ms(232, false), "232 ms");
+        assert_eq!(with_n("p95 ≥ 29,000 ms", 100), "p95 ≥ 29,000 ms (n=100)");
     }
 }

@@ -4,6 +4,11 @@
 //! publishing), so that alarms see the incident when it happened. Latencies go
 //! as Values/Counts, so CloudWatch computes real percentiles. The data are packed
 //! into as few PutMetricData calls as the API allows.
+//!
+//! Cardinality is bounded: route-level series exist only for routes whose
+//! template was recovered, at most `max_route_metrics` of them per API and stage
+//! (the busiest), and everything else is folded into `Route=Other`. A batch thus
+//! publishes at most (cap + 1) × 5 route-level series per API and stage.
 
 use std::collections::BTreeMap;
 
@@ -20,12 +25,23 @@ const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000 - 60 * 1000;
 /// Dimension values are at most 1024 characters.
 const MAX_DIMENSION_VALUE: usize = 1024;
 
+pub const REQUESTS: &str = "Requests";
 pub const INTEGRATION_TIMEOUTS: &str = "IntegrationTimeouts";
 pub const NEAR_LIMIT_REQUESTS: &str = "NearLimitRequests";
 pub const INTEGRATION_LATENCY: &str = "IntegrationLatency";
 pub const INTEGRATION_ERRORS: &str = "IntegrationErrors";
 pub const LOG_EVENTS_PROCESSED: &str = "LogEventsProcessed";
 pub const BATCHES_REJECTED: &str = "BatchesRejected";
+/// The metric names published per route (the cardinality bound multiplies by this).
+pub const ROUTE_METRIC_NAMES: [&str; 5] = [
+    REQUESTS,
+    INTEGRATION_TIMEOUTS,
+    NEAR_LIMIT_REQUESTS,
+    INTEGRATION_LATENCY,
+    INTEGRATION_ERRORS,
+];
+/// The Route value of everything beyond the cap, and of routes without a template.
+pub const OTHER_ROUTE: &str = "Other";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum Unit {
@@ -102,17 +118,53 @@ struct Bucket {
     errors: BTreeMap<&'static str, u64>,
 }
 
+/// The Route dimension value of each route of the analysis: its own for the
+/// busiest `cap` templated routes of each API stage, else [`OTHER_ROUTE`].
+pub fn route_dimensions(analysis: &Analysis, cap: usize) -> Vec<&str> {
+    let mut order: Vec<usize> = (0..analysis.routes.len())
+        .filter(|&i| {
+            let r = &analysis.routes[i];
+            r.templated && !r.key.route.is_unknown() && r.key.route.as_str() != OTHER_ROUTE
+        })
+        .collect();
+    // Per API stage, busiest first; ties by key, so the choice is deterministic.
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (&analysis.routes[a], &analysis.routes[b]);
+        (&ra.key.api_id, &ra.key.stage)
+            .cmp(&(&rb.key.api_id, &rb.key.stage))
+            .then(rb.requests.cmp(&ra.requests))
+            .then(ra.key.route.cmp(&rb.key.route))
+    });
+    let mut dims = vec![OTHER_ROUTE; analysis.routes.len()];
+    let mut taken = 0;
+    let mut stage: Option<(&str, &str)> = None;
+    for i in order {
+        let k = &analysis.routes[i].key;
+        let this = (k.api_id.as_str(), k.stage.as_str());
+        if stage != Some(this) {
+            stage = Some(this);
+            taken = 0;
+        }
+        if taken < cap {
+            dims[i] = k.route.as_str();
+            taken += 1;
+        }
+    }
+    dims
+}
+
 /// Builds the metric data of one invocation. `now_ms` stamps the health metrics
 /// and stands in for requests whose logs carried no time.
 pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) -> MetricBatch {
+    let route_dims = route_dimensions(analysis, analysis.max_route_metrics);
     // (api, stage, route or None, minute) → bucket; `None` is the {ApiId, Stage} roll-up.
-    let mut buckets: BTreeMap<(String, String, Option<String>, i64), Bucket> = BTreeMap::new();
+    let mut buckets: BTreeMap<(&str, &str, Option<&str>, i64), Bucket> = BTreeMap::new();
     let mut each = |route_idx: usize, ts: Option<i64>, f: &mut dyn FnMut(&mut Bucket)| {
         let r = &analysis.routes[route_idx];
         let m = minute(ts.unwrap_or(now_ms));
-        for route in [None, Some(r.key.route.to_string())] {
+        for route in [None, Some(route_dims[route_idx])] {
             let b = buckets
-                .entry((r.key.api_id.clone(), r.key.stage.clone(), route, m))
+                .entry((r.key.api_id.as_str(), r.key.stage.as_str(), route, m))
                 .or_default();
             f(b);
         }
@@ -158,10 +210,10 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
             continue;
         }
         let mut dims = vec![
-            ("ApiId", dimension_value(&api)),
-            ("Stage", dimension_value(&stage)),
+            ("ApiId", dimension_value(api)),
+            ("Stage", dimension_value(stage)),
         ];
-        if let Some(r) = &route {
+        if let Some(r) = route {
             dims.push(("Route", dimension_value(r)));
         }
         let count = |name, n: u64| Datum {
@@ -174,6 +226,7 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         };
         // Zeros too: an alarm then sees "no timeouts" rather than missing data.
         if b.requests > 0 {
+            data.push(count(REQUESTS, b.requests));
             data.push(count(INTEGRATION_TIMEOUTS, b.timeouts));
             data.push(count(NEAR_LIMIT_REQUESTS, b.near_limit));
         }
@@ -188,10 +241,18 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
                 counts: chunk.iter().map(|(_, c)| *c as f64).collect(),
             });
         }
-        for (cause, n) in b.errors {
-            let mut d = count(INTEGRATION_ERRORS, n);
-            d.dimensions.push(("Cause", cause.to_owned()));
-            data.push(d);
+        if route.is_some() {
+            // Per route, one sum: a Cause dimension here would multiply the series.
+            let n: u64 = b.errors.values().sum();
+            if n > 0 {
+                data.push(count(INTEGRATION_ERRORS, n));
+            }
+        } else {
+            for (cause, n) in b.errors {
+                let mut d = count(INTEGRATION_ERRORS, n);
+                d.dimensions.push(("Cause", cause.to_owned()));
+                data.push(d);
+            }
         }
     }
     let now_m = minute(now_ms);
@@ -296,6 +357,173 @@ mod tests {
             assert!(c.iter().map(Datum::estimated_bytes).sum::<usize>() <= MAX_CALL_BYTES);
         }
         assert!(pack(&[]).is_empty());
+    }
+
+    use crate::engine::analysis::tests::{analyse, rest};
+    use crate::engine::analysis::EngineConfig;
+    use std::collections::{BTreeMap as Map, BTreeSet};
+
+    const NOW: i64 = 1_764_064_800_000 + 60_000;
+
+    /// Distinct route-level series (name + dimensions) per API stage.
+    fn route_series(batch: &MetricBatch) -> Map<(String, String), BTreeSet<String>> {
+        let mut out: Map<(String, String), BTreeSet<String>> = Map::new();
+        for d in &batch.data {
+            let get = |k: &str| {
+                d.dimensions
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.clone())
+            };
+            if let Some(route) = get("Route") {
+                let dims: Vec<String> = d
+                    .dimensions
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                out.entry((get("ApiId").unwrap(), get("Stage").unwrap()))
+                    .or_default()
+                    .insert(format!("{} {} {route}", d.name, dims.join(",")));
+            }
+        }
+        out
+    }
+
+    fn untemplated(id: &str, path: &str) -> String {
+        format!(
+            r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"GET","path":"{path}","status":"200","integrationLatency":"20"}}"#
+        )
+    }
+
+    #[test]
+    fn requests_and_timeout_latencies_are_published() {
+        let recs = [
+            rest("t1", "POST /pay", 504, 0),
+            rest("f1", "POST /pay", 200, 120),
+        ];
+        let a = analyse(&EngineConfig::default(), &recs);
+        let b = build(&a, "ns", NOW, Health::default());
+        let find = |name: &str, route: bool| {
+            b.data
+                .iter()
+                .find(|d| {
+                    d.name == name && d.dimensions.iter().any(|(k, _)| *k == "Route") == route
+                })
+                .unwrap()
+        };
+        assert_eq!(find(REQUESTS, false).values, [2.0]);
+        assert_eq!(find(REQUESTS, true).values, [2.0]);
+        assert_eq!(find(INTEGRATION_TIMEOUTS, true).values, [1.0]);
+        let lat = find(INTEGRATION_LATENCY, false);
+        assert_eq!(
+            lat.values,
+            [120.0, 29_010.0],
+            "the timeout at its observed latency"
+        );
+    }
+
+    #[test]
+    fn untemplated_and_unknown_routes_fold_into_other_and_the_cap_holds() {
+        let mut recs: Vec<String> = Vec::new();
+        // 30 templated routes, busiest first: route i has 40 - i requests.
+        for i in 0..30u64 {
+            for j in 0..(40 - i) {
+                recs.push(rest(&format!("r{i}-{j}"), &format!("GET /t{i}"), 200, 10));
+            }
+        }
+        // 50 concrete paths whose template is unknown.
+        for i in 0..50 {
+            recs.push(untemplated(&format!("u{i}"), &format!("/orders/o{i}")));
+        }
+        // An orphan of unknown route.
+        recs.push(r#"{"requestId":"orphan","apiId":"abc123","stage":"prod","status":"504","responseType":"INTEGRATION_TIMEOUT"}"#.to_owned());
+        let a = analyse(&EngineConfig::default(), &recs);
+        assert!(a.routes.len() > 80);
+        let b = build(&a, "ns", NOW, Health::default());
+        let routes: BTreeSet<&str> = b
+            .data
+            .iter()
+            .flat_map(|d| d.dimensions.iter())
+            .filter(|(k, _)| *k == "Route")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(routes.contains(OTHER_ROUTE));
+        assert!(!routes
+            .iter()
+            .any(|r| r.contains("unknown") || r.contains("/orders/o")));
+        assert_eq!(routes.len(), 26);
+        assert!(
+            routes.contains("GET /t0")
+                && routes.contains("GET /t24")
+                && !routes.contains("GET /t25")
+        );
+        for series in route_series(&b).values() {
+            assert!(series.len() <= 26 * ROUTE_METRIC_NAMES.len());
+        }
+        // Nothing is lost by folding: the route-level requests sum to the stage's.
+        let sum = |route: bool| -> f64 {
+            b.data
+                .iter()
+                .filter(|d| {
+                    d.name == REQUESTS && d.dimensions.iter().any(|(k, _)| *k == "Route") == route
+                })
+                .map(|d| d.values[0])
+                .sum()
+        };
+        assert_eq!(sum(true), sum(false));
+        assert_eq!(sum(false), recs.len() as f64);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// For any batch, the distinct route-level series per API stage stay within
+        /// (cap + 1) × the route metric names.
+        #[test]
+        fn route_series_stay_within_the_cap(
+            reqs in proptest::collection::vec(
+                (0u8..3, 0u16..200, 0u8..4, proptest::bool::ANY, 0u8..6),
+                0..400,
+            ),
+            cap in 0usize..6,
+        ) {
+            let recs: Vec<String> = reqs
+                .iter()
+                .enumerate()
+                .map(|(i, &(stage, route, outcome, templated, minute))| {
+                    let (status, extra) = match outcome {
+                        0 => ("504", r#","responseType":"INTEGRATION_TIMEOUT""#.to_owned()),
+                        1 => ("502", r#","responseType":"INTEGRATION_FAILURE","integrationError":"Lambda Customer Function Error:x""#.to_owned()),
+                        2 => ("200", r#","integrationLatency":"25000""#.to_owned()),
+                        _ => ("200", format!(r#","integrationLatency":"{route}""#)),
+                    };
+                    let path = if templated {
+                        format!(r#""resourcePath":"/r{route}""#)
+                    } else {
+                        format!(r#""path":"/p/x{route}""#)
+                    };
+                    format!(
+                        r#"{{"requestId":"q{i}","apiId":"a{}","stage":"s{stage}","httpMethod":"GET",{path},"status":"{status}"{extra},"requestTimeEpoch":"{}"}}"#,
+                        stage % 2,
+                        1_764_064_800 + u64::from(minute) * 60
+                    )
+                })
+                .collect();
+            let config = EngineConfig { max_route_metrics: cap, ..EngineConfig::default() };
+            let a = analyse(&config, &recs);
+            let b = build(&a, "ns", 1_764_064_800_000 + 600_000, Health::default());
+            for (stage, series) in route_series(&b) {
+                // Series ignore the minute: count distinct name + dimensions.
+                let distinct: BTreeSet<String> = series
+                    .iter()
+                    .map(|s| s.to_owned())
+                    .collect();
+                proptest::prop_assert!(
+                    distinct.len() <= (cap + 1) * ROUTE_METRIC_NAMES.len(),
+                    "{stage:?}: {} series", distinct.len()
+                );
+                proptest::prop_assert!(!distinct.iter().any(|s| s.contains("unknown route")));
+            }
+        }
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::analysis::{Analysis, Finding, Summary};
+use crate::engine::analysis::{Analysis, Finding, Percentile, Summary};
 use crate::engine::findings::Kind;
-use crate::render::display::{ms, thousands, time};
+use crate::render::display::{ms, rate, thousands, time};
 
 /// Near-limit findings shown one by one in the text report; the rest are counted.
 const NEAR_LIMIT_SHOWN: usize = 10;
@@ -97,13 +97,18 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 pub fn summary_line(s: &Summary) -> String {
+    // Rates of the requests: "3 of 19 (16%) timed out".
+    let of = |n: u64| match n {
+        0 => "0".to_owned(),
+        n => rate(n, s.requests.max(n)),
+    };
     format!(
-        "{}, {}: {}, {} near the limit, {}, {}",
+        "{}, {}: {} timed out, {} near the limit, {} with integration errors, {}",
         plural(s.log_events, "log event", "log events"),
         plural(s.requests, "request", "requests"),
-        plural(s.timeouts, "timeout", "timeouts"),
-        thousands(s.near_limit),
-        plural(s.errors, "integration error", "integration errors"),
+        of(s.timeouts),
+        of(s.near_limit),
+        of(s.errors),
         plural(s.misconfigurations, "misconfiguration", "misconfigurations"),
     )
 }
@@ -252,12 +257,17 @@ fn route_table(out: &mut String, a: &Analysis) {
     if a.routes.is_empty() {
         return;
     }
-    let _ = writeln!(out, "Latency headroom by route (integration latency of answered requests; headroom = limit − p95)");
-    let rows: Vec<[String; 11]> = a
+    let _ = writeln!(out, "Latency headroom by route (integration latency, timeouts counted as ≥ their limit; percentiles from n ≥ 20; headroom = limit − p95)");
+    let rows: Vec<[String; 12]> = a
         .routes
         .iter()
         .map(|r| {
-            let opt = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), thousands);
+            let opt = |v: Option<Percentile>| {
+                v.map_or_else(
+                    || "-".to_owned(),
+                    |p| format!("{}{}", if p.at_least { "≥ " } else { "" }, thousands(p.ms)),
+                )
+            };
             [
                 format!("{}/{}", r.key.api_id, r.key.stage),
                 r.key.route.to_string(),
@@ -265,9 +275,10 @@ fn route_table(out: &mut String, a: &Analysis) {
                 thousands(r.timeouts),
                 thousands(r.near_limit),
                 thousands(r.errors),
-                opt(r.p50_ms),
-                opt(r.p95_ms),
-                opt(r.max_ms),
+                thousands(r.observed),
+                opt(r.p50),
+                opt(r.p95),
+                opt(r.max),
                 thousands(r.limit_ms),
                 r.headroom_pct()
                     .map_or_else(|| "-".to_owned(), |h| format!("{h}%")),
@@ -281,6 +292,7 @@ fn route_table(out: &mut String, a: &Analysis) {
         "TIMEOUTS",
         "NEAR",
         "ERRORS",
+        "N",
         "P50 MS",
         "P95 MS",
         "MAX MS",

@@ -250,7 +250,8 @@ def main():
         # Minimum are exact, and the per-invocation data are pinned by the snapshot tests.)
         near = stat("NearLimitRequests", dict(api, Route="GET /orders"), "Maximum")
         assert near == 2, near
-        assert stat("IntegrationLatency", route, "Maximum") == 575
+        # The timeout is in IntegrationLatency at its observed latency (issue 12), above the answers' 575.
+        assert stat("IntegrationLatency", route, "Maximum") == 29003
         assert stat("IntegrationLatency", route, "Minimum") == 300
 
     check("a clean batch sends no alert", clean_batch_sends_no_alert)

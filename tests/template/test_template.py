@@ -190,6 +190,22 @@ def dashboard_and_outputs():
     assert set(T["Outputs"]) >= {"AlertTopicArn", "AlarmTopicArn", "IncidentsTableName", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
 
 
+@test
+def delivered_execution_logs_are_optional_and_subscribed():
+    names = ["DeliveredExecutionLogGroup", "DeliveredExecutionLogsPolicy", "ExecutionLogsDeliverySource",
+             "ExecutionLogsDeliveryDestination", "ExecutionLogsDelivery", "DeliveredExecutionLogsPermission",
+             "DeliveredExecutionLogsSubscription"]
+    for n in names:
+        assert R[n]["Condition"] == "HasDelivery", n
+    assert R["ExecutionLogsDeliverySource"]["Properties"]["LogType"] == "EXECUTION_LOGS"
+    assert R["ExecutionLogsDeliveryDestination"]["Properties"]["OutputFormat"] == "json"
+    sub = R["DeliveredExecutionLogsSubscription"]["Properties"]
+    assert sub["LogGroupName"] == ref("DeliveredExecutionLogGroup")
+    assert sub["DestinationArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert P["DeliveredExecutionLogsRestApiId"]["Default"] == "" and P["DeliveredExecutionLogsStage"]["Default"] == ""
+    assert "Requests" in yaml.safe_dump(R["Dashboard"]["Properties"]["DashboardBody"])
+
+
 failed = sum(1 for r in results if r is not None)
 print(f"template: {len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
