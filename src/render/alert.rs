@@ -1016,4 +1016,61 @@ mod tests {
         assert!(u.contains("~start~'2026-11-25T10*3A00*3A00.000Z~"), "{u}");
         assert!(!u.contains(' ') && !u.contains('"'));
     }
+
+    #[test]
+    fn http_api_timeouts_say_503_and_routes_come_before_the_api() {
+        use crate::engine::incidents::{IncidentKey, RouteCounts};
+        let mut routes = BTreeMap::new();
+        routes.insert(
+            "GET /items".to_owned(),
+            RouteCounts {
+                requests: 10,
+                affected: 8,
+            },
+        );
+        let incident = Incident {
+            id: "inc-1".into(),
+            key: IncidentKey {
+                api_id: "h1t2p3a4p5".into(),
+                stage: "$default".into(),
+                backend: None,
+                kind: Kind::Timeout,
+            },
+            cause: Cause::IntegrationTimeout,
+            severity: Severity::Critical,
+            backend: None,
+            status: Some(503),
+            opened_at: 0,
+            last_activity: 0,
+            first_seen: None,
+            last_seen: None,
+            requests: 10,
+            affected: 8,
+            routes,
+            log_group: String::new(),
+            onset_headline: String::new(),
+            notified_at: 0,
+            notified_affected: 8,
+            notified_routes: 1,
+            version: 1,
+        };
+        let n = Notice {
+            status: Status::Firing,
+            incident: &incident,
+            findings: Vec::new(),
+            before: None,
+            possibly_duplicate: false,
+            now: 0,
+        };
+        assert_eq!(
+            subject(&n),
+            "[FIRING] 503 timeouts 8/10 (80%) GET /items · h1t2p3a4p5/$default"
+        );
+        let r = render(&n, &AlertContext::default());
+        assert!(
+            r.email.contains("8 of 10 requests (80%) timed out (503)"),
+            "{}",
+            r.email
+        );
+    }
 }
