@@ -4,12 +4,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .venv
 PY := $(VENV)/bin/python
-# The venv's tools (cargo-lambda, cfn-lint, LocalStack) come first on PATH.
+# The venv's tools (cargo-lambda, cfn-lint, MiniStack) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Where cargo builds (CARGO_TARGET_DIR when set): the local deploy zips the dev build found there.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit state e2e template build tools events bench compare inflate-backends fuzz clean
+.PHONY: demo test lint deny unit state e2e deploy-local sam sam-build template build tools sam-tools events bench compare inflate-backends fuzz clean replay aws-lookup
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -23,8 +25,8 @@ demo:
 	@$(CLI) dry-run events/timeout-info.json
 
 ## test: formatting, lints, unit/fixture/snapshot/property tests, the template, incident state on MiniStack's
-## DynamoDB, the Lambda on LocalStack, the arm64 zip
-test: lint deny unit template state e2e build
+## DynamoDB, the stack deployed and driven on MiniStack, the arm64 zip, sam validate and sam build (reusing the zip's compile)
+test: lint deny unit aws-lookup template state e2e build sam sam-build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -49,6 +51,19 @@ deny: $(DENY)
 unit:
 	$(CARGO) test --quiet --all-targets
 
+## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs, then a small
+## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+aws-lookup: tools
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
+	$(CARGO) build --quiet --bin bootstrap --example replay
+	$(PY) tests/aws/replay_bootstrap.py $(TARGET_DIR)/debug/bootstrap $(TARGET_DIR)/debug/examples/replay
+
+## replay: the production-like replay (K = 1, 2, 4, 8; subscription and Kinesis; lookups off and on),
+## bigger than the CI-sized one in `unit` (tests/replay.rs); REPLAY_MINUTES, REPLAY_PER_MINUTE size it
+replay:
+	$(CARGO) run --quiet --example replay
+
 ## template: cfn-lint (pinned) and the template's promises (IAM, failure path, subscriptions, alarms)
 template: tools
 	cfn-lint template.yaml
@@ -58,9 +73,37 @@ template: tools
 state: tools
 	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test state_dynamodb -- --nocapture
 
-## e2e: the real bootstrap through `cargo lambda watch`, against LocalStack on 127.0.0.1
-e2e: tools
-	$(PY) tests/e2e/lambda_localstack.py
+## e2e: the end-to-end run: the local deploy below
+e2e: deploy-local
+
+## deploy-local: template.yaml deployed through CloudFormation on MiniStack (loopback, stopped at the end whatever
+## happens), log events put into the subscribed groups, alerts/metrics/logs/failure queue checked, the stack updated
+## and deleted. The zip holds the x86_64 dev bootstrap of `make unit` (same cargo command: nothing is rebuilt after
+## it). KEEP=1 pauses with the stack up, to try it by hand.
+deploy-local: tools
+	$(CARGO) test --quiet --all-targets --no-run
+	$(PY) tests/e2e/deploy_local.py --bootstrap $(TARGET_DIR)/debug/bootstrap $(if $(KEEP),--keep)
+
+## sam: `sam validate --lint` offline, from its own venv (aws-sam-cli pins a boto3 that MiniStack's botocore refuses)
+SAM_VENV := .venv-sam
+sam: sam-tools
+	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+
+## sam-build: `sam build --beta-features` (rust-cargolambda: `cargo lambda build --release --arm64 --bin bootstrap`
+## in place), after `build` (its prerequisite): the same cargo command but for the zip output, so it reuses that
+## compile. Fails loudly if it compiled the arm64 bootstrap again (the reuse broke), rather than slowing CI unnoticed.
+ARM_BIN := $(TARGET_DIR)/aarch64-unknown-linux-gnu/release/bootstrap
+sam-build: tools sam-tools build
+	@before=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
+	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam build --beta-features --template-file template.yaml; \
+	after=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
+	if [ "$$before" != "$$after" ]; then echo "*** sam build compiled the arm64 bootstrap ($$before -> $$after): run it after 'make build', which it should reuse"; exit 1; fi
+	test -x .aws-sam/build/Function/bootstrap
+sam-tools: $(SAM_VENV)/.installed
+$(SAM_VENV)/.installed: requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
 
 ## build: the deployable zip (provided.al2023, arm64), checked
 build: tools
@@ -68,7 +111,7 @@ build: tools
 	cargo lambda build --release --arm64 --output-format zip --bin bootstrap
 	$(PY) tests/build/check_artifact.py $(ZIP)
 
-## tools: the Python tools in .venv (LocalStack with its one fix, cargo-lambda, cfn-lint, boto3)
+## tools: the Python tools in .venv (MiniStack, cargo-lambda, cfn-lint, boto3)
 tools: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -114,4 +157,4 @@ events:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(SAM_VENV)

@@ -51,7 +51,18 @@ fn line_like() -> impl Strategy<Value = String> {
         "requestId",
         "integrationLatency",
         "REPORT RequestId: ",
+        "START RequestId: ",
+        "END RequestId: ",
         "Duration: ",
+        "Init Duration: ",
+        "Status: timeout",
+        "\t",
+        "XRAY TraceId: ",
+        "1-5e1b4151-5ac6c58f5b5dbd6a1e6d2d8c",
+        "X-ray Tracing ID : Root=",
+        "{\"type\":\"platform.report\",\"record\":{\"requestId\":\"a\",\"metrics\":{\"durationMs\":",
+        "{\"type\":\"platform.start\",\"record\":{\"requestId\":\"a\",\"tracing\":{\"value\":\"Root=",
+        "}}",
         "Task timed out after ",
         "é",
         "\u{0}",
@@ -92,6 +103,42 @@ proptest! {
         let (analysis, _) = a.finish();
         let _ = apigw_doctor::render::report::text(&analysis);
         let _ = apigw_doctor::render::report::json(&analysis);
+    }
+
+    /// Backend runs joined at any times (timestamps are the logs' own, untrusted).
+    #[test]
+    fn backend_runs_at_any_time(
+        lines in prop::collection::vec((line_like(), any::<i64>()), 0..12),
+        fn_lines in prop::collection::vec((line_like(), any::<i64>()), 0..12),
+        sent in any::<i64>(),
+        waited in any::<i64>(),
+        trace in any::<bool>(),
+    ) {
+        let cfg = EngineConfig::default();
+        let mut a = Analyzer::new(&cfg).with_complete_function_logs();
+        let exec = Source { log_group: "API-Gateway-Execution-Logs_a/b", log_stream: "s" };
+        let func = Source { log_group: "/aws/lambda/f", log_stream: "s" };
+        // One real timeout on the function, at any time; the rest is noise.
+        a.add_event(exec, "t1", sent, "(r) Sending request to https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/arn:aws:lambda:x:1:function:f/invocations");
+        if trace {
+            a.add_event(exec, "t2", sent, "(r) X-ray Tracing ID : Root=1-5e1b4151-5ac6c58f5b5dbd6a1e6d2d8c");
+        }
+        a.add_event(exec, "t3", sent.saturating_add(waited), "(r) Execution failed due to a timeout error");
+        for (i, (m, ts)) in lines.iter().enumerate() {
+            a.add_event(exec, &i.to_string(), *ts, &format!("(r) {m}"));
+        }
+        for (i, (m, ts)) in fn_lines.iter().enumerate() {
+            let _ = apigw_doctor::logs::function_log::parse_line(m);
+            a.add_event(func, &i.to_string(), *ts, m);
+        }
+        let (analysis, _) = a.finish();
+        let _ = apigw_doctor::render::report::json(&analysis);
+        for f in &analysis.findings {
+            if let Some(plan) = &f.run.lookup {
+                let events: Vec<(i64, &str)> = fn_lines.iter().map(|(m, t)| (*t, m.as_str())).collect();
+                let _ = apigw_doctor::engine::backend_run::join_looked_up(plan, &events, true);
+            }
+        }
     }
 
     #[test]

@@ -138,7 +138,8 @@ fn read(path: &str, cap: usize) -> Result<Vec<u8>, String> {
 
 fn analyze(args: &AnalyzeArgs) -> Result<String, String> {
     let config = config(args)?;
-    let mut analyzer = Analyzer::new(&config);
+    // Function logs given to the CLI are exports of their groups: absence over their span counts.
+    let mut analyzer = Analyzer::new(&config).with_complete_function_logs();
     for path in &args.files {
         let bytes = read(path, args.max_decompressed_bytes)?;
         input::feed(

@@ -70,7 +70,16 @@ async fn main() -> Result<(), Error> {
         }
         _ => apigw_doctor::aws::state::Store::memory(),
     };
-    let monitor = Monitor::with_store(config, sink, store);
+    // Split requests are healed with FilterLogEvents (LOG_LOOKUP=off, or a dry run: never).
+    let lookup = (config.log_lookup && !config.dry_run).then(|| {
+        apigw_doctor::aws::lookup::cloudwatch_lookup(aws_config::defaults(
+            aws_config::BehaviorVersion::latest(),
+        ))
+    });
+    let mut monitor = Monitor::with_store(config, sink, store);
+    if let Some(lookup) = lookup {
+        monitor = monitor.with_lookup(lookup.await);
+    }
     let monitor = &monitor;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use foldhash::HashMap as FastMap;
 
 use crate::engine::backend::Backend;
+use crate::engine::backend_run::{self, FunctionLogs};
 use crate::engine::diagnosis::{self, Diagnosis};
 use crate::engine::findings::{self, Cause, Kind};
 use crate::engine::limits::{ApiKind, Limits};
@@ -301,6 +302,9 @@ pub struct Finding {
     pub function: Option<FunctionStats>,
     pub provenance: Provenance,
     pub diagnosis: Diagnosis,
+    /// The backend run that served the request and the wait's verdict (`backend_run`, `wait`).
+    #[serde(flatten)]
+    pub run: backend_run::Join,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -392,6 +396,10 @@ pub struct Analyzer<'c> {
     /// Partial requests from earlier batches (the warm container's cache).
     earlier: HashMap<String, Request>,
     functions: BTreeMap<String, FunctionStats>,
+    /// Backend functions' runs, to join requests to (connect or read).
+    function_logs: FunctionLogs,
+    /// The input holds every event of the function groups over the span it covers.
+    function_logs_complete: bool,
     counters: Counters,
     access: access_log::AccessParser,
     /// The document being streamed is a control message (its events are not logs).
@@ -416,6 +424,8 @@ impl<'c> Analyzer<'c> {
             shared: SharedTexts::default(),
             earlier: HashMap::new(),
             functions: BTreeMap::new(),
+            function_logs: FunctionLogs::default(),
+            function_logs_complete: false,
             counters: Counters::default(),
             in_control: false,
             doc_kind: None,
@@ -427,6 +437,14 @@ impl<'c> Analyzer<'c> {
     /// Partial requests remembered from batches this instance saw before.
     pub fn with_earlier(mut self, earlier: impl IntoIterator<Item = Request>) -> Self {
         self.earlier = earlier.into_iter().map(|r| (r.id.clone(), r)).collect();
+        self
+    }
+
+    /// The function logs given are exports of their whole groups (the CLI): over the
+    /// span they cover, a run not in them did not happen. Subscriptions deliver one
+    /// log stream at a time, so the Lambda does not say this.
+    pub fn with_complete_function_logs(mut self) -> Self {
+        self.function_logs_complete = true;
         self
     }
 
@@ -577,6 +595,19 @@ impl<'c> Analyzer<'c> {
         self.requests[at].apply_access(rec, ts, &mut self.shared);
     }
 
+    /// The requests of this analysis so far (for [`crate::engine::orphans`]).
+    pub fn requests(&self) -> impl Iterator<Item = &Request> {
+        self.requests.iter().map(|r| &**r)
+    }
+
+    /// A line fetched after the fact (`aws::lookup`) for a request of this analysis:
+    /// joined to its request like any line, but not counted as a log event read.
+    pub fn add_fetched(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+        if let Some((id, text)) = execution_log::split_request_id(message) {
+            self.execution_line(src, event_id, id, ts, text);
+        }
+    }
+
     /// One execution-log line whose request id is known (also used by text readers
     /// of formats that carry the id elsewhere, like the console's test-invoke log).
     pub fn add_execution_line(
@@ -681,6 +712,7 @@ impl<'c> Analyzer<'c> {
                 ..FunctionStats::default()
             });
         f.last_ts = f.last_ts.max(ts);
+        self.function_logs.add(name, ts, line);
         match *line {
             FunctionLine::Report {
                 duration_ms,
@@ -695,7 +727,7 @@ impl<'c> Analyzer<'c> {
                     f.own_timeouts = f.own_timeouts.max(f.report_timeouts);
                 }
             }
-            FunctionLine::TaskTimedOut { seconds } => {
+            FunctionLine::TaskTimedOut { seconds, .. } => {
                 f.task_timeouts += 1;
                 f.own_timeouts = f.own_timeouts.max(f.task_timeouts);
                 // Lambda timeouts are whole seconds; the message adds the overshoot.
@@ -705,7 +737,7 @@ impl<'c> Analyzer<'c> {
                         .map_or(configured, |s| s.max(configured)),
                 );
             }
-            FunctionLine::Platform => {}
+            FunctionLine::Start { .. } | FunctionLine::End { .. } | FunctionLine::Platform => {}
         }
     }
 
@@ -768,6 +800,11 @@ impl<'c> Analyzer<'c> {
     pub fn finish(self) -> (Analysis, Vec<Request>) {
         let config = self.config;
         let ppm = config.ratio_ppm();
+        let mut function_logs = self.function_logs;
+        if self.function_logs_complete {
+            function_logs.mark_seen_complete();
+        }
+        function_logs.prepare();
         let requests = self.requests;
 
         // Per request: its route, limit and finding (if any). A route is found by its
@@ -928,7 +965,9 @@ impl<'c> Analyzer<'c> {
                 function: function.cloned(),
                 provenance: req.provenance.clone(),
                 diagnosis: Diagnosis::default(),
+                run: backend_run::Join::default(),
             };
+            finding.run = backend_run::join_request(&finding, req, &function_logs);
             let context = diagnosis::Context {
                 stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
             };
@@ -997,6 +1036,7 @@ impl<'c> Analyzer<'c> {
                 function: Some(f.clone()),
                 provenance: f.provenance.clone(),
                 diagnosis: Diagnosis::default(),
+                run: backend_run::Join::default(),
             };
             finding.diagnosis = diagnosis::diagnose_function(&finding, f, config);
             out.push(finding);

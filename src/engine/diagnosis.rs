@@ -6,6 +6,7 @@ use crate::engine::analysis::{
     EngineConfig, Finding, FunctionStats, RouteStats, RouteVerdict, PERCENTILE_MIN,
 };
 use crate::engine::backend::Backend;
+use crate::engine::backend_run;
 use crate::engine::findings::{Cause, ConnectionProblem, Kind};
 use crate::engine::limits::{ApiKind, REST_DEFAULT_MS};
 use crate::engine::request::Request;
@@ -87,6 +88,7 @@ pub fn diagnose(
         }
     }
     d.remedies.extend(remedies(f, req, context));
+    backend_run::explain(&mut d, f);
     if let Some(id) = &f.request_id {
         d.insights_query = Some(insights_query(&[id.as_str()]));
         d.console_url = console_url(f, id, config);
@@ -139,7 +141,7 @@ fn timeout(f: &Finding, req: &Request, context: Context) -> Diagnosis {
                     "It gave up after {} instead of {limit}: this integration's own timeoutInMillis is probably lower than assumed; set --timeout-ms or TIMEOUT_OVERRIDES to the configured value.",
                     ms(elapsed)
                 ));
-            } else {
+            } else if f.run.wait != backend_run::Wait::NotReached {
                 d.shows.push(
                     "The whole limit elapsed after sending: the backend was reached or was still being reached, and did not answer in time.".to_owned(),
                 );
@@ -205,12 +207,13 @@ fn timeout(f: &Finding, req: &Request, context: Context) -> Diagnosis {
             );
         }
     }
-    d.cannot_show.push(connect_vs_read(f));
+    // The connect-or-read paragraph (or its answer) comes from backend_run::explain.
     d
 }
 
-/// The honest answer to "connect timeout or read timeout?".
-fn connect_vs_read(f: &Finding) -> String {
+/// The honest answer to "connect timeout or read timeout?" when the backend's own
+/// log gave none (see `backend_run`).
+pub fn connect_vs_read(f: &Finding) -> String {
     let trace = f
         .xray_trace_id
         .as_deref()

@@ -511,6 +511,7 @@ mod tests {
             function: None,
             provenance: Provenance::default(),
             diagnosis: Diagnosis::default(),
+            run: Default::default(),
         }
     }
 

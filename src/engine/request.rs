@@ -283,6 +283,9 @@ impl Request {
         if self.concrete_path.is_none() {
             self.concrete_path = own(&rec.path);
         }
+        if self.xray_trace_id.is_none() {
+            self.xray_trace_id = own(&rec.xray_trace_id);
+        }
         if rec.resource_path.is_none() && rec.route_key.is_some() && !self.from_execution_log {
             self.kind = if rec.event_type.is_some() {
                 ApiKind::WebSocket

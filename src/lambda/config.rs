@@ -47,6 +47,12 @@ pub struct Config {
     /// The function's own log group (`AWS_LAMBDA_LOG_GROUP_NAME`, set by Lambda):
     /// batches from it are ignored, so a mistaken subscription cannot loop.
     pub own_log_group: Option<String>,
+    /// Fetch the early lines of a failed request whose start went to another batch
+    /// (`FilterLogEvents`), at most `log_lookups_max` per invocation.
+    pub log_lookup: bool,
+    pub log_lookups_max: usize,
+    /// Backend functions whose log groups the function may look runs up in (issue 16).
+    pub backend_function_names: std::collections::HashSet<String>,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -79,6 +85,9 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("DRY_RUN", "false", "true", "log what would be published (metrics and the three alert renderings) instead of publishing"),
     ("PENDING_TTL_SECONDS", "300", "120", "how long a request's early lines wait for the rest in a warm container"),
     ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
+    ("LOG_LOOKUP", "on", "off", "`on`: fetch the early lines of a timeout or error whose start went to another batch (FilterLogEvents); `off`: never"),
+    ("LOG_LOOKUPS_MAX", "20", "5", "lookups per invocation; past it findings go out undiagnosed and count in `LookupsSkipped`"),
+    ("BACKEND_FUNCTION_NAMES", "", "orders-api,payments", "backend Lambda functions whose `/aws/lambda/NAME` a timeout's run is looked up in (connect or read); the template grants FilterLogEvents on exactly those"),
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
 
@@ -279,6 +288,19 @@ impl Config {
                 |n: &usize| *n <= 1_000_000,
             )?,
             own_log_group: var("AWS_LAMBDA_LOG_GROUP_NAME"),
+            log_lookup: parse_bool("LOG_LOOKUP", &or("LOG_LOOKUP", "on"))?,
+            log_lookups_max: parse_num(
+                "LOG_LOOKUPS_MAX",
+                &or("LOG_LOOKUPS_MAX", "20"),
+                "a whole number from 0 to 1000",
+                |n: &usize| *n <= 1000,
+            )?,
+            backend_function_names: or("BACKEND_FUNCTION_NAMES", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }
@@ -336,6 +358,7 @@ mod tests {
         assert!(c.incidents_table.is_none() && c.runbook_url.is_none() && c.api_names.is_empty());
         assert_eq!(c.max_decompressed_bytes, 64 << 20);
         assert!(!c.dry_run);
+        assert!(c.log_lookup && c.log_lookups_max == 20);
         // The README and the template list every setting with the same defaults.
         let defaults: HashMap<&str, &str> = SETTINGS.iter().map(|s| (s.0, s.1)).collect();
         assert_eq!(
@@ -369,6 +392,8 @@ mod tests {
             ("MAX_ALERTS_PER_INVOCATION", "0"),
             ("DRY_RUN", "maybe"),
             ("METRICS_NAMESPACE", "AWS/ApiGateway"),
+            ("LOG_LOOKUP", "sometimes"),
+            ("LOG_LOOKUPS_MAX", "5000"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             assert_eq!(e.variable, k);

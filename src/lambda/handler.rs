@@ -5,9 +5,10 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::aws::lookup::LogLookup;
 use crate::aws::publish::{cloudwatch, sns, PublishError, Published, Sink};
 use crate::aws::state::{StateError, StateStore, Store};
 use crate::engine::analysis::{Analysis, Analyzer, Finding, Summary};
@@ -66,7 +67,15 @@ pub struct InvocationSummary {
     pub metric_calls: usize,
     pub metric_data: usize,
     pub pending_requests: usize,
+    /// Split requests looked up and healed (`aws::lookup`).
+    pub healing: crate::lambda::heal::Healing,
+    /// Backend function runs looked up for timeouts (`aws::backend_lookup`).
+    pub backend_lookups: crate::aws::backend_lookup::BackendLookups,
     pub duration_ms: u64,
+    /// The findings themselves (moved out of the analysis once published), for callers
+    /// that measure them; not part of the Lambda's response.
+    #[serde(skip)]
+    pub findings: Vec<crate::engine::analysis::Finding>,
 }
 
 /// What the warm container remembers between invocations.
@@ -76,6 +85,8 @@ struct WarmState {
     /// Batches whose metrics went out although the invocation failed later:
     /// a retry in this container does not count them twice.
     metrics_sent: HashSet<String>,
+    /// Execution log groups seen here: the function reads them, so they may be looked up.
+    exec_groups: HashSet<String>,
 }
 
 pub struct Monitor {
@@ -84,6 +95,8 @@ pub struct Monitor {
     store: Store,
     context: AlertContext,
     state: Mutex<WarmState>,
+    /// Where split requests are looked up; `None`: `LOG_LOOKUP=off` (or a dry run).
+    lookup: Option<Arc<dyn LogLookup>>,
 }
 
 fn now_ms() -> i64 {
@@ -149,6 +162,7 @@ impl Monitor {
             pending: PendingRequests::new(config.pending_ttl_secs, config.pending_max_requests),
             seen: SeenEvents::new(SEEN_EVENTS_SECS, SEEN_EVENTS_MAX),
             metrics_sent: HashSet::new(),
+            exec_groups: HashSet::new(),
         };
         let context = AlertContext {
             account: config.alert_topic_arn.as_deref().and_then(arn_account),
@@ -163,7 +177,14 @@ impl Monitor {
             store,
             context,
             state: Mutex::new(state),
+            lookup: None,
         }
+    }
+
+    /// Heals split requests through `lookup`, unless `LOG_LOOKUP=off`.
+    pub fn with_lookup(mut self, lookup: Arc<dyn LogLookup>) -> Monitor {
+        self.lookup = self.config.log_lookup.then_some(lookup);
+        self
     }
 
     pub fn sink(&self) -> &Sink {
@@ -195,16 +216,19 @@ impl Monitor {
             s.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(s);
         }
+        let streamed = match self.analyse(event, now) {
+            Ok(s) => s,
+            Err(e) => return Err(self.reject(e, deadline, now).await),
+        };
         let Analysed {
-            analysis,
+            mut analysis,
             event_ids,
             batch_key,
             earlier,
             duplicates,
-        } = match self.analyse(event, now) {
-            Ok(a) => a,
-            Err(e) => return Err(self.reject(e, deadline, now).await),
-        };
+            healing,
+            backend_lookups,
+        } = self.complete(streamed, deadline, now).await;
 
         // The batch, once across containers: a redelivery another container is handling
         // (or has handled) is skipped whole.
@@ -220,6 +244,8 @@ impl Monitor {
                         duplicate_events: duplicates + analysis.summary.log_events,
                         duplicate_batch: true,
                         pending_requests: st.pending.len(),
+                        healing,
+                        backend_lookups,
                         duration_ms: started.elapsed().as_millis() as u64,
                         ..InvocationSummary::default()
                     });
@@ -231,7 +257,10 @@ impl Monitor {
             }
         }
 
-        let result = self.publish(&analysis, &batch_key, deadline, now).await;
+        let lookups_skipped = healing.skipped + backend_lookups.skipped;
+        let result = self
+            .publish(&analysis, &batch_key, lookups_skipped, deadline, now)
+            .await;
         let ok = result.is_ok();
         if !event_ids.is_empty() {
             if let Err(e) = self.store.finish_batch(&batch_key, ok, now).await {
@@ -256,6 +285,9 @@ impl Monitor {
         }
         summary.analysis = analysis.summary.clone();
         summary.duplicate_events = duplicates;
+        summary.healing = healing;
+        summary.backend_lookups = backend_lookups;
+        summary.findings = std::mem::take(&mut analysis.findings);
         summary.state_errors += state_errors;
         self.count_state_errors(summary.state_errors, deadline, now)
             .await;
@@ -269,7 +301,7 @@ impl Monitor {
 
     /// Step 1: decode the payload and stream its events into the engine, under the
     /// warm state's lock (invocations of one container never overlap).
-    fn analyse(&self, event: &[u8], now: i64) -> Result<Analysed, EnvelopeError> {
+    fn analyse(&self, event: &[u8], now: i64) -> Result<Streamed<'_>, EnvelopeError> {
         let cfg = &self.config;
         let inflated = envelope::decode_lambda_event(event, cfg.max_decompressed_bytes)?;
         for i in &inflated {
@@ -277,7 +309,8 @@ impl Monitor {
                 tracing::warn!(origin = %i.origin, bytes = i.trailing_garbage, "ignored bytes after the last gzip member");
             }
         }
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         let earlier = st.pending.take(now);
         let mut feed = Feed {
             analyzer: Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned()),
@@ -287,6 +320,7 @@ impl Monitor {
             ids: Vec::new(),
             duplicates: 0,
             skip_document: false,
+            exec_groups: &mut st.exec_groups,
         };
         let streamed = inflated
             .iter()
@@ -294,19 +328,12 @@ impl Monitor {
         // The requests own what they keep: the batch's buffers can go before `finish`.
         drop(inflated);
         match streamed {
-            Ok(()) => {
-                let (ids, duplicates) = (feed.ids, feed.duplicates);
-                let (analysis, pending) = feed.analyzer.finish();
-                st.pending.keep(pending, now);
-                let batch_key = batch_key(&ids);
-                Ok(Analysed {
-                    analysis,
-                    event_ids: ids,
-                    batch_key,
-                    earlier,
-                    duplicates,
-                })
-            }
+            Ok(()) => Ok(Streamed {
+                analyzer: feed.analyzer,
+                event_ids: feed.ids,
+                earlier,
+                duplicates: feed.duplicates,
+            }),
             Err(e) => {
                 // Nothing of a rejected batch counts; the partial requests wait on.
                 st.pending.keep(earlier, now);
@@ -315,16 +342,61 @@ impl Monitor {
         }
     }
 
+    /// Step 1b: split requests healed (their early lines fetched back, no lock held while
+    /// waiting), the analysis finished, backend runs of timeouts looked up within what
+    /// healing left.
+    async fn complete(&self, s: Streamed<'_>, deadline: Option<Instant>, now: i64) -> Analysed {
+        let cfg = &self.config;
+        let Streamed {
+            mut analyzer,
+            event_ids,
+            earlier,
+            duplicates,
+        } = s;
+        let subscribed = self.lock().exec_groups.clone();
+        let bounds = crate::lambda::heal::Bounds {
+            budget: cfg.log_lookups_max,
+            until: lookups_until(deadline),
+            limits: &cfg.engine.limits,
+            subscribed: &subscribed,
+        };
+        let healing =
+            crate::lambda::heal::heal(&mut analyzer, self.lookup.as_ref(), &event_ids, bounds)
+                .await;
+        let (mut analysis, pending) = analyzer.finish();
+        healing.annotate(&mut analysis);
+        let backend_lookups = crate::aws::backend_lookup::look_up(
+            &mut analysis.findings,
+            self.lookup.as_ref(),
+            &cfg.backend_function_names,
+            cfg.log_lookups_max.saturating_sub(healing.lookups),
+            lookups_until(deadline),
+        )
+        .await;
+        self.lock().pending.keep(pending, now);
+        let batch_key = batch_key(&event_ids);
+        Analysed {
+            analysis,
+            event_ids,
+            batch_key,
+            earlier,
+            duplicates,
+            healing,
+            backend_lookups,
+        }
+    }
+
     /// Step 2: metrics, then incidents and their notifications.
     async fn publish(
         &self,
         analysis: &Analysis,
         batch_key: &str,
+        lookups_skipped: usize,
         deadline: Option<Instant>,
         now: i64,
     ) -> Result<InvocationSummary, PublishError> {
         let (metric_calls, metric_data) = self
-            .publish_metrics(analysis, batch_key, deadline, now)
+            .publish_metrics(analysis, batch_key, lookups_skipped, deadline, now)
             .await?;
         let groups = self.incident_groups(analysis);
         let tracked = self.track(&groups, now).await;
@@ -358,6 +430,7 @@ impl Monitor {
         &self,
         analysis: &Analysis,
         batch_key: &str,
+        lookups_skipped: usize,
         deadline: Option<Instant>,
         now: i64,
     ) -> Result<(usize, usize), PublishError> {
@@ -365,6 +438,7 @@ impl Monitor {
         let health = Health {
             log_events: analysis.summary.log_events,
             batches_rejected: 0,
+            lookups_skipped: lookups_skipped as u64,
         };
         let batch = metrics::build(analysis, &cfg.metrics_namespace, now, health);
         if batch.dropped_out_of_range > 0 {
@@ -742,6 +816,7 @@ impl Monitor {
             Health {
                 log_events: 0,
                 batches_rejected: 1,
+                lookups_skipped: 0,
             },
         );
         if let Err(pe) = self.send_metrics(&batch, deadline).await {
@@ -751,13 +826,35 @@ impl Monitor {
     }
 }
 
-/// What step 1 hands on.
+/// What step 1 streamed: the engine before `finish`, so that healing can feed it.
+struct Streamed<'c> {
+    analyzer: Analyzer<'c>,
+    event_ids: Vec<u64>,
+    earlier: Vec<crate::engine::request::Request>,
+    duplicates: u64,
+}
+
+/// What step 1b hands on.
 struct Analysed {
     analysis: Analysis,
     event_ids: Vec<u64>,
     batch_key: String,
     earlier: Vec<crate::engine::request::Request>,
     duplicates: u64,
+    healing: crate::lambda::heal::Healing,
+    backend_lookups: crate::aws::backend_lookup::BackendLookups,
+}
+
+/// Lookups end this long before the deadline: publishing comes after them.
+const LOOKUP_RESERVE: Duration = Duration::from_secs(10);
+/// Without a deadline (tests, an emulator), lookups get this long.
+const LOOKUP_DEFAULT: Duration = Duration::from_secs(10);
+
+fn lookups_until(deadline: Option<Instant>) -> Option<Instant> {
+    Some(match deadline {
+        None => Instant::now() + LOOKUP_DEFAULT,
+        Some(d) => d.checked_sub(LOOKUP_RESERVE).unwrap_or_else(Instant::now),
+    })
 }
 
 fn remaining(deadline: Option<Instant>) -> Option<Duration> {
@@ -780,11 +877,19 @@ struct Feed<'a, 'c> {
     ids: Vec<u64>,
     duplicates: u64,
     skip_document: bool,
+    exec_groups: &'a mut HashSet<String>,
 }
 
 impl<'d> envelope::EventVisitor<'d> for Feed<'_, '_> {
     fn document(&mut self, header: &envelope::Header<'d>) {
         self.skip_document = self.own_log_group == Some(&*header.log_group);
+        if header
+            .log_group
+            .starts_with(crate::logs::execution_log::GROUP_PREFIX)
+            && !self.exec_groups.contains(&*header.log_group)
+        {
+            self.exec_groups.insert(header.log_group.to_string());
+        }
         if self.skip_document {
             tracing::warn!(log_group = %header.log_group, "ignored a batch from this function's own log group: remove that subscription");
         } else {

@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod handler;
+pub mod heal;
 pub mod pending;
 pub mod seen_events;

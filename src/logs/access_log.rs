@@ -35,6 +35,8 @@ pub enum Field {
     /// `$context.requestTime`, CLF time `25/Nov/2026:10:00:00 +0000`.
     RequestTime,
     EventType,
+    /// `$context.xrayTraceId`: joins the request to its backend run (`backend_run`).
+    XrayTraceId,
 }
 
 impl Field {
@@ -61,6 +63,7 @@ impl Field {
             "requestTimeEpoch" => Field::RequestTimeEpoch,
             "requestTime" => Field::RequestTime,
             "eventType" => Field::EventType,
+            "xrayTraceId" => Field::XrayTraceId,
             _ => return None,
         })
     }
@@ -86,6 +89,7 @@ impl Field {
             "requesttimeepoch" => Field::RequestTimeEpoch,
             "requesttime" => Field::RequestTime,
             "eventtype" => Field::EventType,
+            "xraytraceid" | "traceid" => Field::XrayTraceId,
             _ => return None,
         })
     }
@@ -244,6 +248,7 @@ pub struct AccessRecord<'a> {
     /// milliseconds or, as HTTP APIs log it, seconds; or `requestTime`).
     pub request_time_epoch: Option<i64>,
     pub event_type: Option<Cow<'a, str>>,
+    pub xray_trace_id: Option<Cow<'a, str>>,
 }
 
 /// A JSON value as far as we care: text, a number, or nothing.
@@ -318,6 +323,7 @@ impl<'a> AccessRecord<'a> {
                     Field::ErrorMessage => &mut self.error_message,
                     Field::IntegrationError => &mut self.integration_error,
                     Field::EventType => &mut self.event_type,
+                    Field::XrayTraceId => &mut self.xray_trace_id,
                     _ => return,
                 };
                 if slot.is_none() {

@@ -29,6 +29,9 @@ pub fn split_request_id(message: &str) -> Option<(&str, &str)> {
     Some((id, text))
 }
 
+/// What every execution log group's name starts with.
+pub const GROUP_PREFIX: &str = "API-Gateway-Execution-Logs_";
+
 /// API id and stage from `API-Gateway-Execution-Logs_{apiId}/{stage}`.
 pub fn api_stage_from_group(log_group: &str) -> Option<(&str, &str)> {
     let rest = log_group.strip_prefix("API-Gateway-Execution-Logs_")?;

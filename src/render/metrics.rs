@@ -32,6 +32,7 @@ pub const INTEGRATION_LATENCY: &str = "IntegrationLatency";
 pub const INTEGRATION_ERRORS: &str = "IntegrationErrors";
 pub const LOG_EVENTS_PROCESSED: &str = "LogEventsProcessed";
 pub const BATCHES_REJECTED: &str = "BatchesRejected";
+pub const LOOKUPS_SKIPPED: &str = "LookupsSkipped";
 /// The metric names published per route (the cardinality bound multiplies by this).
 pub const ROUTE_METRIC_NAMES: [&str; 5] = [
     REQUESTS,
@@ -94,6 +95,8 @@ pub struct MetricBatch {
 pub struct Health {
     pub log_events: u64,
     pub batches_rejected: u64,
+    /// Split requests not looked up (budget or deadline); sent only when not 0.
+    pub lookups_skipped: u64,
 }
 
 fn minute(ts: i64) -> i64 {
@@ -256,10 +259,14 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         }
     }
     let now_m = minute(now_ms);
+    let skipped = (health.lookups_skipped > 0).then_some((LOOKUPS_SKIPPED, health.lookups_skipped));
     for (name, n) in [
         (LOG_EVENTS_PROCESSED, health.log_events),
         (BATCHES_REJECTED, health.batches_rejected),
-    ] {
+    ]
+    .into_iter()
+    .chain(skipped)
+    {
         data.push(Datum {
             name,
             unit: Unit::Count,

@@ -39,6 +39,9 @@ pub struct FindingJson<'a> {
     pub log_stream: &'a str,
     pub lambda_request_id: Option<&'a str>,
     pub xray_trace_id: Option<&'a str>,
+    /// The backend run that served the request (connect or read), and the verdict.
+    pub backend_run: Option<&'a crate::engine::backend_run::BackendRun>,
+    pub wait: crate::engine::backend_run::Wait,
 }
 
 impl<'a> FindingJson<'a> {
@@ -70,6 +73,8 @@ impl<'a> FindingJson<'a> {
             log_stream: &f.provenance.log_stream,
             lambda_request_id: f.lambda_request_id.as_deref(),
             xray_trace_id: f.xray_trace_id.as_deref(),
+            backend_run: f.run.backend_run.as_ref(),
+            wait: f.run.wait,
         }
     }
 }

@@ -65,8 +65,13 @@ def running(log_path: str | None = None):
     state = tempfile.mkdtemp(prefix="ministack-")
     log = open(log_path or os.path.join(state, "ministack.log"), "wb")
     # Loopback only, and no MQTT listener (its fixed port would clash between two emulators).
+    # AWS_ENDPOINT_URL in the emulator's own environment is what it hands to the functions it
+    # runs (provided.* bootstraps included), so a deployed function calls back here, never AWS.
+    # Its environment is also the base of theirs: no LOG_LEVEL, which the function reads as its
+    # own log filter (the emulator's log goes to a file at its default level).
     env = dict(os.environ, GATEWAY_PORT=str(port), BIND_HOST="127.0.0.1", MINISTACK_HOST="127.0.0.1",
-               IOT_MTLS_ENABLED="0", LOG_LEVEL="WARNING")
+               IOT_MTLS_ENABLED="0", AWS_ENDPOINT_URL=endpoint)
+    env.pop("LOG_LEVEL", None)
     proc = subprocess.Popen([exe], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=state, start_new_session=True)
     try:
         deadline = time.monotonic() + READY_SECONDS

@@ -10,7 +10,9 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 T = yaml.safe_load(open(os.path.join(ROOT, "template.yaml")))
-R = T["Resources"]
+# Fn::ForEach loops (subscriptions, lookup policies) are lists; the plain resources are the rest.
+LOOPS = {k: v for k, v in T["Resources"].items() if k.startswith("Fn::ForEach::")}
+R = {k: v for k, v in T["Resources"].items() if k not in LOOPS}
 P = T["Parameters"]
 results = []
 
@@ -24,6 +26,11 @@ def test(fn):
         results.append(e)
         print(f"FAIL {fn.__name__}: {e}")
     return fn
+
+
+def json_dump(x):
+    import json
+    return json.dumps(x)
 
 
 def ref(name):
@@ -56,6 +63,9 @@ def every_engine_setting_is_a_parameter_with_the_codes_default():
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
     for name, default in table:
+        if name == "BACKEND_FUNCTION_NAMES":
+            assert env[name] == {"Fn::Join": [",", ref("BackendFunctionNames")]}
+            continue
         if name == "ALERT_TOPIC_ARN":
             assert env[name] == ref("AlertTopic")
             continue
@@ -101,10 +111,30 @@ def one_subscription_per_log_group_never_the_functions_own():
 
 
 @test
+def lookups_only_on_the_watched_groups():
+    loop = LOOPS["Fn::ForEach::LookupPolicies"]
+    assert loop[0] == "GroupName" and loop[1] == ref("ApiLogGroupNames")
+    (name, pol), = loop[2].items()
+    assert "&{GroupName}" in name and pol["Type"] == "AWS::IAM::RolePolicy"
+    assert pol["Properties"]["RoleName"] == ref("FunctionRole")
+    (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Effect"] == "Allow" and st["Action"] == "logs:FilterLogEvents"
+    arns = [r["Fn::Sub"] for r in st["Resource"]]
+    group = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${GroupName}"
+    assert arns == [group, group + ":*"], arns
+    # No other statement of the role may read logs.
+    role = json_dump(R["FunctionRole"])
+    assert "FilterLogEvents" not in role and "logs:Get" not in role
+
+
+@test
 def kinesis_is_optional():
     k = R["KinesisSource"]
     assert k["Condition"] == "HasKinesis" and k["Properties"]["EventSourceArn"] == ref("KinesisStreamArn")
     assert k["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    # Order is kept per partition key (a log stream, with Distribution: ByLogStream) whatever the factor.
+    assert k["Properties"]["ParallelizationFactor"] == ref("KinesisParallelization")
+    assert 1 <= P["KinesisParallelization"]["Default"] <= 10
 
 
 @test
@@ -188,6 +218,25 @@ def dashboard_and_outputs():
     for needle in ["IntegrationTimeouts", "NearLimitRequests", "'p50'", "'p95'", "'p99'"]:
         assert needle in body, needle
     assert set(T["Outputs"]) >= {"AlertTopicArn", "AlarmTopicArn", "IncidentsTableName", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
+
+
+@test
+def backend_function_lookups_on_exactly_those_groups():
+    p = P["BackendFunctionNames"]
+    assert p["Type"] == "CommaDelimitedList" and p["Default"] == ""
+    loop = LOOPS["Fn::ForEach::BackendFunctionLogs"]
+    assert loop[0] == "Name" and loop[1] == ref("BackendFunctionNames")
+    (name, pol), = loop[2].items()
+    assert "&{Name}" in name and pol["Type"] == "AWS::IAM::RolePolicy"
+    assert pol["Condition"] == "HasBackendFunctions" and pol["Properties"]["RoleName"] == ref("FunctionRole")
+    (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Action"] == "logs:FilterLogEvents", st["Action"]
+    arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Name}"
+    assert st["Resource"] == [{"Fn::Sub": arn}, {"Fn::Sub": arn + ":*"}], st["Resource"]
+    env = function()["Environment"]["Variables"]
+    assert env["BACKEND_FUNCTION_NAMES"] == {"Fn::Join": [",", ref("BackendFunctionNames")]}
+    # The role itself reads no logs (lookups_only_on_the_watched_groups checks it too).
+    assert "FilterLogEvents" not in json_dump(R["FunctionRole"])
 
 
 @test

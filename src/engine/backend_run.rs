@@ -1,0 +1,1395 @@
+//! Connect or read: joins a timed-out or near-limit request to the run of the Lambda
+//! function that served it, from the function's own log (the same analysis, or a
+//! lookup), and gives the wait its verdict with the evidence.
+//!
+//! - Exact: the request's X-Ray trace id is the run's (`XRAY TraceId` on REPORT, or
+//!   `tracing.value` on the JSON records), or the execution log named the run's
+//!   Lambda request id.
+//! - Probable, by time: the only run of the function whose START falls within
+//!   [sent, sent + cold-start margin]. The margin is the run's own `Init Duration`
+//!   plus 1 s when its REPORT says, 1 s for a reported warm run, 10 s (Lambda's init
+//!   limit) while it is still running. Two or more fit: refused, the verdict stays
+//!   unknown (a wrong join is worse than none). `match` says which (`xray`,
+//!   `request_id`, `time`).
+//! - Not reached: the function's log is known complete over the wait and no run of
+//!   it started: the invoke never got to the function.
+
+use std::collections::HashMap;
+
+use crate::engine::analysis::Finding;
+use crate::engine::backend::Backend;
+use crate::engine::diagnosis::{self, Diagnosis};
+use crate::engine::findings::{Cause, Kind};
+use crate::engine::request::Request;
+use crate::logs::function_log::{self, FunctionLine, RunStatus};
+use crate::render::display::time;
+
+/// A cold start's START comes after the init phase, which Lambda stops at 10 s.
+pub const COLD_START_MARGIN_MS: i64 = 10_000;
+/// From API Gateway sending to a warm run's START (tens of ms seen; 1 s is generous).
+pub const WARM_MARGIN_MS: i64 = 1_000;
+/// A matched run that ended this long before the gateway gave up did not cause the wait.
+const ENDED_EARLY_MS: i64 = 1_000;
+/// The lookup window: [sent − 5 s, sent + limit + 120 s].
+pub const LOOKUP_BEFORE_MS: i64 = 5_000;
+pub const LOOKUP_AFTER_MS: i64 = 120_000;
+
+/// What kept API Gateway waiting, per request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// The function started promptly and was still running when the gateway gave up.
+    Read,
+    /// As `Read`, but most of the limit went to the function's initialisation.
+    ColdStart,
+    /// The function's log is complete for the window and no run started.
+    NotReached,
+    /// A fast network, TLS or DNS failure on the way to an HTTP / VPC-link backend.
+    Connect,
+    /// No backend evidence.
+    #[default]
+    Unknown,
+}
+
+impl Wait {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wait::Read => "read",
+            Wait::ColdStart => "cold_start",
+            Wait::NotReached => "not_reached",
+            Wait::Connect => "connect",
+            Wait::Unknown => "unknown",
+        }
+    }
+}
+
+/// How a run ended, as far as its log tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Finished,
+    TimedOut,
+    Error,
+    /// START seen, no REPORT yet: still running when the log was read.
+    Running,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// Same X-Ray trace id.
+    Xray,
+    /// The execution log named the run's Lambda request id.
+    RequestId,
+    /// The only run that started within the margin after sending.
+    Time,
+}
+
+/// The run that served a request: the finding's `backend_run`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BackendRun {
+    /// The Lambda request id of the run.
+    pub request_id: String,
+    /// The run's START (after any init), RFC 3339.
+    pub started: String,
+    /// REPORT's `Duration` (init excluded), rounded to the millisecond; null while running.
+    pub duration_ms: Option<u64>,
+    /// REPORT's `Init Duration` (or SnapStart's `Restore Duration`): a cold start.
+    pub init_duration_ms: Option<u64>,
+    pub outcome: Outcome,
+    #[serde(rename = "match")]
+    pub matched: MatchKind,
+    /// Epoch ms of START, for the words.
+    #[serde(skip)]
+    pub started_ms: i64,
+}
+
+impl BackendRun {
+    /// Init plus run: how long API Gateway waited on this function (when it finished).
+    pub fn total_ms(&self) -> Option<u64> {
+        Some(self.duration_ms? + self.init_duration_ms.unwrap_or(0))
+    }
+}
+
+/// The facts behind a verdict, for the words each renderer chooses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Evidence {
+    /// Not a backend this join applies to (AWS service integrations), or not looked at.
+    #[default]
+    None,
+    /// The run (in [`Join::backend_run`]) was still running when the gateway gave up.
+    Run {
+        function: String,
+        /// `XRAY`/`tracing` trace id when matched by it.
+        trace_id: Option<String>,
+        /// When API Gateway gave up (timeouts) or got its answer (near-limit).
+        gateway_done_ms: Option<i64>,
+        /// The gateway answered (near-limit) rather than gave up.
+        answered: bool,
+    },
+    /// The matched run ended well before the gateway gave up: it does not explain the wait.
+    EndedBefore { function: String, gave_up_ms: i64 },
+    /// Several runs started within the margin: the match by time is refused.
+    Ambiguous {
+        function: String,
+        candidates: usize,
+        from_ms: i64,
+        to_ms: i64,
+    },
+    /// The log is complete over the window and no run started in it.
+    NoRun {
+        function: String,
+        from_ms: i64,
+        to_ms: i64,
+        /// Runs seen in the window that belong to other requests (other trace ids).
+        others: usize,
+    },
+    /// Nothing from the function's log: what would give the answer.
+    NoLog {
+        function: String,
+        has_trace: bool,
+        looked_up: bool,
+    },
+    /// The function's log is there, but no run fits and it is not known complete.
+    NoFit { function: String, has_trace: bool },
+    /// An HTTP / VPC-link backend failed fast on the network.
+    Connect { detail: String },
+    /// An HTTP backend without a connection failure: the backend's own logs can tell.
+    Http { has_trace: bool },
+}
+
+/// The finding's join to its backend run: `backend_run` and `wait` in its JSON.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Join {
+    pub backend_run: Option<BackendRun>,
+    pub wait: Wait,
+    #[serde(skip)]
+    pub evidence: Evidence,
+    /// The lookup that could still answer (timeouts on Lambda backends without a verdict).
+    #[serde(skip)]
+    pub lookup: Option<LookupPlan>,
+}
+
+/// One run, as its lines tell it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Invocation {
+    pub request_id: String,
+    /// Epoch ms of START.
+    pub started: Option<i64>,
+    /// Epoch ms of REPORT.
+    pub reported: Option<i64>,
+    pub duration_ms: Option<f64>,
+    pub init_duration_ms: Option<f64>,
+    pub status: Option<RunStatus>,
+    pub task_timed_out: bool,
+    pub trace_id: Option<String>,
+}
+
+impl Invocation {
+    /// START, or REPORT minus the duration when START was not seen.
+    pub fn start_ms(&self) -> Option<i64> {
+        self.started.or_else(|| {
+            Some(
+                self.reported?
+                    .saturating_sub(self.duration_ms?.round() as i64),
+            )
+        })
+    }
+
+    pub fn end_ms(&self) -> Option<i64> {
+        Some(
+            self.start_ms()?
+                .saturating_add(self.duration_ms?.round() as i64),
+        )
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match self.status {
+            Some(RunStatus::Timeout) => Outcome::TimedOut,
+            _ if self.task_timed_out => Outcome::TimedOut,
+            Some(RunStatus::Error) => Outcome::Error,
+            Some(RunStatus::Success) => Outcome::Finished,
+            None => Outcome::Running,
+        }
+    }
+
+    /// How late after sending its START may come: init (if known) plus the warm margin.
+    fn margin_ms(&self) -> i64 {
+        match (self.status, self.init_duration_ms) {
+            // Init past 10 s happens too (it is then retried inside the invoke phase).
+            (_, Some(init)) => init.round() as i64 + WARM_MARGIN_MS,
+            // Reported without init: a warm run.
+            (Some(_), None) => WARM_MARGIN_MS,
+            // Still running: a cold start cannot be ruled out.
+            (None, None) => COLD_START_MARGIN_MS,
+        }
+    }
+}
+
+/// One function's runs.
+#[derive(Debug, Clone, Default)]
+pub struct FunctionLog {
+    runs: Vec<Invocation>,
+    by_id: HashMap<String, usize>,
+    /// Spans over which this log holds every run of the function.
+    complete: Vec<(i64, i64)>,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+    /// Built by [`FunctionLog::prepare`] once the runs are in: starts in order, traces,
+    /// and the largest margin, so that a join does not scan every run.
+    starts: Vec<(i64, usize)>,
+    by_trace: HashMap<String, usize>,
+    max_margin_ms: i64,
+    /// The index is up to date (any line added since clears it).
+    indexed: bool,
+}
+
+impl FunctionLog {
+    /// Indexes the runs for joins (a log read in full can hold many thousands).
+    pub fn prepare(&mut self) {
+        self.starts = self
+            .runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((r.start_ms()?, i)))
+            .collect();
+        self.starts.sort_unstable();
+        self.by_trace = self
+            .runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((r.trace_id.clone()?, i)))
+            .collect();
+        self.max_margin_ms = self
+            .runs
+            .iter()
+            .map(Invocation::margin_ms)
+            .max()
+            .unwrap_or(0);
+        self.indexed = true;
+    }
+
+    /// Whether [`FunctionLog::prepare`] ran since the last run was added.
+    fn prepared(&self) -> bool {
+        self.indexed
+    }
+
+    /// Runs whose start is in [from, to], by index when prepared.
+    fn started_between(&self, from: i64, to: i64) -> Vec<&Invocation> {
+        if self.prepared() {
+            let lo = self.starts.partition_point(|&(s, _)| s < from);
+            let hi = self.starts.partition_point(|&(s, _)| s <= to);
+            return self.starts[lo..hi.max(lo)]
+                .iter()
+                .map(|&(_, i)| &self.runs[i])
+                .collect();
+        }
+        self.runs
+            .iter()
+            .filter(|r| r.start_ms().is_some_and(|s| s >= from && s <= to))
+            .collect()
+    }
+    pub fn runs(&self) -> &[Invocation] {
+        &self.runs
+    }
+
+    fn run(&mut self, request_id: &str) -> &mut Invocation {
+        let at = match self.by_id.get(request_id) {
+            Some(&at) => at,
+            None => {
+                self.runs.push(Invocation {
+                    request_id: request_id.to_owned(),
+                    ..Invocation::default()
+                });
+                self.by_id
+                    .insert(request_id.to_owned(), self.runs.len() - 1);
+                self.runs.len() - 1
+            }
+        };
+        &mut self.runs[at]
+    }
+
+    pub fn add(&mut self, ts: i64, line: &FunctionLine<'_>) {
+        self.indexed = false;
+        let ts = (ts > 0).then_some(ts);
+        if let Some(t) = ts {
+            self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
+            self.last_ts = Some(self.last_ts.map_or(t, |l| l.max(t)));
+        }
+        match line {
+            FunctionLine::Start {
+                request_id,
+                trace_id,
+            } => {
+                let run = self.run(request_id);
+                if run.started.is_none() {
+                    run.started = ts;
+                }
+                if let Some(t) = trace_id {
+                    run.trace_id.get_or_insert_with(|| t.to_string());
+                }
+            }
+            FunctionLine::Report {
+                request_id,
+                duration_ms,
+                init_duration_ms,
+                status,
+                trace_id,
+                ..
+            } => {
+                let run = self.run(request_id);
+                run.reported = ts.or(run.reported);
+                run.duration_ms = Some(*duration_ms);
+                run.init_duration_ms = *init_duration_ms;
+                run.status = Some(*status);
+                if let Some(t) = trace_id {
+                    run.trace_id.get_or_insert_with(|| t.to_string());
+                }
+            }
+            FunctionLine::TaskTimedOut {
+                request_id: Some(id),
+                ..
+            } => self.run(id).task_timed_out = true,
+            FunctionLine::End { .. }
+            | FunctionLine::TaskTimedOut { .. }
+            | FunctionLine::Platform => {}
+        }
+    }
+
+    /// The log holds every run that started in [from, to] (a lookup read every page).
+    pub fn mark_complete(&mut self, from: i64, to: i64) {
+        if from <= to {
+            self.complete.push((from, to));
+        }
+    }
+
+    /// Marks the span of what was seen complete (an export of the whole group).
+    pub fn mark_seen_complete(&mut self) {
+        if let (Some(a), Some(b)) = (self.first_ts, self.last_ts) {
+            self.mark_complete(a, b);
+        }
+    }
+
+    fn is_complete(&self, from: i64, to: i64) -> bool {
+        self.complete.iter().any(|&(a, b)| a <= from && to <= b)
+    }
+}
+
+/// The runs of every function whose log this analysis (or a lookup) read.
+#[derive(Debug, Clone, Default)]
+pub struct FunctionLogs {
+    by_function: HashMap<String, FunctionLog>,
+}
+
+impl FunctionLogs {
+    pub fn add(&mut self, function: &str, ts: i64, line: &FunctionLine<'_>) {
+        if matches!(line, FunctionLine::Platform) {
+            return;
+        }
+        self.function_mut(function).add(ts, line);
+    }
+
+    pub fn function_mut(&mut self, function: &str) -> &mut FunctionLog {
+        if !self.by_function.contains_key(function) {
+            self.by_function
+                .insert(function.to_owned(), FunctionLog::default());
+        }
+        self.by_function.get_mut(function).expect("inserted above")
+    }
+
+    pub fn get(&self, function: &str) -> Option<&FunctionLog> {
+        self.by_function.get(function)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_function.is_empty()
+    }
+
+    /// Indexes every function's runs (after the last line is in).
+    pub fn prepare(&mut self) {
+        self.by_function.values_mut().for_each(FunctionLog::prepare);
+    }
+
+    /// Every function's log is an export of its whole group over the span it covers.
+    pub fn mark_seen_complete(&mut self) {
+        self.by_function
+            .values_mut()
+            .for_each(FunctionLog::mark_seen_complete);
+    }
+}
+
+/// What the join needs to know about one request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Wanted {
+    pub backend: Option<Backend>,
+    /// `1-…` (any `Root=`/`;Parent=` already taken off).
+    pub trace_id: Option<String>,
+    pub lambda_request_id: Option<String>,
+    /// Epoch ms of `Sending request to`.
+    pub sent: Option<i64>,
+    /// Epoch ms when API Gateway gave up (timeouts) or got the answer (near-limit).
+    pub done: Option<i64>,
+    /// The gateway gave up (a timeout), rather than got an answer.
+    pub timed_out: bool,
+    pub limit_ms: u64,
+    /// A fast network / TLS / DNS failure, as the connection-failure cause says.
+    pub connection_failure: Option<String>,
+}
+
+impl Wanted {
+    fn function(&self) -> Option<&str> {
+        self.backend.as_ref().and_then(Backend::lambda_name)
+    }
+
+    /// When the gateway was done waiting: the logged time, or sending plus the limit.
+    fn done_ms(&self) -> Option<i64> {
+        self.done.or_else(|| {
+            Some(
+                self.sent?
+                    .saturating_add(i64::try_from(self.limit_ms).ok()?),
+            )
+        })
+    }
+}
+
+enum Found<'l> {
+    Exact(&'l Invocation, MatchKind),
+    ByTime(&'l Invocation),
+    Ambiguous(usize, i64, i64),
+    NoRun(i64, i64, usize),
+    NoFit,
+}
+
+fn find<'l>(log: &'l FunctionLog, w: &Wanted) -> Found<'l> {
+    if let Some(&at) = w
+        .lambda_request_id
+        .as_deref()
+        .and_then(|id| log.by_id.get(id))
+    {
+        return Found::Exact(&log.runs[at], MatchKind::RequestId);
+    }
+    if let Some(trace) = w.trace_id.as_deref() {
+        let run = match log.prepared() {
+            true => log.by_trace.get(trace).map(|&i| &log.runs[i]),
+            false => log
+                .runs
+                .iter()
+                .find(|r| r.trace_id.as_deref() == Some(trace)),
+        };
+        if let Some(run) = run {
+            return Found::Exact(run, MatchKind::Xray);
+        }
+    }
+    let Some(sent) = w.sent else {
+        return Found::NoFit;
+    };
+    // A run traced under another root served another request.
+    let other_trace =
+        |r: &Invocation| w.trace_id.is_some() && r.trace_id.is_some() && r.trace_id != w.trace_id;
+    // Each run's own margin decides below; the index only narrows the search.
+    let widest = match log.prepared() {
+        true => log.max_margin_ms.max(COLD_START_MARGIN_MS),
+        false => i64::MAX,
+    };
+    let near = log.started_between(sent, sent.saturating_add(widest));
+    let mut fits = near.into_iter().filter(|r| {
+        !other_trace(r)
+            && r.start_ms()
+                .is_some_and(|s| s >= sent && s <= sent.saturating_add(r.margin_ms()))
+    });
+    let first = fits.next();
+    let more = fits.count();
+    match first {
+        Some(run) if more == 0 => Found::ByTime(run),
+        Some(_) => Found::Ambiguous(more + 1, sent, sent.saturating_add(COLD_START_MARGIN_MS)),
+        None => {
+            let to = w.done_ms().unwrap_or(sent);
+            if w.timed_out && log.is_complete(sent, to) {
+                let others = log.started_between(sent, to).len();
+                Found::NoRun(sent, to, others)
+            } else {
+                Found::NoFit
+            }
+        }
+    }
+}
+
+/// The join and verdict for one request. `logs` is what the analysis (or a lookup)
+/// read; `looked_up` says a lookup already ran for this request.
+pub fn join(w: &Wanted, logs: &FunctionLogs, looked_up: bool) -> Join {
+    let has_trace = w.trace_id.is_some();
+    // HTTP and VPC-link backends (or one the logs did not name) that failed to connect.
+    if let (Some(detail), Some(Backend::Http { .. }) | None) = (&w.connection_failure, &w.backend) {
+        return Join {
+            wait: Wait::Connect,
+            evidence: Evidence::Connect {
+                detail: detail.clone(),
+            },
+            ..Join::default()
+        };
+    }
+    match &w.backend {
+        Some(Backend::Http { .. }) => {
+            return Join {
+                evidence: Evidence::Http { has_trace },
+                ..Join::default()
+            };
+        }
+        Some(Backend::Lambda { .. }) => {}
+        Some(_) => return Join::default(),
+        // The logs named no backend (access logs only): the trace id finds the run, and
+        // with it the function, in any function log read.
+        None => {
+            let Some(trace) = w.trace_id.as_deref() else {
+                return Join::default();
+            };
+            let mut names: Vec<&String> = logs.by_function.keys().collect();
+            names.sort();
+            for name in names {
+                let log = &logs.by_function[name];
+                if let Some(run) = log
+                    .runs
+                    .iter()
+                    .find(|r| r.trace_id.as_deref() == Some(trace))
+                {
+                    return from_run(w, run, MatchKind::Xray, name.clone());
+                }
+            }
+            return Join::default();
+        }
+    }
+    let function = w.function().unwrap_or_default().to_owned();
+    let Some(log) = logs.get(&function) else {
+        return Join {
+            evidence: Evidence::NoLog {
+                function,
+                has_trace,
+                looked_up,
+            },
+            lookup: plan_lookup(w),
+            ..Join::default()
+        };
+    };
+    let (run, matched) = match find(log, w) {
+        Found::Exact(run, kind) => (run, kind),
+        Found::ByTime(run) => (run, MatchKind::Time),
+        Found::Ambiguous(candidates, from_ms, to_ms) => {
+            return Join {
+                evidence: Evidence::Ambiguous {
+                    function,
+                    candidates,
+                    from_ms,
+                    to_ms,
+                },
+                ..Join::default()
+            };
+        }
+        Found::NoRun(from_ms, to_ms, others) => {
+            return Join {
+                wait: Wait::NotReached,
+                evidence: Evidence::NoRun {
+                    function,
+                    from_ms,
+                    to_ms,
+                    others,
+                },
+                ..Join::default()
+            };
+        }
+        Found::NoFit => {
+            return Join {
+                evidence: Evidence::NoFit {
+                    function,
+                    has_trace,
+                },
+                lookup: if looked_up { None } else { plan_lookup(w) },
+                ..Join::default()
+            };
+        }
+    };
+    from_run(w, run, matched, function)
+}
+
+/// The join once the run is known.
+fn from_run(w: &Wanted, run: &Invocation, matched: MatchKind, function: String) -> Join {
+    let has_trace = w.trace_id.is_some();
+    let Some(started_ms) = run.start_ms() else {
+        // Matched by id but with neither START nor REPORT time (text without timestamps).
+        return Join {
+            evidence: Evidence::NoFit {
+                function,
+                has_trace,
+            },
+            ..Join::default()
+        };
+    };
+    let backend_run = BackendRun {
+        request_id: run.request_id.clone(),
+        started: rfc3339(started_ms),
+        duration_ms: run.duration_ms.map(|d| d.round() as u64),
+        init_duration_ms: run.init_duration_ms.map(|d| d.round() as u64),
+        outcome: run.outcome(),
+        matched,
+        started_ms,
+    };
+    let done = w.done_ms();
+    // A run that ended well before the gateway gave up did not keep it waiting.
+    if let (true, Some(end), Some(done)) = (w.timed_out, run.end_ms(), done) {
+        if end.saturating_add(ENDED_EARLY_MS) < done {
+            return Join {
+                backend_run: Some(backend_run),
+                evidence: Evidence::EndedBefore {
+                    function,
+                    gave_up_ms: done,
+                },
+                ..Join::default()
+            };
+        }
+    }
+    let init = backend_run.init_duration_ms.unwrap_or(0);
+    let wait = if init * 2 >= w.limit_ms {
+        Wait::ColdStart
+    } else {
+        Wait::Read
+    };
+    Join {
+        backend_run: Some(backend_run),
+        wait,
+        evidence: Evidence::Run {
+            function,
+            trace_id: (matched == MatchKind::Xray)
+                .then(|| run.trace_id.clone())
+                .flatten(),
+            gateway_done_ms: done,
+            answered: !w.timed_out,
+        },
+        lookup: None,
+    }
+}
+
+/// The lookup that can still answer a timeout: `FilterLogEvents` on the function's
+/// group over [sent − 5 s, sent + limit + 120 s], filtered to START and REPORT
+/// records and, with X-Ray, the request's trace id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupPlan {
+    pub log_group: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub filter_pattern: String,
+    /// What the join needs again once the events are in.
+    pub wanted: Wanted,
+}
+
+pub fn plan_lookup(w: &Wanted) -> Option<LookupPlan> {
+    if !w.timed_out {
+        return None;
+    }
+    let function = w.function()?;
+    let sent = w.sent?;
+    let limit = i64::try_from(w.limit_ms).ok()?;
+    // START lines (text) carry no trace id, so they are always asked for: they tell
+    // whether a run began at all. The trace id brings the run's REPORT (its XRAY line).
+    let mut terms = vec![
+        "\"START RequestId\"".to_owned(),
+        "\"REPORT RequestId\"".to_owned(),
+        "\"platform.start\"".to_owned(),
+        "\"platform.report\"".to_owned(),
+    ];
+    if let Some(t) = w.trace_id.as_deref() {
+        terms.push(format!("\"{t}\""));
+    }
+    Some(LookupPlan {
+        log_group: format!("/aws/lambda/{}", function_name_only(function)),
+        start_ms: sent.saturating_sub(LOOKUP_BEFORE_MS),
+        end_ms: sent.saturating_add(limit).saturating_add(LOOKUP_AFTER_MS),
+        filter_pattern: terms
+            .iter()
+            .map(|t| format!("?{t}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        wanted: w.clone(),
+    })
+}
+
+/// The group is named for the function, not an alias or version (`name:live` → `name`).
+fn function_name_only(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
+}
+
+/// Joins again with the events a lookup returned. `complete`: every page was read
+/// over the plan's window.
+pub fn join_looked_up(plan: &LookupPlan, events: &[(i64, &str)], complete: bool) -> Join {
+    let function = plan.wanted.function().unwrap_or_default().to_owned();
+    let mut logs = FunctionLogs::default();
+    let log = logs.function_mut(&function);
+    for (ts, message) in events {
+        if let Some(line) = function_log::parse_line(message) {
+            log.add(*ts, &line);
+        }
+    }
+    if complete {
+        log.mark_complete(plan.start_ms, plan.end_ms);
+    }
+    log.prepare();
+    join(&plan.wanted, &logs, true)
+}
+
+/// The join for one finding of the analysis: timeouts and near-limit requests on a
+/// Lambda backend, and failures of HTTP backends (connect).
+pub fn join_request(f: &Finding, req: &Request, logs: &FunctionLogs) -> Join {
+    let relevant = match f.kind {
+        Kind::Timeout | Kind::NearLimit => true,
+        Kind::Error => f.cause == Cause::ConnectionFailure,
+        Kind::Misconfiguration => false,
+    };
+    if !relevant {
+        return Join::default();
+    }
+    let w = Wanted {
+        backend: f.backend.clone(),
+        trace_id: req
+            .xray_trace_id
+            .as_deref()
+            .and_then(function_log::trace_root)
+            .map(str::to_owned),
+        lambda_request_id: req.lambda_request_id.as_deref().map(str::to_owned),
+        sent: req.sending_ts,
+        done: if f.kind == Kind::Timeout {
+            req.failed_ts
+        } else {
+            req.received_ts
+        },
+        timed_out: f.kind == Kind::Timeout,
+        limit_ms: f.limit_ms,
+        // The statistics work's cause: a network, DNS or TLS failure, failed fast.
+        connection_failure: (f.cause == Cause::ConnectionFailure)
+            .then(|| f.detail.clone().unwrap_or_default()),
+    };
+    join(&w, logs, false)
+}
+
+/// Puts the verdict's evidence and remedies into the diagnosis; for a timeout without
+/// one, what would give it (the general connect-or-read paragraph for other backends).
+pub fn explain(d: &mut Diagnosis, f: &Finding) {
+    // The headline (what alerts give as the likely cause) says the verdict in few words.
+    if let (Kind::Timeout, Some(c)) = (f.kind, likely_cause(&f.run, f.limit_ms)) {
+        d.headline = match d.headline.strip_suffix(GENERIC_END) {
+            Some(stem) => format!("{stem}: {c}."),
+            None => format!("{} Likely: {c}.", d.headline),
+        };
+    }
+    if let Some(s) = sentence(&f.run, f.limit_ms) {
+        d.shows.push(s);
+    } else if let Some(gap) = gap(f) {
+        d.cannot_show.push(gap);
+    }
+    for (i, r) in remedies(&f.run).into_iter().enumerate() {
+        d.remedies.insert(i, r);
+    }
+}
+
+/// How diagnosis ends the headline of a timeout whose integration was sent the request.
+const GENERIC_END: &str = ": the integration did not answer in time.";
+
+/// What a timeout without a verdict cannot show, and where to look.
+fn gap(f: &Finding) -> Option<String> {
+    if f.kind != Kind::Timeout {
+        return None;
+    }
+    Some(what_would_tell(&f.run).unwrap_or_else(|| diagnosis::connect_vs_read(f)))
+}
+
+/// After a lookup: the finding's join and its diagnosis, brought up to date.
+pub fn apply(f: &mut Finding, join: Join) {
+    // What the old join wrote, taken out before the new one writes.
+    let old_shows = sentence(&f.run, f.limit_ms);
+    let old_gap = gap(f);
+    let old_remedies = remedies(&f.run);
+    let old_cause = (f.kind == Kind::Timeout)
+        .then(|| likely_cause(&f.run, f.limit_ms))
+        .flatten();
+    let d = &mut f.diagnosis;
+    if let Some(c) = old_cause {
+        let with = format!(": {c}.");
+        let likely = format!(" Likely: {c}.");
+        if let Some(stem) = d.headline.strip_suffix(&with) {
+            d.headline = format!("{stem}{GENERIC_END}");
+        } else if let Some(stem) = d.headline.strip_suffix(&likely) {
+            d.headline = stem.to_owned();
+        }
+    }
+    d.shows.retain(|s| Some(s) != old_shows.as_ref());
+    d.cannot_show.retain(|s| Some(s) != old_gap.as_ref());
+    d.remedies.retain(|r| !old_remedies.contains(r));
+    f.run = join;
+    let mut d = std::mem::take(&mut f.diagnosis);
+    explain(&mut d, f);
+    f.diagnosis = d;
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// `31204` → `31.2 s`.
+fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+/// The evidence in one sentence (plain text; renderers escape it), or None when there
+/// is nothing better than the general "connect or read" paragraph.
+pub fn sentence(j: &Join, limit_ms: u64) -> Option<String> {
+    Some(match (&j.evidence, &j.backend_run) {
+        (
+            Evidence::Run {
+                function,
+                trace_id,
+                gateway_done_ms,
+                answered,
+            },
+            Some(run),
+        ) => {
+            let how = match (run.matched, trace_id) {
+                (MatchKind::Xray, Some(t)) => format!("matched by X-Ray trace {t}"),
+                (MatchKind::Xray, None) => "matched by X-Ray trace id".to_owned(),
+                (MatchKind::RequestId, _) => "matched by its Lambda request id".to_owned(),
+                (MatchKind::Time, _) => format!(
+                    "matched by time only: the one run of {function} that started within {} of sending",
+                    secs(COLD_START_MARGIN_MS as u64)
+                ),
+            };
+            let cold = run
+                .init_duration_ms
+                .map(|i| format!(" ({} of it a cold start)", secs(i)))
+                .unwrap_or_default();
+            let ran = match run.total_ms() {
+                Some(t) => format!("ran {}{cold}", secs(t)),
+                None => format!("started at {}{cold} and had not reported yet", time(run.started_ms)),
+            };
+            let gave_up = gateway_done_ms
+                .map(|d| {
+                    let since = run
+                        .started_ms
+                        .saturating_sub(run.init_duration_ms.unwrap_or(0) as i64);
+                    secs(u64::try_from(d.saturating_sub(since)).unwrap_or(0))
+                })
+                .unwrap_or_else(|| secs(limit_ms));
+            if *answered {
+                format!(
+                    "The function {function} ran the request as {} ({how}): it {ran}, and API Gateway got its answer after {gave_up} of its {} limit.",
+                    run.request_id,
+                    secs(limit_ms)
+                )
+            } else {
+                let end = match run.outcome {
+                    Outcome::Finished => "then finished, after the client had its 504",
+                    Outcome::TimedOut => "then hit its own timeout",
+                    Outcome::Error => "then failed",
+                    Outcome::Running => "was still running when its log was read",
+                };
+                format!(
+                    "The function {function} {ran} serving this request as {} ({how}); API Gateway gave up at {gave_up} while it kept running, and it {end}. The work went on, and billed, after the client got its 504: a client retry runs it a second time alongside, so retry only with an idempotency key.",
+                    run.request_id
+                )
+            }
+        }
+        (Evidence::EndedBefore { function, gave_up_ms }, Some(run)) => format!(
+            "The matched run {} of {function} ended before API Gateway gave up at {}: it does not explain the wait (the answer was lost on the way back, or the match is wrong).",
+            run.request_id,
+            time(*gave_up_ms)
+        ),
+        (
+            Evidence::Ambiguous {
+                function,
+                candidates,
+                from_ms,
+                to_ms,
+            },
+            _,
+        ) => format!(
+            "{candidates} runs of {function} started between {} and {}: a match by time would be a guess, so none is made. X-Ray tracing on the stage and the function makes the match exact.",
+            time(*from_ms),
+            time(*to_ms)
+        ),
+        (
+            Evidence::NoRun {
+                function,
+                from_ms,
+                to_ms,
+                others,
+            },
+            _,
+        ) => format!(
+            "The log of {function} is complete from {} to {} and no run of it started for this request{}: the invoke never reached the function (throttling, a concurrency limit, or the Lambda service).",
+            time(*from_ms),
+            time(*to_ms),
+            if *others > 0 {
+                format!(" ({others} run(s) in that time served other traced requests)")
+            } else {
+                String::new()
+            }
+        ),
+        _ => return None,
+    })
+}
+
+/// What would give the answer, when there is none: replaces the general "connect or
+/// read" paragraph for Lambda backends.
+pub fn what_would_tell(j: &Join) -> Option<String> {
+    let xray = |has_trace: bool| {
+        if has_trace {
+            " The request's X-Ray trace id will make that match exact."
+        } else {
+            " X-Ray tracing on the stage and the function makes the match exact (the REPORT line then carries the request's trace id)."
+        }
+    };
+    match &j.evidence {
+        Evidence::NoLog {
+            function,
+            has_trace,
+            looked_up: false,
+        } => Some(format!(
+            "Connect or read: the execution log has no connect timestamp, and the function's own log, which has the answer, was not in this analysis. Subscribe /aws/lambda/{function} too (list it in ApiLogGroupNames), or list {function} in BackendFunctionNames so that timeouts are looked up there: its START and REPORT lines show whether the function ran, for how long, and how much of it was a cold start.{}",
+            xray(*has_trace)
+        )),
+        Evidence::NoLog {
+            function,
+            has_trace,
+            looked_up: true,
+        }
+        | Evidence::NoFit {
+            function,
+            has_trace,
+        } => Some(format!(
+            "Connect or read: the log of {function} has no run that fits this request (none started just after sending, and the log is not known complete for the wait, so absence proves nothing).{}",
+            xray(*has_trace)
+        )),
+        _ => None,
+    }
+}
+
+/// The verdict in a few words, for the alerts' "likely cause" line.
+pub fn likely_cause(j: &Join, limit_ms: u64) -> Option<String> {
+    let run = j.backend_run.as_ref();
+    Some(match j.wait {
+        Wait::Read | Wait::ColdStart => {
+            let run = run?;
+            let cold = match (run.init_duration_ms, j.wait) {
+                (Some(i), Wait::ColdStart) => {
+                    format!(", {} of it a cold start (most of the limit)", secs(i))
+                }
+                (Some(i), _) => format!(" ({} of it a cold start)", secs(i)),
+                (None, _) => String::new(),
+            };
+            let ran = run
+                .total_ms()
+                .map_or_else(|| "was still running".to_owned(), |t| format!("ran {}", secs(t)));
+            format!(
+                "the function {ran}{cold}; API Gateway gave up at {} while it kept running",
+                secs(limit_ms)
+            )
+        }
+        Wait::NotReached => {
+            "the invoke never reached the function, whose log shows no run starting (throttling or a concurrency limit)"
+                .to_owned()
+        }
+        Wait::Connect => "a fast network, TLS or DNS failure on the way to the backend".to_owned(),
+        Wait::Unknown => return None,
+    })
+}
+
+/// [`likely_cause`] of a finding.
+pub fn likely_cause_of(f: &Finding) -> Option<String> {
+    likely_cause(&f.run, f.limit_ms)
+}
+
+/// Remedies that follow from the verdict, most useful first.
+pub fn remedies(j: &Join) -> Vec<String> {
+    let function = match &j.evidence {
+        Evidence::Run { function, .. } | Evidence::NoRun { function, .. } => function.as_str(),
+        _ => "",
+    };
+    match j.wait {
+        Wait::ColdStart => vec![format!(
+            "Most of the wait was the function's initialisation: give {function} provisioned concurrency (or SnapStart for Java, Python and .NET), and move init work (SDK clients, configuration, large imports) out of the request path or make it lazy."
+        )],
+        Wait::NotReached => vec![format!(
+            "The invoke never reached {function}: look at its Throttles and ConcurrentExecutions metrics at that time, its reserved concurrency, and the account's concurrency quota."
+        )],
+        // The connection-failure cause's own remedies say it (diagnosis).
+        Wait::Connect | Wait::Read | Wait::Unknown => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_600_800_000;
+    const TRACE: &str = "1-5e1b4151-5ac6c58f5b5dbd6a1e6d2d8c";
+    const OTHER: &str = "1-5e1b4151-000000000000000000000001";
+
+    fn lambda() -> Option<Backend> {
+        Backend::from_uri("https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:orders/invocations")
+    }
+
+    fn wanted(trace: Option<&str>) -> Wanted {
+        Wanted {
+            backend: lambda(),
+            trace_id: trace.map(str::to_owned),
+            sent: Some(T0),
+            done: Some(T0 + 29_000),
+            timed_out: true,
+            limit_ms: 29_000,
+            ..Wanted::default()
+        }
+    }
+
+    fn logs(lines: &[(i64, String)]) -> FunctionLogs {
+        let mut l = FunctionLogs::default();
+        for (ts, m) in lines {
+            l.add("orders", *ts, &function_log::parse_line(m).unwrap());
+        }
+        l
+    }
+
+    fn start(id: &str) -> String {
+        format!("START RequestId: {id} Version: $LATEST")
+    }
+
+    fn report(id: &str, dur: f64, init: Option<f64>, trace: Option<&str>, status: &str) -> String {
+        let mut s = format!("REPORT RequestId: {id}\tDuration: {dur:.2} ms\tBilled Duration: {} ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB\t", dur.ceil());
+        if let Some(i) = init {
+            s.push_str(&format!("Init Duration: {i:.2} ms\t"));
+        }
+        if !status.is_empty() {
+            s.push_str(&format!("Status: {status}\t"));
+        }
+        if let Some(t) = trace {
+            s.push_str(&format!(
+                "\nXRAY TraceId: {t}\tSegmentId: 6d7bc9e8a1c5e3f2\tSampled: true\t"
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn read_by_xray_with_the_run_finishing_after_the_504() {
+        // Warm run, traced, 31.2 s: the gateway gave up at 29 s.
+        let l = logs(&[
+            (T0 + 40, start("run-a")),
+            (
+                T0 + 40 + 31_204,
+                report("run-a", 31_204.0, None, Some(TRACE), ""),
+            ),
+        ]);
+        let j = join(&wanted(Some(TRACE)), &l, false);
+        assert_eq!(j.wait, Wait::Read);
+        let run = j.backend_run.as_ref().unwrap();
+        assert_eq!(run.matched, MatchKind::Xray);
+        assert_eq!(run.outcome, Outcome::Finished);
+        assert_eq!(run.duration_ms, Some(31_204));
+        assert_eq!(run.started, "2026-11-25T10:00:00.040Z");
+        let s = sentence(&j, 29_000).unwrap();
+        assert!(s.contains("ran 31.2 s serving this request as run-a (matched by X-Ray trace 1-5e1b4151-5ac6c58f5b5dbd6a1e6d2d8c)"), "{s}");
+        assert!(s.contains("gave up at 29.0 s"), "{s}");
+        assert!(
+            s.contains("then finished, after the client had its 504"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn cold_start_when_init_took_most_of_the_limit() {
+        // Init 16.1 s, then 14.0 s of run: most of the limit was initialisation.
+        let l = logs(&[
+            (T0 + 16_150, start("run-c")),
+            (
+                T0 + 16_150 + 14_000,
+                report("run-c", 14_000.0, Some(16_100.0), None, ""),
+            ),
+        ]);
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.wait, Wait::ColdStart);
+        assert_eq!(j.backend_run.as_ref().unwrap().matched, MatchKind::Time);
+        assert_eq!(
+            j.backend_run.as_ref().unwrap().init_duration_ms,
+            Some(16_100)
+        );
+        // A short init is a read with a cold start, not a cold-start verdict.
+        let l = logs(&[
+            (T0 + 7_950, start("run-d")),
+            (
+                T0 + 7_950 + 23_300,
+                report("run-d", 23_300.0, Some(7_900.0), None, ""),
+            ),
+        ]);
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.wait, Wait::Read);
+        assert_eq!(
+            likely_cause(&j, 29_000).unwrap(),
+            "the function ran 31.2 s (7.9 s of it a cold start); API Gateway gave up at 29.0 s while it kept running"
+        );
+        assert!(!remedies(&join(
+            &wanted(None),
+            &logs(&[
+                (T0 + 16_150, start("run-c")),
+                (
+                    T0 + 30_150,
+                    report("run-c", 14_000.0, Some(16_100.0), None, "")
+                ),
+            ]),
+            false
+        ))
+        .is_empty());
+    }
+
+    #[test]
+    fn ambiguous_time_match_is_refused() {
+        // Two untraced runs started within the margin: no guess.
+        let l = logs(&[
+            (T0 + 30, start("run-1")),
+            (T0 + 55, start("run-2")),
+            (
+                T0 + 30_030,
+                report("run-1", 30_000.0, None, None, "timeout"),
+            ),
+            (
+                T0 + 30_055,
+                report("run-2", 30_000.0, None, None, "timeout"),
+            ),
+        ]);
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.wait, Wait::Unknown);
+        assert_eq!(j.backend_run, None);
+        assert!(matches!(
+            j.evidence,
+            Evidence::Ambiguous { candidates: 2, .. }
+        ));
+        assert!(sentence(&j, 29_000).unwrap().contains("would be a guess"));
+        // With the trace id, the same log gives the exact answer when the runs are traced.
+        let l = logs(&[
+            (T0 + 30, start("run-1")),
+            (T0 + 55, start("run-2")),
+            (
+                T0 + 30_030,
+                report("run-1", 30_000.0, None, Some(OTHER), "timeout"),
+            ),
+            (
+                T0 + 30_055,
+                report("run-2", 30_000.0, None, Some(TRACE), "timeout"),
+            ),
+        ]);
+        let j = join(&wanted(Some(TRACE)), &l, false);
+        assert_eq!(j.wait, Wait::Read);
+        let run = j.backend_run.unwrap();
+        assert_eq!(
+            (run.request_id.as_str(), run.outcome),
+            ("run-2", Outcome::TimedOut)
+        );
+    }
+
+    #[test]
+    fn not_reached_only_over_a_complete_log() {
+        // A run long before, one long after: none in [sent, sent + margin].
+        let lines = [
+            (T0 - 60_000, start("early")),
+            (T0 - 59_000, report("early", 1_000.0, None, None, "")),
+            (T0 + 90_000, start("late")),
+            (T0 + 90_500, report("late", 500.0, None, None, "")),
+        ];
+        let l = logs(&lines);
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.wait, Wait::Unknown, "not known complete: no verdict");
+        assert!(matches!(j.evidence, Evidence::NoFit { .. }));
+        assert!(j.lookup.is_some());
+        let mut l = logs(&lines);
+        l.mark_seen_complete();
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.wait, Wait::NotReached);
+        assert!(sentence(&j, 29_000)
+            .unwrap()
+            .contains("never reached the function"));
+        assert!(remedies(&j)[0].contains("Throttles and ConcurrentExecutions"));
+        // A near-limit request was answered: a missing run is not "not reached".
+        let w = Wanted {
+            timed_out: false,
+            ..wanted(None)
+        };
+        assert_eq!(join(&w, &l, false).wait, Wait::Unknown);
+    }
+
+    #[test]
+    fn not_reached_with_xray_counts_other_requests_runs() {
+        let mut l = logs(&[
+            (T0 + 20, start("other")),
+            (T0 + 900, report("other", 880.0, None, Some(OTHER), "")),
+        ]);
+        l.function_mut("orders")
+            .mark_complete(T0 - 5_000, T0 + 200_000);
+        let j = join(&wanted(Some(TRACE)), &l, false);
+        assert_eq!(j.wait, Wait::NotReached);
+        assert!(matches!(j.evidence, Evidence::NoRun { others: 1, .. }));
+    }
+
+    #[test]
+    fn connect_and_unknown() {
+        let http = Wanted {
+            backend: Backend::from_uri("https://api.example.com/x"),
+            connection_failure: Some("Connection refused".into()),
+            ..wanted(None)
+        };
+        let j = join(&http, &FunctionLogs::default(), false);
+        assert_eq!(j.wait, Wait::Connect);
+        assert!(matches!(j.evidence, Evidence::Connect { .. }));
+        assert!(likely_cause(&j, 29_000).unwrap().contains("TLS or DNS"));
+        let j = join(
+            &Wanted {
+                connection_failure: None,
+                ..http
+            },
+            &FunctionLogs::default(),
+            false,
+        );
+        assert_eq!(j.wait, Wait::Unknown);
+        // No function log at all: unknown, with what would tell, and a lookup to make.
+        let j = join(&wanted(None), &FunctionLogs::default(), false);
+        assert_eq!(j.wait, Wait::Unknown);
+        assert!(what_would_tell(&j)
+            .unwrap()
+            .contains("X-Ray tracing on the stage and the function"));
+        let plan = j.lookup.unwrap();
+        assert_eq!(plan.log_group, "/aws/lambda/orders");
+        assert_eq!(plan.start_ms, T0 - 5_000);
+        assert_eq!(plan.end_ms, T0 + 29_000 + 120_000);
+        assert_eq!(
+            plan.filter_pattern,
+            "?\"START RequestId\" ?\"REPORT RequestId\" ?\"platform.start\" ?\"platform.report\""
+        );
+        // AWS service integrations are not joined.
+        let sqs = Wanted {
+            backend: Backend::from_uri("https://sqs.us-east-1.amazonaws.com/1/q"),
+            ..wanted(None)
+        };
+        assert_eq!(join(&sqs, &FunctionLogs::default(), false), Join::default());
+    }
+
+    #[test]
+    fn the_index_gives_the_same_joins_as_a_scan() {
+        let cases = [
+            vec![
+                (T0 + 16_150, start("run-c")),
+                (
+                    T0 + 30_150,
+                    report("run-c", 14_000.0, Some(16_100.0), None, ""),
+                ),
+            ],
+            vec![
+                (T0 + 30, start("run-1")),
+                (T0 + 55, start("run-2")),
+                (
+                    T0 + 30_030,
+                    report("run-1", 30_000.0, None, Some(OTHER), "timeout"),
+                ),
+                (
+                    T0 + 30_055,
+                    report("run-2", 30_000.0, None, Some(TRACE), "timeout"),
+                ),
+            ],
+            vec![(T0 - 60_000, start("early")), (T0 + 90_000, start("late"))],
+            vec![(
+                T0 + 100 + 40_000,
+                report("run-s", 40_000.0, None, None, "timeout"),
+            )],
+        ];
+        for lines in cases {
+            let mut l = logs(&lines);
+            l.mark_seen_complete();
+            for w in [wanted(None), wanted(Some(TRACE))] {
+                let scanned = join(&w, &l, false);
+                let mut indexed = l.clone();
+                indexed.prepare();
+                assert_eq!(join(&w, &indexed, false), scanned, "{lines:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn near_limit_by_lambda_request_id() {
+        // The execution log's `AWS Integration Endpoint RequestId` names the run.
+        let l = logs(&[
+            (T0 + 40, start("run-n")),
+            (T0 + 24_040, report("run-n", 24_000.0, None, None, "")),
+            (T0 + 45, start("run-m")),
+        ]);
+        let w = Wanted {
+            lambda_request_id: Some("run-n".into()),
+            done: Some(T0 + 24_100),
+            timed_out: false,
+            ..wanted(None)
+        };
+        let j = join(&w, &l, false);
+        assert_eq!(j.wait, Wait::Read);
+        assert_eq!(
+            j.backend_run.as_ref().unwrap().matched,
+            MatchKind::RequestId
+        );
+        let s = sentence(&j, 29_000).unwrap();
+        assert!(
+            s.contains("ran 24.0 s") && s.contains("got its answer after 24.1 s"),
+            "{s}"
+        );
+        assert_eq!(j.lookup, None);
+    }
+
+    #[test]
+    fn a_run_that_ended_early_does_not_explain_the_wait() {
+        let l = logs(&[
+            (T0 + 30, start("quick")),
+            (T0 + 530, report("quick", 500.0, None, Some(TRACE), "")),
+        ]);
+        let j = join(&wanted(Some(TRACE)), &l, false);
+        assert_eq!(j.wait, Wait::Unknown);
+        assert!(sentence(&j, 29_000)
+            .unwrap()
+            .contains("does not explain the wait"));
+    }
+
+    #[test]
+    fn lookups_join_again() {
+        let w = wanted(Some(TRACE));
+        let plan = plan_lookup(&w).unwrap();
+        assert!(plan.filter_pattern.ends_with(&format!("?\"{TRACE}\"")));
+        let rep = report("run-x", 31_000.0, Some(2_000.0), Some(TRACE), "");
+        let start = start("run-x");
+        let j = join_looked_up(&plan, &[(T0 + 2_040, &start), (T0 + 33_040, &rep)], true);
+        assert_eq!(j.wait, Wait::Read);
+        assert_eq!(j.backend_run.unwrap().matched, MatchKind::Xray);
+        // Complete and empty: not reached. Incomplete and empty: unknown, no second lookup.
+        assert_eq!(join_looked_up(&plan, &[], true).wait, Wait::NotReached);
+        let j = join_looked_up(&plan, &[], false);
+        assert_eq!(j.wait, Wait::Unknown);
+        assert!(j.lookup.is_none());
+        assert!(what_would_tell(&j).unwrap().contains("no run that fits"));
+        // An alias or version in the ARN still names the function's group.
+        assert_eq!(function_name_only("orders:live"), "orders");
+    }
+
+    #[test]
+    fn running_runs_and_derived_starts() {
+        // START only: still running; REPORT only: START is derived from the duration.
+        let l = logs(&[(T0 + 100, start("run-r"))]);
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.wait, Wait::Read);
+        let run = j.backend_run.as_ref().unwrap();
+        assert_eq!((run.outcome, run.duration_ms), (Outcome::Running, None));
+        let l = logs(&[(
+            T0 + 100 + 40_000,
+            report("run-s", 40_000.0, None, None, "timeout"),
+        )]);
+        let j = join(&wanted(None), &l, false);
+        assert_eq!(j.backend_run.unwrap().started, "2026-11-25T10:00:00.100Z");
+    }
+}

@@ -1,0 +1,151 @@
+//! Healing split requests in one invocation: the orphans of the batch
+//! ([`crate::engine::orphans`]) are looked up ([`crate::aws::lookup`]), concurrently and
+//! within the budget and the deadline, and their fetched lines join the same analysis
+//! before it finishes. What could not be healed still goes out, and says why.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::aws::lookup::{self, LogLookup, Outcome, Query};
+use crate::engine::analysis::{Analysis, Analyzer, Source};
+use crate::engine::limits::Limits;
+use crate::engine::orphans;
+use crate::lambda::seen_events;
+
+/// What healing did in one invocation.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Healing {
+    /// Orphans found (failed requests without their beginning).
+    pub orphans: usize,
+    /// Lookups made (API calls, at least one each).
+    pub lookups: usize,
+    /// Orphans whose beginning was found.
+    pub healed: usize,
+    /// Lookups that failed (the finding goes out undiagnosed).
+    pub failed: usize,
+    /// Over the budget or past the deadline: `LookupsSkipped`.
+    pub skipped: usize,
+    /// Request id → why its earlier lines are missing from the diagnosis.
+    #[serde(skip)]
+    pub undiagnosed: HashMap<String, &'static str>,
+}
+
+/// How lookups are bounded in one invocation.
+pub struct Bounds<'a> {
+    pub budget: usize,
+    pub until: Option<Instant>,
+    pub limits: &'a Limits,
+    /// Execution log groups this function is known to read.
+    pub subscribed: &'a HashSet<String>,
+}
+
+/// Looks up the orphans of `analyzer` and feeds their lines back. `batch_ids` are the
+/// [`seen_events::key`]s of the batch's events (a fetched event already read is not
+/// applied twice). `lookup` `None`: lookups are off; orphans go out as they are, and
+/// nothing is even counted.
+pub async fn heal(
+    analyzer: &mut Analyzer<'_>,
+    lookup: Option<&Arc<dyn LogLookup>>,
+    batch_ids: &[u64],
+    bounds: Bounds<'_>,
+) -> Healing {
+    // Lookups off: not even a look at the requests.
+    let Some(lookup) = lookup else {
+        return Healing::default();
+    };
+    let wanted = orphans::wanted(analyzer.requests(), bounds.limits, |g| {
+        bounds.subscribed.contains(g)
+    });
+    let mut out = Healing {
+        orphans: wanted.len(),
+        ..Healing::default()
+    };
+    if wanted.is_empty() {
+        return out;
+    }
+    let queries: Vec<Query> = wanted
+        .iter()
+        .map(|w| Query {
+            log_group: w.log_group.clone(),
+            log_stream: w.log_stream.clone(),
+            term: w.request_id.clone(),
+            start_ms: w.start_ms,
+            end_ms: w.end_ms,
+        })
+        .collect();
+    let done = lookup::lookup_all(lookup, queries, bounds.budget, bounds.until).await;
+    out.lookups = done.calls;
+    let seen: HashSet<u64> = batch_ids.iter().copied().collect();
+    for (query, outcome) in done.results {
+        let id = query.term;
+        match outcome {
+            Outcome::Found(events) => {
+                let mut applied = 0;
+                for e in events {
+                    // Only this request's lines (the pattern matches a term anywhere),
+                    // and none that the batch already brought.
+                    let own = crate::logs::execution_log::split_request_id(&e.message)
+                        .is_some_and(|(rid, _)| rid == id);
+                    if !own || seen_events::key(&e.id).is_some_and(|k| seen.contains(&k)) {
+                        continue;
+                    }
+                    let src = Source {
+                        log_group: &query.log_group,
+                        log_stream: &e.log_stream,
+                    };
+                    analyzer.add_fetched(src, &e.id, e.timestamp, &e.message);
+                    applied += 1;
+                }
+                let healed = applied > 0
+                    && analyzer
+                        .requests()
+                        .find(|r| r.id == id)
+                        .is_some_and(|r| !orphans::is_orphan(r));
+                if healed {
+                    out.healed += 1;
+                } else {
+                    out.undiagnosed.insert(
+                        id,
+                        "were looked up in the log group but not found (expired, or not logged at INFO level)",
+                    );
+                }
+            }
+            Outcome::Failed(e) => {
+                tracing::warn!(request_id = %id, error = %e, "log lookup failed: the finding goes out undiagnosed");
+                out.failed += 1;
+                out.undiagnosed
+                    .insert(id, "could not be looked up (the lookup failed)");
+            }
+            Outcome::Skipped => {
+                out.skipped += 1;
+                out.undiagnosed.insert(
+                    id,
+                    "were not looked up (LOG_LOOKUPS_MAX or the invocation's deadline reached)",
+                );
+            }
+        }
+    }
+    out
+}
+
+impl Healing {
+    /// Says, in each finding that could not be healed, that its beginning is missing and why.
+    pub fn annotate(&self, analysis: &mut Analysis) {
+        if self.undiagnosed.is_empty() {
+            return;
+        }
+        for f in &mut analysis.findings {
+            let Some(why) = f
+                .request_id
+                .as_deref()
+                .and_then(|id| self.undiagnosed.get(id))
+            else {
+                continue;
+            };
+            f.diagnosis.cannot_show.push(format!(
+                "This request's earlier log lines (route, backend, whether the integration was invoked) arrived in another batch and {why}."
+            ));
+        }
+    }
+}
