@@ -606,7 +606,9 @@ pub fn run(
             }
             Published::Alert(a) => {
                 if let Ok(doc) = serde_json::from_str::<serde_json::Value>(&a.automation) {
-                    if let Some(f) = doc["findings"].as_array().and_then(|v| v.first()) {
+                    // Issue 11's incident alerts carry their findings as `examples`.
+                    let examples = doc["findings"].as_array().or(doc["examples"].as_array());
+                    if let Some(f) = examples.and_then(|v| v.first()) {
                         if f["kind"] == "timeout" {
                             let key = (
                                 f["api_id"].as_str().unwrap_or_default().to_owned(),
