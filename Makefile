@@ -11,7 +11,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CLI := target/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit e2e deploy-local sam sam-build template build tools sam-tools events bench compare inflate-backends fuzz clean replay aws-lookup
+.PHONY: demo test lint deny unit state e2e deploy-local sam sam-build template build tools sam-tools events bench compare inflate-backends fuzz clean replay aws-lookup
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -24,9 +24,10 @@ demo:
 	@echo "== apigw-doctor dry-run events/timeout-info.json: the metric data and the alert, as the Lambda would send them"
 	@$(CLI) dry-run events/timeout-info.json
 
-## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the stack deployed and driven on
+## test: formatting, lints, unit/fixture/snapshot/property tests, split-request lookups and the replay through the
+## real bootstrap on MiniStack, the template, incident state on MiniStack's DynamoDB, the stack deployed and driven on
 ## MiniStack, the arm64 zip, sam validate and sam build (reusing the zip's compile)
-test: lint deny unit aws-lookup template e2e build sam sam-build
+test: lint deny unit aws-lookup template state e2e build sam sam-build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -53,7 +54,6 @@ unit:
 
 ## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs, then a small
 ## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack
-TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 aws-lookup: tools
 	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
 	$(CARGO) build --quiet --bin bootstrap --example replay
@@ -68,6 +68,10 @@ replay:
 template: tools
 	cfn-lint template.yaml
 	$(PY) tests/template/test_template.py
+
+## state: two handler instances share a DynamoDB table in MiniStack and get the same batch at once: one `firing`
+state: tools
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test state_dynamodb -- --nocapture
 
 ## e2e: the end-to-end run: the local deploy below
 e2e: deploy-local

@@ -7,8 +7,9 @@ mod common;
 
 use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig, Finding};
 use apigw_doctor::engine::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::engine::incidents::{self, Lifecycle, Status};
 use apigw_doctor::logs::input::{self, InputKind};
-use apigw_doctor::render::alert::{self, AlertState, Policy};
+use apigw_doctor::render::alert::{self, AlertContext, Notice};
 use common::fixture;
 
 const FILES: [&str; 3] = [
@@ -146,22 +147,33 @@ fn finding_json_has_backend_run_and_wait() {
 #[test]
 fn alerts_for_read_with_a_cold_start_and_not_reached() {
     let a = analyze(&FILES, true);
-    let policy = Policy {
-        cooldown_secs: 300,
-        max_alerts: 10,
-        near_limit_min: 1,
-    };
-    let plan = alert::plan(&a, &AlertState::default(), policy, 1_795_601_100);
+    // The incident each route belongs to, notified with that route's findings as the
+    // examples (issue 11's incident notifications).
+    let now = 1_795_601_100_000;
+    let groups = incidents::group_analysis(&a);
     for (route, name) in [
         ("POST /pay", "read-cold-start"),
         ("GET /report", "not-reached"),
     ] {
-        let al = plan
-            .alerts
+        let g = groups
             .iter()
-            .find(|x| x.key.route.as_str() == route)
+            .find(|g| g.routes.contains_key(route))
             .unwrap();
-        let r = alert::render(al);
+        let o = incidents::observe(None, g, now, Lifecycle::default());
+        let n = Notice {
+            status: Status::Firing,
+            incident: &o.next,
+            findings: g
+                .findings
+                .iter()
+                .filter(|f| f.route.as_str() == route)
+                .copied()
+                .collect(),
+            before: None,
+            possibly_duplicate: false,
+            now,
+        };
+        let r = alert::render(&n, &AlertContext::default());
         insta::assert_snapshot!(format!("{name}-email"), &r.email);
         insta::assert_json_snapshot!(
             format!("{name}-chatbot"),

@@ -3,3 +3,4 @@
 pub mod backend_lookup;
 pub mod lookup;
 pub mod publish;
+pub mod state;

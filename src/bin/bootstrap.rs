@@ -59,13 +59,24 @@ async fn main() -> Result<(), Error> {
         ))
         .await
     };
+    // Incident state shared by every container when INCIDENTS_TABLE is set.
+    let store = match (&config.incidents_table, config.dry_run) {
+        (Some(table), false) => {
+            apigw_doctor::aws::state::dynamo_store(
+                aws_config::defaults(aws_config::BehaviorVersion::latest()),
+                table,
+            )
+            .await
+        }
+        _ => apigw_doctor::aws::state::Store::memory(),
+    };
     // Split requests are healed with FilterLogEvents (LOG_LOOKUP=off, or a dry run: never).
     let lookup = (config.log_lookup && !config.dry_run).then(|| {
         apigw_doctor::aws::lookup::cloudwatch_lookup(aws_config::defaults(
             aws_config::BehaviorVersion::latest(),
         ))
     });
-    let mut monitor = Monitor::new(config, sink);
+    let mut monitor = Monitor::with_store(config, sink, store);
     if let Some(lookup) = lookup {
         monitor = monitor.with_lookup(lookup.await);
     }
@@ -97,8 +108,15 @@ async fn main() -> Result<(), Error> {
                     misconfigurations = summary.analysis.misconfigurations,
                     alerts_sent = summary.alerts_sent,
                     alerts_held = summary.alerts_held,
+                    incidents = summary.incidents,
+                    resolved = summary.resolved,
+                    state_errors = summary.state_errors,
+                    duplicate_batch = summary.duplicate_batch,
                     metric_calls = summary.metric_calls,
                     pending_requests = summary.pending_requests,
+                    lookups = summary.healing.lookups,
+                    healed = summary.healing.healed,
+                    lookups_skipped = summary.healing.skipped,
                     duration_ms = summary.duration_ms,
                     "invocation done"
                 );

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Backend {
     /// A Lambda function (`…/functions/<arn>/invocations`).
@@ -24,7 +24,7 @@ pub enum Backend {
     PrivateHttp { url: String, target: PrivateTarget },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrivateTarget {
     /// `name-id.region.elb.amazonaws.com` (`internal-…` when internal).

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod backend_run;
 pub mod diagnosis;
 pub mod findings;
+pub mod incidents;
 pub mod limits;
 pub mod orphans;
 pub mod request;

@@ -64,6 +64,15 @@ pub fn wanted<'a>(
         let Some(end) = r.failed_ts().or(r.last_ts) else {
             continue;
         };
+        // Only the classic groups' `(id) text` lines are fetched back (not delivered JSON records).
+        if r.from_execution_log
+            && !r
+                .provenance
+                .log_group
+                .starts_with(execution_log::GROUP_PREFIX)
+        {
+            continue;
+        }
         let (log_group, log_stream) = if r.from_execution_log {
             (
                 r.provenance.log_group.to_string(),

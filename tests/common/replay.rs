@@ -425,7 +425,7 @@ pub struct Measurement {
     pub cells_exact: usize,
     /// Sum over cells of |published − truth|.
     pub off_by: u64,
-    /// Data points published with `Route=unknown route`.
+    /// Data points published with `Route=Other` (no template: a request without its start).
     pub unknown_route_points: usize,
     /// Stage totals of IntegrationTimeouts: published vs truth.
     pub stage_timeouts: (u64, u64),
@@ -463,7 +463,7 @@ impl Measurement {
             self.lookups,
         )
     }
-    pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `unknown route` points | stage timeouts (published / true) | timeout alerts repeated within the cooldown | lookups made |\n|---|---|---|---|---|---|---|---|---|---|---|";
+    pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `Route=Other` points | stage timeouts (published / true) | timeout alerts repeated within the cooldown | lookups made |\n|---|---|---|---|---|---|---|---|---|---|---|";
 }
 
 fn minute(ts: i64) -> i64 {
@@ -584,7 +584,8 @@ pub fn run(
                     else {
                         continue;
                     };
-                    if route == "unknown route" {
+                    // Requests without their template: `Other` (issue 12), `unknown route` before.
+                    if route == "Other" || route == "unknown route" {
                         m.unknown_route_points += 1;
                     }
                     let name: &'static str = match d.name {
@@ -605,7 +606,9 @@ pub fn run(
             }
             Published::Alert(a) => {
                 if let Ok(doc) = serde_json::from_str::<serde_json::Value>(&a.automation) {
-                    if let Some(f) = doc["findings"].as_array().and_then(|v| v.first()) {
+                    // Issue 11's incident alerts carry their findings as `examples`.
+                    let examples = doc["findings"].as_array().or(doc["examples"].as_array());
+                    if let Some(f) = examples.and_then(|v| v.first()) {
                         if f["kind"] == "timeout" {
                             let key = (
                                 f["api_id"].as_str().unwrap_or_default().to_owned(),
@@ -653,11 +656,10 @@ pub fn run(
         if error > 0 {
             *want.entry(cell("IntegrationErrors")).or_default() += error;
         }
-        if t.outcome != Outcome::Timeout {
-            *want
-                .entry(cell("IntegrationLatency (samples)"))
-                .or_default() += 1;
-        }
+        // Every request has a latency sample, timeouts included (at the limit, issue 12).
+        *want
+            .entry(cell("IntegrationLatency (samples)"))
+            .or_default() += 1;
     }
     let cells: HashSet<&Cell> = got.keys().chain(want.keys()).collect();
     for c in cells {

@@ -84,7 +84,8 @@ def wait_until(what, probe, seconds=60.0, every=0.5):
 # ------------------------------------------------------------------ the template, as deployed
 
 def is_metric_math_alarm(res) -> bool:
-    return res.get("Type") == "AWS::CloudWatch::Alarm" and "Metrics" in res.get("Properties", {})
+    # Fn::ForEach loops (lists) are not resources themselves.
+    return isinstance(res, dict) and res.get("Type") == "AWS::CloudWatch::Alarm" and "Metrics" in res.get("Properties", {})
 
 
 def emulator_copy(template: dict) -> dict:
@@ -363,8 +364,8 @@ def run_checks(ch: Chain, keep: bool):
     def stack_is_the_template():
         created = {r["LogicalResourceId"]: r["ResourceStatus"] for r in
                    ch.cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
-        unconditional = [k for k, r in ch.deployed["Resources"].items()
-                         if "Condition" not in r and not r["Type"].startswith("AWS::Serverless::")]
+        unconditional = [k for k, r in ch.deployed["Resources"].items() if isinstance(r, dict)
+                         and "Condition" not in r and not r["Type"].startswith("AWS::Serverless::")]
         missing = [k for k in unconditional if created.get(k) != "CREATE_COMPLETE"]
         assert not missing, f"not created: {missing}"
         fn = ch.lam.get_function_configuration(FunctionName=ch.function)
@@ -384,12 +385,12 @@ def run_checks(ch: Chain, keep: bool):
         assert [m["EventSourceArn"] for m in esm] == [ch.stream_arn], esm
         alarms = {a["AlarmName"] for a in ch.cw.describe_alarms()["MetricAlarms"]}
         plain = [k for k, r in ch.template["Resources"].items()
-                 if r["Type"] == "AWS::CloudWatch::Alarm" and not is_metric_math_alarm(r)]
+                 if isinstance(r, dict) and r["Type"] == "AWS::CloudWatch::Alarm" and not is_metric_math_alarm(r)]
         assert len(alarms) >= len(plain), (alarms, plain)
         subs = ch.sns.list_subscriptions_by_topic(TopicArn=ch.outputs["AlertTopicArn"])["Subscriptions"]
         assert {"email", "sqs"} <= {s["Protocol"] for s in subs}, subs
         for k, r in ch.template["Resources"].items():
-            if r["Type"] == "AWS::DynamoDB::Table":
+            if isinstance(r, dict) and r["Type"] == "AWS::DynamoDB::Table":
                 physical = ch.cfn.describe_stack_resource(StackName=STACK, LogicalResourceId=k)
                 name = physical["StackResourceDetail"]["PhysicalResourceId"]
                 ch.c("dynamodb").describe_table(TableName=name)
@@ -536,7 +537,7 @@ def run_checks(ch: Chain, keep: bool):
         fn_events = template["Resources"]["Function"]["Properties"].get("Events", {})
         sam = [k for k, e in fn_events.items() if isinstance(e, dict) and e.get("Type") in ("Schedule", "ScheduleV2")]
         raw = [k for k, r in template["Resources"].items()
-               if r["Type"] in ("AWS::Events::Rule", "AWS::Scheduler::Schedule")]
+               if isinstance(r, dict) and r["Type"] in ("AWS::Events::Rule", "AWS::Scheduler::Schedule")]
         return sam + raw
 
     def the_schedule_invokes_the_function():
