@@ -6,10 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The venv's tools (cargo-lambda, cfn-lint, LocalStack) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-CLI := target/debug/apigw-doctor
+# Where cargo builds: CARGO_TARGET_DIR when set (the demo and the tests run what cargo built there).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+CLI := $(TARGET_DIR)/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean
+.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean \
+	browser fetch fixtures
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -21,9 +24,16 @@ demo:
 	@echo
 	@echo "== apigw-doctor dry-run events/timeout-info.json: the metric data and the alert, as the Lambda would send them"
 	@$(CLI) dry-run events/timeout-info.json
+	@echo
+	@echo "== apigw-doctor analyze tests/fixtures/cli/aws-logs.json.gz: a 20-minute incident, the report"
+	@$(CLI) analyze tests/fixtures/cli/aws-logs.json.gz | sed -n '1,60p'
+	@mkdir -p $(TARGET_DIR)/demo
+	@$(CLI) analyze --format html tests/fixtures/cli/aws-logs.json.gz > $(TARGET_DIR)/demo/report.html
+	@echo "== the same as one HTML file: $(TARGET_DIR)/demo/report.html"
 
-## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the Lambda on LocalStack, the arm64 zip
-test: lint deny unit template e2e build
+## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the CLI's fetch against MiniStack,
+## the HTML report in headless Chromium, the Lambda on LocalStack, the arm64 zip
+test: lint deny unit template fetch browser e2e build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -47,6 +57,23 @@ deny: $(DENY)
 # One dev-profile build serves clippy's check, the tests, the demo and the e2e run.
 unit:
 	$(CARGO) test --quiet --all-targets
+
+## browser: the HTML report in headless Chromium (Debian's `chromium`, installed when missing): no console
+## error, charts drawn, the table sorts; screenshot in $(TARGET_DIR)/browser/report.png
+browser:
+	$(CARGO) build --quiet --bin apigw-doctor
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	python3 tests/browser/check_html.py $(CLI) $(TARGET_DIR)/browser
+
+## fetch: `analyze --api-id/--log-group` reading CloudWatch Logs (FilterLogEvents, GetStage) from MiniStack
+fetch: tools
+	$(CARGO) build --quiet --bin apigw-doctor
+	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch.py $(CLI)
+
+## fixtures: regenerate the CLI's incident fixtures and their truth (deterministic)
+fixtures:
+	python3 tests/fixtures/cli/generate.py
 
 ## template: cfn-lint (pinned) and the template's promises (IAM, failure path, subscriptions, alarms)
 template: tools

@@ -1,3 +1,4 @@
 //! The edge that talks to AWS through the SDK crates.
 
+pub mod fetch;
 pub mod publish;

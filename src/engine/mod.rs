@@ -8,3 +8,5 @@ pub mod findings;
 pub mod limits;
 pub mod request;
 pub mod route;
+pub mod select;
+pub mod timeline;
