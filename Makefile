@@ -11,7 +11,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CLI := $(TARGET_DIR)/debug/apigw-doctor
 ZIP := target/lambda/bootstrap/bootstrap.zip
 
-.PHONY: demo test lint deny unit e2e template build tools events bench compare inflate-backends fuzz clean \
+.PHONY: demo test lint deny unit state e2e template build tools events bench compare inflate-backends fuzz clean \
 	browser fetch fixtures
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
@@ -31,9 +31,9 @@ demo:
 	@$(CLI) analyze --format html tests/fixtures/cli/aws-logs.json.gz > $(TARGET_DIR)/demo/report.html
 	@echo "== the same as one HTML file: $(TARGET_DIR)/demo/report.html"
 
-## test: formatting, lints, unit/fixture/snapshot/property tests, the template, the CLI's fetch against MiniStack,
-## the HTML report in headless Chromium, the Lambda on LocalStack, the arm64 zip
-test: lint deny unit template fetch browser e2e build
+## test: formatting, lints, unit/fixture/snapshot/property tests, the template, incident state on MiniStack's
+## DynamoDB, the CLI's fetch against MiniStack, the HTML report in headless Chromium, the Lambda on LocalStack, the arm64 zip
+test: lint deny unit template state fetch browser e2e build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -79,6 +79,10 @@ fixtures:
 template: tools
 	cfn-lint template.yaml
 	$(PY) tests/template/test_template.py
+
+## state: two handler instances share a DynamoDB table in MiniStack and get the same batch at once: one `firing`
+state: tools
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test state_dynamodb -- --nocapture
 
 ## e2e: the real bootstrap through `cargo lambda watch`, against LocalStack on 127.0.0.1
 e2e: tools

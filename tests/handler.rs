@@ -1,6 +1,7 @@
-//! The Lambda's handler on the events in events/, with the dry-run sink: what it
-//! would publish (snapshots of every rendering and of the metric data), and how it
-//! behaves across invocations of one warm container.
+//! The Lambda's handler on the events in events/ and on built batches, with the
+//! dry-run sink and the in-memory incident store: what it would publish (snapshots of
+//! every rendering and of the metric data), the incident lifecycle across invocations,
+//! and what a failing state store does.
 
 mod common;
 
@@ -101,23 +102,20 @@ fn metric_data() {
 }
 
 #[test]
-fn near_limit_alerts_need_enough_requests_timeouts_always_alert() {
+fn near_limit_incidents_need_enough_requests_timeouts_always_alert() {
+    // 3 routes × 2 near-limit requests, one backend: one incident of 6.
     let (s, p) = run(
-        &monitor(&[("NEAR_LIMIT_ALERT_MIN", "3")]),
+        &monitor(&[("NEAR_LIMIT_ALERT_MIN", "7")]),
         "near-limit",
         NOW,
     );
-    assert_eq!(
-        (s.alerts_sent, alerts(&p).len()),
-        (0, 0),
-        "2 per route is below 3"
-    );
+    assert_eq!((s.alerts_sent, alerts(&p).len()), (0, 0), "6 is below 7");
     let (s, _) = run(
-        &monitor(&[("NEAR_LIMIT_ALERT_MIN", "2")]),
+        &monitor(&[("NEAR_LIMIT_ALERT_MIN", "6")]),
         "near-limit",
         NOW,
     );
-    assert_eq!(s.alerts_sent, 3);
+    assert_eq!((s.incidents, s.alerts_sent), (1, 1));
     let (s, _) = run(
         &monitor(&[("NEAR_LIMIT_ALERT_MIN", "100")]),
         "timeout-info",
@@ -150,56 +148,439 @@ fn the_same_batch_twice_alerts_once() {
     assert!(alerts(&p).is_empty());
 }
 
-/// A subscription event with one ERROR-level timeout.
-fn timeout_event(request_id: &str, ts: i64) -> Vec<u8> {
-    use base64::Engine as _;
-    use std::io::Write as _;
-    let doc = serde_json::json!({
-        "messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "API-Gateway-Execution-Logs_a1b2c3d4e5/prod",
-        "logStream": "s", "subscriptionFilters": ["f"],
-        "logEvents": [
-            {"id": format!("{request_id}-1"), "timestamp": ts, "message": format!("({request_id}) Execution failed due to a timeout error")},
-            {"id": format!("{request_id}-2"), "timestamp": ts, "message": format!("({request_id}) Method completed with status: 504")},
-        ]
-    });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(doc.to_string().as_bytes()).unwrap();
-    let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    serde_json::json!({"awslogs": {"data": data}})
-        .to_string()
-        .into_bytes()
+// ---------------------------------------------------------------- built batches
+
+const ACCOUNT: &str = "123456789012";
+const API: &str = "a1b2c3d4e5";
+
+fn fn_uri(name: &str) -> String {
+    format!("https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}/invocations")
+}
+
+/// Execution-log lines of REST requests (INFO level), as a subscription batch.
+struct Batch {
+    api: String,
+    events: Vec<serde_json::Value>,
+    serial: u64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Ok(u64),
+    Timeout,
+    Permissions,
+}
+
+impl Batch {
+    fn new(api: &str, serial: u64) -> Batch {
+        Batch {
+            api: api.to_owned(),
+            events: Vec::new(),
+            serial,
+        }
+    }
+
+    fn line(&mut self, ts: i64, rid: &str, text: &str) {
+        let n = self.events.len();
+        self.events.push(serde_json::json!({
+            "id": format!("3{:05}{ts:020}{n:030}", self.serial),
+            "timestamp": ts,
+            "message": format!("({rid}) {text}"),
+        }));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &mut self,
+        rid: &str,
+        t: i64,
+        method: &str,
+        template: &str,
+        path: &str,
+        function: &str,
+        outcome: Outcome,
+    ) {
+        let api = self.api.clone();
+        let uri = fn_uri(function);
+        self.line(
+            t,
+            rid,
+            &format!("Verifying Usage Plan for request: {rid}. API Key:  API Stage: {api}/prod"),
+        );
+        self.line(t, rid, &format!("API Key authorized because method '{method} {template}' does not require API Key. Request will not contribute to throttle or quota limits"));
+        self.line(t, rid, &format!("Starting execution for request: {rid}"));
+        self.line(
+            t,
+            rid,
+            &format!("HTTP Method: {method}, Resource Path: {path}"),
+        );
+        self.line(t + 1, rid, &format!("Endpoint request URI: {uri}"));
+        self.line(t + 1, rid, &format!("Sending request to {uri}"));
+        match outcome {
+            Outcome::Ok(latency) => {
+                let at = t + 1 + latency as i64;
+                self.line(
+                    at,
+                    rid,
+                    &format!("Received response. Status: 200, Integration latency: {latency} ms"),
+                );
+                self.line(at, rid, "Successfully completed execution");
+                self.line(at, rid, "Method completed with status: 200");
+            }
+            Outcome::Timeout => {
+                self.line(t + 29_004, rid, "Execution failed due to a timeout error");
+                self.line(t + 29_004, rid, "Method completed with status: 504");
+            }
+            Outcome::Permissions => {
+                self.line(t + 12, rid, "Execution failed due to configuration error: Invalid permissions on Lambda function");
+                self.line(t + 12, rid, "Method completed with status: 500");
+            }
+        }
+    }
+
+    fn event(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let doc = serde_json::json!({
+            "messageType": "DATA_MESSAGE", "owner": ACCOUNT,
+            "logGroup": format!("API-Gateway-Execution-Logs_{}/prod", self.api),
+            "logStream": "6f1c2a3b4d5e6f708192a3b4c5d6e7f8", "subscriptionFilters": ["apigw-doctor"],
+            "logEvents": self.events,
+        });
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(doc.to_string().as_bytes()).unwrap();
+        let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        serde_json::json!({"awslogs": {"data": data}})
+            .to_string()
+            .into_bytes()
+    }
+}
+
+fn rid(n: u64) -> String {
+    format!("5eed0000-0000-4000-8000-{n:012}")
+}
+
+const ROUTES: [(&str, &str, &str); 4] = [
+    ("GET", "/reports/{reportId}", "/reports/rep-1"),
+    ("POST", "/reports", "/reports"),
+    ("GET", "/reports/{reportId}/pdf", "/reports/rep-2/pdf"),
+    ("DELETE", "/reports/{reportId}", "/reports/rep-3"),
+];
+
+/// Traffic on four routes behind one function, `timeouts` of them per route timing out.
+fn four_routes(serial: u64, t0: i64, ok_per_route: u64, timeouts_per_route: u64) -> Vec<u8> {
+    let mut b = Batch::new(API, serial);
+    let mut n = serial * 1000;
+    for (i, (m, tpl, path)) in ROUTES.iter().enumerate() {
+        for k in 0..ok_per_route {
+            n += 1;
+            b.request(
+                &rid(n),
+                t0 + (i as i64) * 1000 + k as i64 * 100,
+                m,
+                tpl,
+                path,
+                "reports-api",
+                Outcome::Ok(80 + k * 10),
+            );
+        }
+        for k in 0..timeouts_per_route {
+            n += 1;
+            b.request(
+                &rid(n),
+                t0 + 500 + (i as i64) * 1000 + k as i64 * 50,
+                m,
+                tpl,
+                path,
+                "reports-api",
+                Outcome::Timeout,
+            );
+        }
+    }
+    b.event()
+}
+
+/// Requests to a function API Gateway may not invoke: every one fails with 500.
+fn permissions(serial: u64, t0: i64, count: u64) -> Vec<u8> {
+    let mut b = Batch::new("p9q8r7s6t5", serial);
+    for k in 0..count {
+        let (m, tpl, path) = ROUTES[(k % 2) as usize];
+        b.request(
+            &rid(serial * 1000 + k),
+            t0 + k as i64 * 200,
+            m,
+            tpl,
+            path,
+            "billing",
+            Outcome::Permissions,
+        );
+    }
+    b.event()
+}
+
+/// The EventBridge schedule's tick, as Lambda receives it.
+fn schedule() -> Vec<u8> {
+    serde_json::json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": ACCOUNT, "time": "2026-11-25T10:30:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/apigw-doctor-ResolveSchedule"], "detail": {}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn go(
+    m: &Monitor,
+    event: &[u8],
+    now: i64,
+) -> (
+    apigw_doctor::lambda::handler::InvocationSummary,
+    Vec<Published>,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt.block_on(m.handle_at(event, None, now)).unwrap();
+    (s, m.sink().take_recorded())
+}
+
+fn automation(a: &apigw_doctor::render::alert::Rendered) -> serde_json::Value {
+    serde_json::from_str(&a.automation).unwrap()
+}
+
+fn snapshot_all(name: &str, a: &apigw_doctor::render::alert::Rendered) {
+    assert!(a.subject.chars().count() < 100 && !a.subject.chars().any(char::is_control));
+    let chatbot: serde_json::Value = serde_json::from_str(&a.chatbot).unwrap();
+    assert_eq!(chatbot["version"], "1.0");
+    assert_eq!(chatbot["content"]["textType"], "client-markdown");
+    let msg: serde_json::Value = serde_json::from_str(&a.message).unwrap();
+    assert_eq!(msg["default"], a.chatbot.as_str());
+    assert_eq!(msg["email"], a.email.as_str());
+    assert_eq!(msg["sqs"], a.automation.as_str());
+    assert_eq!(msg["lambda"], a.automation.as_str());
+    insta::assert_snapshot!(format!("{name}-subject"), &a.subject);
+    insta::assert_snapshot!(format!("{name}-email"), &a.email);
+    insta::assert_json_snapshot!(format!("{name}-chatbot"), chatbot);
+    insta::assert_json_snapshot!(format!("{name}-automation"), automation(a));
+}
+
+const INCIDENT_ENV: &[(&str, &str)] = &[
+    ("AWS_REGION", "us-east-1"),
+    (
+        "ALERT_TOPIC_ARN",
+        "arn:aws:sns:us-east-1:123456789012:apigw-doctor-alerts",
+    ),
+    ("AWS_LAMBDA_FUNCTION_NAME", "apigw-doctor"),
+    ("API_NAMES", "a1b2c3d4e5=Reports API"),
+    (
+        "RUNBOOK_URL",
+        "https://wiki.example.com/runbooks/apigw?api={api_id}&stage={stage}&route={route}",
+    ),
+];
+
+/// 10:00:00Z, the sample events' T0.
+const T0: i64 = 1_795_600_800_000;
+
+#[test]
+fn timeout_incident_across_four_routes_fires_updates_resolves() {
+    // Updates at most every 5 minutes (the default, 15, needs 15 minutes of batches).
+    let mut env = INCIDENT_ENV.to_vec();
+    env.push(("INCIDENT_UPDATE_SECONDS", "300"));
+    let m = monitor(&env);
+    // 4 routes × (3 answered + 1 timeout): one incident, 4/16.
+    let (s, p) = go(&m, &four_routes(1, T0, 3, 1), T0 + 60_000);
+    assert_eq!((s.incidents, s.alerts_sent), (1, 1));
+    let a = alerts(&p);
+    assert_eq!(a.len(), 1, "one alert for four routes");
+    let firing = automation(a[0]);
+    assert_eq!(firing["status"], "firing");
+    assert_eq!(
+        (firing["affected"].as_u64(), firing["requests"].as_u64()),
+        (Some(4), Some(16))
+    );
+    assert_eq!(firing["routes"].as_array().unwrap().len(), 4);
+    assert_eq!(firing["rate"], 0.25);
+    assert!(
+        a[0].subject
+            .starts_with("[FIRING] 504 timeouts 4/16 (25%) "),
+        "{}",
+        a[0].subject
+    );
+    // The first six lines: what (with account and region), where, cause, three checks.
+    let head: Vec<&str> = a[0].email.lines().take(6).collect();
+    assert!(
+        head[0].contains("account 123456789012, us-east-1"),
+        "{}",
+        head[0]
+    );
+    assert!(
+        head[1].starts_with("Where: 4 routes") && head[1].contains("Lambda function reports-api"),
+        "{}",
+        head[1]
+    );
+    assert!(head[2].starts_with("Likely cause: "));
+    assert!(
+        head[3].starts_with("Check 1: Logs Insights")
+            && head[3].contains("~start~'2026-11-25T09*3A55"),
+        "{}",
+        head[3]
+    );
+    assert!(head[4].starts_with("Check 2: Lambda function reports-api: monitoring"));
+    assert!(head[5].starts_with("Check 3: Dashboard apigw-doctor"));
+    assert!(
+        !head.join(" ").to_lowercase().contains("retry"),
+        "retries are never the first step"
+    );
+    snapshot_all("incident-timeout-firing", a[0]);
+    let id = firing["incident_id"].clone();
+
+    // A minute later, one more timeout per route: doubled, but too soon for an update.
+    let (s, p) = go(&m, &four_routes(2, T0 + 60_000, 0, 1), T0 + 120_000);
+    assert_eq!((s.incidents, s.alerts_sent, s.alerts_held), (1, 0, 1));
+    assert!(alerts(&p).is_empty());
+
+    // Five minutes after firing, still worse than notified: one update, same incident.
+    let (s, p) = go(&m, &four_routes(3, T0 + 300_000, 1, 2), T0 + 360_000);
+    assert_eq!(s.alerts_sent, 1);
+    let a = alerts(&p);
+    let update = automation(a[0]);
+    assert_eq!(
+        (update["status"].as_str(), &update["incident_id"]),
+        (Some("update"), &id)
+    );
+    assert_eq!(
+        (update["affected"].as_u64(), update["requests"].as_u64()),
+        (Some(16), Some(32))
+    );
+    assert!(a[0].email.contains("[was 4]"), "{}", a[0].email);
+    let chatbot: serde_json::Value = serde_json::from_str(&a[0].chatbot).unwrap();
+    assert_eq!(
+        chatbot["metadata"]["threadId"], id,
+        "one thread per incident"
+    );
+    snapshot_all("incident-timeout-update", a[0]);
+
+    // The schedule, before and after INCIDENT_RESOLVE_SECONDS (600) of quiet.
+    let (s, p) = go(&m, &schedule(), T0 + 360_000 + 599_000);
+    assert_eq!((s.resolved, alerts(&p).len()), (0, 0));
+    let (s, p) = go(&m, &schedule(), T0 + 360_000 + 600_000);
+    assert_eq!((s.resolved, s.alerts_sent), (1, 1));
+    let a = alerts(&p);
+    let resolved = automation(a[0]);
+    assert_eq!(
+        (resolved["status"].as_str(), &resolved["incident_id"]),
+        (Some("resolved"), &id)
+    );
+    snapshot_all("incident-timeout-resolved", a[0]);
+
+    // Nothing is left to resolve; the next timeout opens a new incident.
+    let (s, _) = go(&m, &schedule(), T0 + 2_000_000);
+    assert_eq!(s.resolved, 0);
+    let (_, p) = go(&m, &four_routes(4, T0 + 2_000_000, 0, 1), T0 + 2_060_000);
+    let next = automation(alerts(&p)[0]);
+    assert_eq!(next["status"], "firing");
+    assert_ne!(next["incident_id"], id);
 }
 
 #[test]
-fn cooldown_holds_and_counts_then_reports_the_suppressed() {
-    let m = monitor(&[("ALERT_COOLDOWN_SECONDS", "300")]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let go = |id: &str, now: i64| {
-        let s = rt
-            .block_on(m.handle_at(&timeout_event(id, now - 30_000), None, now))
-            .unwrap();
-        (s, m.sink().take_recorded())
-    };
-    let (s, _) = go("r-1", NOW);
-    assert_eq!((s.alerts_sent, s.alerts_held), (1, 0));
-    let (s, p) = go("r-2", NOW + 60_000);
+fn permissions_incident_is_critical_and_renders() {
+    let mut env = INCIDENT_ENV.to_vec();
+    env.push(("INCIDENT_UPDATE_SECONDS", "300"));
+    let m = monitor(&env);
+    let (_, p) = go(&m, &permissions(1, T0, 3), T0 + 60_000);
+    let a = alerts(&p);
+    assert_eq!(a.len(), 1);
+    let j = automation(a[0]);
     assert_eq!(
-        (s.analysis.timeouts, s.alerts_sent, s.alerts_held),
-        (1, 0, 1)
+        (
+            j["severity"].as_str(),
+            j["cause"].as_str(),
+            j["kind"].as_str()
+        ),
+        (Some("critical"), Some("lambda_permissions"), Some("error"))
     );
-    assert!(alerts(&p).is_empty());
-    let (s, p) = go("r-3", NOW + 400_000);
-    assert_eq!(s.alerts_sent, 1);
+    assert_eq!(j["rate"], 1.0);
+    snapshot_all("incident-permissions-firing", a[0]);
+    let (_, p) = go(&m, &permissions(2, T0 + 360_000, 6), T0 + 370_000);
+    let a = alerts(&p);
+    assert_eq!(
+        (a.len(), automation(a[0])["status"].as_str()),
+        (1, Some("update"))
+    );
+    snapshot_all("incident-permissions-update", a[0]);
+    let (_, p) = go(&m, &schedule(), T0 + 970_000);
+    let a = alerts(&p);
+    assert_eq!(
+        (a.len(), automation(a[0])["status"].as_str()),
+        (1, Some("resolved"))
+    );
+    assert_eq!(automation(a[0])["affected"], 9);
+    snapshot_all("incident-permissions-resolved", a[0]);
+}
+
+#[test]
+fn slack_text_escapes_only_what_slack_needs() {
+    let m = monitor(INCIDENT_ENV);
+    let (_, p) = go(&m, &four_routes(1, T0, 1, 1), T0 + 60_000);
+    let chatbot: serde_json::Value = serde_json::from_str(&alerts(&p)[0].chatbot).unwrap();
+    let d = chatbot["content"]["description"].as_str().unwrap();
+    assert!(!d.contains('\\'), "no backslash escapes in Slack text: {d}");
     assert!(
-        alerts(&p)[0]
-            .email
-            .contains("1 more of these were held back by the cooldown"),
-        "{}",
-        alerts(&p)[0].email
+        d.contains("`API-Gateway-Execution-Logs_a1b2c3d4e5/prod`")
+            || d.contains("`GET /reports/{reportId}`"),
+        "{d}"
     );
+    for v in chatbot["metadata"]["additionalContext"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
+        let v = v.as_str().unwrap();
+        assert!(
+            !v.contains("&amp;") && !v.contains("&lt;"),
+            "escaped text in additionalContext: {v}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
+    use apigw_doctor::aws::state::{DynamoStore, Store};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    let store = Store::Dynamo(DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        "incidents",
+    ));
+    let env: std::collections::HashMap<String, String> = INCIDENT_ENV
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let m = Monitor::with_store(
+        Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
+        Sink::dry_run(),
+        store,
+    );
+    let (s, p) = go(&m, &four_routes(1, T0, 1, 1), T0 + 60_000);
+    assert_eq!(s.alerts_sent, 1, "the alert is not lost");
+    assert!(
+        s.state_errors >= 2,
+        "claim, incident (and finishing the claim): {}",
+        s.state_errors
+    );
+    let a = alerts(&p);
+    assert_eq!(automation(a[0])["possibly_duplicate"], true);
+    assert!(a[0].email.contains("possible duplicate"), "{}", a[0].email);
+    let counted = p.iter().any(|x| matches!(x, Published::Metrics(b) if b.data.iter().any(|d| d.name == "StateErrors" && d.values[0] as u64 == s.state_errors)));
+    assert!(counted, "StateErrors counted");
 }
 
 #[test]
@@ -217,31 +598,45 @@ fn a_request_split_over_two_invocations_is_joined() {
         a[0].subject
     );
     assert!(
-        a[0].email.contains("Invoked: yes; elapsed 29,003 ms"),
+        a[0].email
+            .contains("invoked: yes; waited: 29,003 ms of 29,000 ms"),
         "{}",
         a[0].email
     );
 
     // A fresh container saw only the end: it says so.
     let (_, p) = run(&monitor(&[]), "split-part2", NOW);
-    assert!(alerts(&p)[0].email.contains("Invoked: unknown"));
+    assert!(
+        alerts(&p)[0].email.contains("invoked: unknown"),
+        "{}",
+        alerts(&p)[0].email
+    );
 }
 
 #[test]
 fn alert_cap_folds_the_rest_into_one_summary() {
-    let (s, p) = run(
-        &monitor(&[
-            ("MAX_ALERTS_PER_INVOCATION", "2"),
-            ("NEAR_LIMIT_ALERT_MIN", "1"),
-        ]),
-        "near-limit",
-        NOW,
+    // One route calling three functions: three incidents; a cap of 2 sends one and a summary.
+    let mut b = Batch::new(API, 1);
+    for (i, f) in ["fa", "fb", "fc"].iter().enumerate() {
+        b.request(
+            &rid(i as u64 + 1),
+            T0 + i as i64 * 10,
+            "GET",
+            "/x",
+            "/x",
+            f,
+            Outcome::Timeout,
+        );
+    }
+    let (s, p) = go(
+        &monitor(&[("MAX_ALERTS_PER_INVOCATION", "2")]),
+        &b.event(),
+        T0 + 60_000,
     );
     let a = alerts(&p);
-    assert_eq!((s.alerts_sent, a.len()), (2, 2));
+    assert_eq!((s.incidents, s.alerts_sent, a.len()), (3, 2, 2));
     assert!(
-        a[1].subject
-            .starts_with("apigw-doctor: 2 more alert groups"),
+        a[1].subject.contains("2 more incidents"),
         "{}",
         a[1].subject
     );
@@ -278,7 +673,7 @@ fn kinesis_records_are_one_invocation() {
     let (s, _) = run(&monitor(&[("NEAR_LIMIT_ALERT_MIN", "2")]), "kinesis", NOW);
     assert_eq!(
         (s.analysis.timeouts, s.analysis.near_limit, s.alerts_sent),
-        (1, 6, 4)
+        (1, 6, 2)
     );
 }
 
@@ -316,4 +711,46 @@ fn secrets_never_reach_alerts_or_metrics() {
             assert!(!text.contains(secret), "{name}: {secret} leaked");
         }
     }
+}
+
+#[test]
+fn dry_run_json_prints_metric_data_and_alerts() {
+    let out = assert_cmd::Command::cargo_bin("apigw-doctor")
+        .unwrap()
+        .args(["dry-run", "--format", "json"])
+        .arg(repo().join("events/timeout-info.json"))
+        .arg(repo().join("events/schedule.json"))
+        .env_remove("INCIDENTS_TABLE")
+        .env_remove("ALERT_TOPIC_ARN")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let metrics = v["metrics"].as_array().unwrap();
+    let timeouts = metrics
+        .iter()
+        .find(|m| {
+            m["MetricName"] == "IntegrationTimeouts"
+                && m["Dimensions"].as_array().unwrap().len() == 2
+        })
+        .unwrap();
+    assert_eq!(timeouts["Dimensions"][0]["Name"], "ApiId");
+    assert_eq!(timeouts["Unit"], "Count");
+    assert_eq!(timeouts["Value"], 1.0);
+    assert!(metrics
+        .iter()
+        .any(|m| m["MetricName"] == "IntegrationLatency"
+            && m["Values"].is_array()
+            && m["Counts"].is_array()));
+    let alerts = v["alerts"].as_array().unwrap();
+    assert_eq!(
+        alerts.len(),
+        1,
+        "the schedule tick comes long before the incident is quiet"
+    );
+    assert_eq!(alerts[0]["schema"], "apigw-doctor/incident/1");
+    assert_eq!(alerts[0]["status"], "firing");
+    assert_eq!(alerts[0]["affected"], 1);
 }

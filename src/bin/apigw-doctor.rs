@@ -36,9 +36,14 @@ enum Command {
     /// (metric data, and each alert's subject, email, Chatbot and automation renderings).
     /// Settings come from the same environment variables as the Lambda's.
     DryRun {
-        /// Lambda events (subscription or Kinesis), handled in order as successive invocations.
+        /// Lambda events (subscription, Kinesis, or a schedule event that resolves quiet
+        /// incidents), handled in order as successive invocations of one container.
         #[arg(required = true)]
         files: Vec<String>,
+        /// `text` (default) for people; `json`: {"metrics": [PutMetricData's MetricDatum
+        /// fields], "alerts": [the automation JSON of each notification]}.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
 }
 
@@ -444,6 +449,63 @@ fn emit(out: &str) -> Result<(), u8> {
     }
 }
 
+/// One metric datum with PutMetricData's own field names.
+fn metric_json(d: &apigw_doctor::render::metrics::Datum) -> serde_json::Value {
+    let mut m = serde_json::json!({
+        "MetricName": d.name,
+        "Dimensions": d.dimensions.iter().map(|(k, v)| serde_json::json!({"Name": k, "Value": v})).collect::<Vec<_>>(),
+        "Timestamp": chrono::DateTime::from_timestamp_millis(d.timestamp_ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "Unit": d.unit.as_str(),
+    });
+    if d.values.len() == 1 && d.counts.first().is_none_or(|c| *c == 1.0) {
+        m["Value"] = serde_json::json!(d.values[0]);
+    } else {
+        m["Values"] = serde_json::json!(d.values);
+        m["Counts"] = serde_json::json!(d.counts);
+    }
+    m
+}
+
+/// `dry-run --format json`: what the handler would send, as data.
+fn dry_run_json(files: &[String]) -> Result<String, String> {
+    use apigw_doctor::aws::publish::{Published, Sink};
+    use apigw_doctor::lambda::config::Config;
+    use apigw_doctor::lambda::handler::Monitor;
+
+    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    let cap = config.max_decompressed_bytes;
+    let monitor = Monitor::new(config, Sink::dry_run());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (mut metrics, mut alerts, mut invocations) = (Vec::new(), Vec::new(), Vec::new());
+    for path in files {
+        let bytes = read(path, cap)?;
+        let result = rt.block_on(monitor.handle(&bytes, None));
+        invocations.push(match result {
+            Ok(s) => serde_json::json!({"file": path, "ok": true, "summary": s}),
+            Err(e) => serde_json::json!({"file": path, "ok": false, "error": e.to_string()}),
+        });
+        for p in monitor.sink().take_recorded() {
+            match p {
+                Published::Metrics(m) => metrics.extend(m.data.iter().map(metric_json)),
+                Published::Emf(_) => {}
+                Published::Alert(a) => alerts.push(
+                    serde_json::from_str::<serde_json::Value>(&a.automation)
+                        .map_err(|e| e.to_string())?,
+                ),
+            }
+        }
+    }
+    serde_json::to_string_pretty(
+        &serde_json::json!({"metrics": metrics, "alerts": alerts, "invocations": invocations}),
+    )
+    .map(|s| s + "\n")
+    .map_err(|e| e.to_string())
+}
+
 fn dry_run(files: &[String]) -> Result<String, String> {
     use apigw_doctor::aws::publish::{Published, Sink};
     use apigw_doctor::lambda::config::Config;
@@ -554,7 +616,11 @@ fn dry_run(files: &[String]) -> Result<String, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::DryRun { files } => match dry_run(&files) {
+        Command::DryRun { files, format } => match match format {
+            Format::Text => dry_run(&files),
+            Format::Json => dry_run_json(&files),
+            Format::Md | Format::Html => Err("dry-run --format: text or json".to_owned()),
+        } {
             Ok(out) => match emit(&out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(code) => ExitCode::from(code),

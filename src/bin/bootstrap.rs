@@ -59,7 +59,18 @@ async fn main() -> Result<(), Error> {
         ))
         .await
     };
-    let monitor = Monitor::new(config, sink);
+    // Incident state shared by every container when INCIDENTS_TABLE is set.
+    let store = match (&config.incidents_table, config.dry_run) {
+        (Some(table), false) => {
+            apigw_doctor::aws::state::dynamo_store(
+                aws_config::defaults(aws_config::BehaviorVersion::latest()),
+                table,
+            )
+            .await
+        }
+        _ => apigw_doctor::aws::state::Store::memory(),
+    };
+    let monitor = Monitor::with_store(config, sink, store);
     let monitor = &monitor;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
@@ -88,6 +99,10 @@ async fn main() -> Result<(), Error> {
                     misconfigurations = summary.analysis.misconfigurations,
                     alerts_sent = summary.alerts_sent,
                     alerts_held = summary.alerts_held,
+                    incidents = summary.incidents,
+                    resolved = summary.resolved,
+                    state_errors = summary.state_errors,
+                    duplicate_batch = summary.duplicate_batch,
                     metric_calls = summary.metric_calls,
                     pending_requests = summary.pending_requests,
                     duration_ms = summary.duration_ms,

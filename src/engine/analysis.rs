@@ -143,6 +143,10 @@ pub struct Finding {
     pub backend: Option<Backend>,
     /// Epoch milliseconds of the request's first line we saw.
     pub timestamp: Option<i64>,
+    /// Epoch milliseconds of when the answer (the 504) went out: the failure line, else
+    /// the request's last line. Alerts show this time for a timeout.
+    #[serde(skip)]
+    pub ended_at: Option<i64>,
     pub lambda_request_id: Option<String>,
     pub xray_trace_id: Option<String>,
     /// Redacted failure text (error findings).
@@ -683,6 +687,7 @@ impl<'c> Analyzer<'c> {
                 limit_ms,
                 backend: req.backend.as_deref().cloned(),
                 timestamp: req.first_ts,
+                ended_at: req.failed_ts.or(req.last_ts),
                 lambda_request_id: req.lambda_request_id.as_deref().map(str::to_owned),
                 xray_trace_id: req.xray_trace_id.as_deref().map(str::to_owned),
                 detail: req
@@ -751,6 +756,7 @@ impl<'c> Analyzer<'c> {
                 limit_ms,
                 backend: None,
                 timestamp: Some(f.last_ts),
+                ended_at: Some(f.last_ts),
                 lambda_request_id: None,
                 xray_trace_id: None,
                 detail: None,

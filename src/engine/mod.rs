@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod backend;
 pub mod diagnosis;
 pub mod findings;
+pub mod incidents;
 pub mod limits;
 pub mod request;
 pub mod route;

@@ -2,7 +2,10 @@
 //! A bad value stops the function at init with a message naming the variable and the
 //! expected form, instead of failing every invocation later.
 
+use std::collections::BTreeMap;
+
 use crate::engine::analysis::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
+use crate::engine::incidents::Lifecycle;
 use crate::engine::limits::{self, Limits};
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
@@ -23,7 +26,16 @@ pub struct Config {
     pub metrics_mode: MetricsMode,
     /// No topic: findings are only logged.
     pub alert_topic_arn: Option<String>,
-    pub alert_cooldown_secs: u64,
+    /// `update` at most this often, `resolved` after this long without a finding.
+    pub lifecycle: Lifecycle,
+    /// DynamoDB table shared by every container; `None`: this process's memory.
+    pub incidents_table: Option<String>,
+    /// Runbook link for alerts; may contain `{api_id}`, `{stage}`, `{route}`.
+    pub runbook_url: Option<String>,
+    /// Friendly API names by API id.
+    pub api_names: BTreeMap<String, String>,
+    /// The stack's dashboard (the function's name, as the template names both).
+    pub dashboard_name: Option<String>,
     pub max_alerts_per_invocation: usize,
     pub near_limit_alert_min: u64,
     pub max_decompressed_bytes: usize,
@@ -52,7 +64,11 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("METRICS_NAMESPACE", "ApigwDoctor", "Platform/ApiGateway", "CloudWatch namespace of the metrics"),
     ("METRICS_MODE", "api", "emf", "`api` (PutMetricData), `emf` (Embedded Metric Format on stdout) or `off`"),
     ("ALERT_TOPIC_ARN", "", "arn:aws:sns:us-east-1:123456789012:apigw-doctor-alerts", "SNS topic for alerts; empty: findings are only logged"),
-    ("ALERT_COOLDOWN_SECONDS", "300", "900", "per (API, stage, route, kind, cause): no second alert within this time (the next one counts what was suppressed)"),
+    ("INCIDENT_UPDATE_SECONDS", "900", "1800", "an open incident sends `update` (count doubled, or a new route) at most this often"),
+    ("INCIDENT_RESOLVE_SECONDS", "600", "900", "an incident is `resolved` after this long without a new finding"),
+    ("INCIDENTS_TABLE", "", "apigw-doctor-incidents", "DynamoDB table for incident state shared by every container; empty: each container's memory"),
+    ("RUNBOOK_URL", "", "https://wiki.example.com/runbooks/apigw?api={api_id}&stage={stage}", "runbook link in alerts; `{api_id}`, `{stage}`, `{route}` are filled in"),
+    ("API_NAMES", "", "a1b2c3d4e5=Orders API,xyz789=Search", "friendly API names for alerts, by API id"),
     ("MAX_ALERTS_PER_INVOCATION", "10", "5", "alerts per invocation; the rest go into one summary alert"),
     ("NEAR_LIMIT_ALERT_MIN", "5", "10", "near-limit requests a route needs in one batch before it alerts (timeouts always alert)"),
     ("NEAR_LIMIT_RATIO", "0.8", "0.9", "near the limit = integration latency ≥ this fraction of the limit"),
@@ -173,12 +189,54 @@ impl Config {
             metrics_namespace: namespace,
             metrics_mode,
             alert_topic_arn,
-            alert_cooldown_secs: parse_num(
-                "ALERT_COOLDOWN_SECONDS",
-                &or("ALERT_COOLDOWN_SECONDS", "300"),
-                "whole seconds from 0 to 86400",
-                |s: &u64| *s <= 86_400,
-            )?,
+            lifecycle: Lifecycle {
+                update_secs: parse_num(
+                    "INCIDENT_UPDATE_SECONDS",
+                    &or("INCIDENT_UPDATE_SECONDS", "900"),
+                    "whole seconds from 0 to 86400",
+                    |s: &u64| *s <= 86_400,
+                )?,
+                resolve_secs: parse_num(
+                    "INCIDENT_RESOLVE_SECONDS",
+                    &or("INCIDENT_RESOLVE_SECONDS", "600"),
+                    "whole seconds from 60 to 86400",
+                    |s: &u64| (60..=86_400).contains(s),
+                )?,
+            },
+            incidents_table: match var("INCIDENTS_TABLE") {
+                Some(t) if !valid_table_name(t.trim()) => {
+                    return Err(ConfigError {
+                        variable: "INCIDENTS_TABLE",
+                        value: t,
+                        expected: "a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .) or ARN"
+                            .into(),
+                    })
+                }
+                t => t.map(|t| t.trim().to_owned()),
+            },
+            runbook_url: match var("RUNBOOK_URL") {
+                Some(u)
+                    if !(u.trim().starts_with("https://") || u.trim().starts_with("http://")) =>
+                {
+                    return Err(ConfigError {
+                        variable: "RUNBOOK_URL",
+                        value: u,
+                        expected: "an http(s) URL, optionally with {api_id}, {stage}, {route}"
+                            .into(),
+                    })
+                }
+                u => u.map(|u| u.trim().to_owned()),
+            },
+            api_names: match var("API_NAMES") {
+                Some(v) => parse_api_names(&v).ok_or_else(|| ConfigError {
+                    variable: "API_NAMES",
+                    value: v.clone(),
+                    expected: "comma-separated API_ID=Name pairs, e.g. a1b2c3d4e5=Orders API"
+                        .into(),
+                })?,
+                None => BTreeMap::new(),
+            },
+            dashboard_name: var("AWS_LAMBDA_FUNCTION_NAME"),
             max_alerts_per_invocation: parse_num(
                 "MAX_ALERTS_PER_INVOCATION",
                 &or("MAX_ALERTS_PER_INVOCATION", "10"),
@@ -218,6 +276,28 @@ impl Config {
     }
 }
 
+/// A table name, or a table ARN (`arn:…:dynamodb:…:table/NAME`).
+fn valid_table_name(t: &str) -> bool {
+    let name = t.rsplit_once(":table/").map_or(t, |(_, n)| n);
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// `abc123=Orders API,xyz789=Search` → {abc123: Orders API, xyz789: Search}.
+fn parse_api_names(v: &str) -> Option<BTreeMap<String, String>> {
+    v.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (id, name) = p.split_once('=')?;
+            let (id, name) = (id.trim(), name.trim());
+            (!id.is_empty() && !name.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .then(|| (id.to_owned(), name.to_owned()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,19 +319,25 @@ mod tests {
         assert_eq!(c.alert_topic_arn, None);
         assert_eq!(
             (
-                c.alert_cooldown_secs,
+                c.lifecycle.update_secs,
+                c.lifecycle.resolve_secs,
                 c.max_alerts_per_invocation,
                 c.near_limit_alert_min
             ),
-            (300, 10, 5)
+            (900, 600, 10, 5)
         );
+        assert!(c.incidents_table.is_none() && c.runbook_url.is_none() && c.api_names.is_empty());
         assert_eq!(c.max_decompressed_bytes, 64 << 20);
         assert!(!c.dry_run);
         // The README and the template list every setting with the same defaults.
         let defaults: HashMap<&str, &str> = SETTINGS.iter().map(|s| (s.0, s.1)).collect();
         assert_eq!(
-            defaults["ALERT_COOLDOWN_SECONDS"],
-            c.alert_cooldown_secs.to_string()
+            defaults["INCIDENT_UPDATE_SECONDS"],
+            c.lifecycle.update_secs.to_string()
+        );
+        assert_eq!(
+            defaults["INCIDENT_RESOLVE_SECONDS"],
+            c.lifecycle.resolve_secs.to_string()
         );
         assert_eq!(
             defaults["MAX_DECOMPRESSED_BYTES"],
@@ -268,7 +354,11 @@ mod tests {
             ("TIMEOUT_OVERRIDES", "abc"),
             ("NEAR_LIMIT_RATIO", "1.5"),
             ("ACCESS_LOG_FORMAT", "$context.status"),
-            ("ALERT_COOLDOWN_SECONDS", "-1"),
+            ("INCIDENT_UPDATE_SECONDS", "-1"),
+            ("INCIDENT_RESOLVE_SECONDS", "5"),
+            ("INCIDENTS_TABLE", "no spaces allowed"),
+            ("RUNBOOK_URL", "javascript:alert(1)"),
+            ("API_NAMES", "abc123"),
             ("MAX_ALERTS_PER_INVOCATION", "0"),
             ("DRY_RUN", "maybe"),
             ("METRICS_NAMESPACE", "AWS/ApiGateway"),
@@ -284,5 +374,16 @@ mod tests {
         ])
         .unwrap();
         assert!(c.dry_run && c.metrics_mode == MetricsMode::Emf && c.alert_topic_arn.is_some());
+        let c = from(&[
+            ("API_NAMES", "a1b2c3d4e5=Orders API, xyz789 = Search"),
+            ("INCIDENTS_TABLE", "apigw-doctor-Incidents-1A2B"),
+            ("RUNBOOK_URL", "https://wiki.example.com/{api_id}"),
+        ])
+        .unwrap();
+        assert_eq!(c.api_names["xyz789"], "Search");
+        assert_eq!(
+            c.incidents_table.as_deref(),
+            Some("apigw-doctor-Incidents-1A2B")
+        );
     }
 }

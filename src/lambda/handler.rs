@@ -1,6 +1,7 @@
-//! One invocation of the Lambda: decode, analyse, publish. The engine does the
-//! thinking; this module sequences it, keeps the warm container's memory, and
-//! decides what a failure means for Lambda's retry.
+//! One invocation of the Lambda: decode, analyse, publish metrics, track incidents,
+//! notify. The engine does the thinking; this module sequences it in small steps,
+//! keeps the warm container's memory, and decides what a failure means for Lambda's
+//! retry. A schedule event (EventBridge, every minute) resolves quiet incidents.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -8,18 +9,27 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::aws::publish::{cloudwatch, sns, PublishError, Published, Sink};
-use crate::engine::analysis::{Analyzer, Summary};
+use crate::aws::state::{StateError, StateStore, Store};
+use crate::engine::analysis::{Analysis, Analyzer, Finding, Summary};
+use crate::engine::findings::Kind;
+use crate::engine::incidents::{self, Incident, IncidentGroup, Status};
 use crate::lambda::config::{Config, MetricsMode};
 use crate::lambda::pending::PendingRequests;
 use crate::lambda::seen_events::{self, SeenEvents};
 use crate::logs::envelope::{self, EnvelopeError};
-use crate::render::alert::{self, AlertState, Policy};
-use crate::render::metrics::{self, Health, MetricBatch};
+use crate::render::alert::{self, AlertContext, Notice, Rendered};
+use crate::render::metrics::{self, Datum, Health, MetricBatch, Unit};
 
 /// Time kept back from the deadline for returning the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 /// Cap on remembered event ids (64-bit hashes: ~1.6 MB at most).
 const SEEN_EVENTS_MAX: usize = 100_000;
+/// How long this container remembers event ids it handled.
+const SEEN_EVENTS_SECS: u64 = 3600;
+/// Conditional-write attempts per incident before giving up on the shared state.
+const STATE_ATTEMPTS: usize = 4;
+/// The metric that counts failed state-store calls (each fell back to sending).
+pub const STATE_ERRORS: &str = "StateErrors";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -44,8 +54,15 @@ pub struct InvocationSummary {
     #[serde(flatten)]
     pub analysis: Summary,
     pub duplicate_events: u64,
+    /// The whole batch was handled already (by this or another container).
+    pub duplicate_batch: bool,
+    /// Incidents the findings belong to.
+    pub incidents: usize,
     pub alerts_sent: usize,
+    /// Incidents that got findings but no notification (not worse enough, or too soon).
     pub alerts_held: usize,
+    pub resolved: usize,
+    pub state_errors: u64,
     pub metric_calls: usize,
     pub metric_data: usize,
     pub pending_requests: usize,
@@ -56,7 +73,6 @@ pub struct InvocationSummary {
 struct WarmState {
     pending: PendingRequests,
     seen: SeenEvents,
-    alerts: AlertState,
     /// Batches whose metrics went out although the invocation failed later:
     /// a retry in this container does not count them twice.
     metrics_sent: HashSet<String>,
@@ -65,6 +81,8 @@ struct WarmState {
 pub struct Monitor {
     config: Config,
     sink: Sink,
+    store: Store,
+    context: AlertContext,
     state: Mutex<WarmState>,
 }
 
@@ -74,23 +92,86 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A decision about one incident, made against the store, to be notified.
+struct Step<'a> {
+    status: Status,
+    incident: Incident,
+    findings: Vec<&'a Finding>,
+    before: Option<(u64, usize)>,
+    possibly_duplicate: bool,
+    /// What the store held before this step (`None`: nothing), to put back if the
+    /// notification cannot be sent, so that Lambda's retry sends it.
+    previous: Option<Incident>,
+    /// Whether this step wrote the store (a fallback after a state error did not).
+    written: bool,
+}
+
+/// The outcome of tracking one batch's incidents.
+#[derive(Default)]
+struct Tracked<'a> {
+    steps: Vec<Step<'a>>,
+    incidents: usize,
+    held: usize,
+    state_errors: u64,
+}
+
+/// Whether the payload is the schedule's tick rather than a log batch: an EventBridge
+/// scheduled event, or `{"apigw-doctor": "resolve"}` (for a manual run).
+pub fn is_schedule(event: &[u8]) -> bool {
+    if event.len() > 16 * 1024 {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(event) else {
+        return false;
+    };
+    v.get("detail-type").and_then(|d| d.as_str()) == Some("Scheduled Event")
+        || matches!(
+            v.get("source").and_then(|d| d.as_str()),
+            Some("aws.events" | "aws.scheduler")
+        )
+        || v.get("apigw-doctor").and_then(|d| d.as_str()) == Some("resolve")
+}
+
+/// The account in an ARN (`arn:aws:sns:us-east-1:123456789012:name`).
+fn arn_account(arn: &str) -> Option<String> {
+    let a = arn.split(':').nth(4)?;
+    (a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).then(|| a.to_owned())
+}
+
 impl Monitor {
+    /// The handler with this process's memory as incident state.
     pub fn new(config: Config, sink: Sink) -> Monitor {
+        Monitor::with_store(config, sink, Store::memory())
+    }
+
+    pub fn with_store(config: Config, sink: Sink, store: Store) -> Monitor {
         let state = WarmState {
             pending: PendingRequests::new(config.pending_ttl_secs, config.pending_max_requests),
-            seen: SeenEvents::new(config.alert_cooldown_secs.max(60), SEEN_EVENTS_MAX),
-            alerts: AlertState::default(),
+            seen: SeenEvents::new(SEEN_EVENTS_SECS, SEEN_EVENTS_MAX),
             metrics_sent: HashSet::new(),
+        };
+        let context = AlertContext {
+            account: config.alert_topic_arn.as_deref().and_then(arn_account),
+            region: config.engine.region.clone(),
+            runbook_url: config.runbook_url.clone(),
+            api_names: config.api_names.clone(),
+            dashboard_name: config.dashboard_name.clone(),
         };
         Monitor {
             config,
             sink,
+            store,
+            context,
             state: Mutex::new(state),
         }
     }
 
     pub fn sink(&self) -> &Sink {
         &self.sink
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Handles one Lambda payload. `deadline` is when Lambda stops the invocation.
@@ -109,89 +190,177 @@ impl Monitor {
         now: i64,
     ) -> Result<InvocationSummary, HandlerError> {
         let started = Instant::now();
-        let cfg = &self.config;
-        let inflated = match envelope::decode_lambda_event(event, cfg.max_decompressed_bytes) {
-            Ok(i) => i,
+        if is_schedule(event) {
+            let mut s = self.resolve_quiet(deadline, now).await?;
+            s.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(s);
+        }
+        let Analysed {
+            analysis,
+            event_ids,
+            batch_key,
+            earlier,
+            duplicates,
+        } = match self.analyse(event, now) {
+            Ok(a) => a,
             Err(e) => return Err(self.reject(e, deadline, now).await),
         };
+
+        // The batch, once across containers: a redelivery another container is handling
+        // (or has handled) is skipped whole.
+        let mut state_errors = 0;
+        if !event_ids.is_empty() {
+            match self.store.claim_batch(&batch_key, now).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(batch = %batch_key, "batch already handled by another invocation: skipped");
+                    let mut st = self.lock();
+                    st.pending.keep(earlier, now);
+                    return Ok(InvocationSummary {
+                        duplicate_events: duplicates + analysis.summary.log_events,
+                        duplicate_batch: true,
+                        pending_requests: st.pending.len(),
+                        duration_ms: started.elapsed().as_millis() as u64,
+                        ..InvocationSummary::default()
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim the batch in the state table: handled anyway");
+                    state_errors += 1;
+                }
+            }
+        }
+
+        let result = self.publish(&analysis, &batch_key, deadline, now).await;
+        let ok = result.is_ok();
+        if !event_ids.is_empty() {
+            if let Err(e) = self.store.finish_batch(&batch_key, ok, now).await {
+                tracing::warn!(error = %e, ok, "could not record the batch's outcome in the state table");
+                state_errors += 1;
+            }
+        }
+        let mut summary = match result {
+            Ok(s) => s,
+            Err(e) => {
+                // Give the earlier partial requests back: the retry needs them again.
+                self.lock().pending.keep(earlier, now);
+                self.count_state_errors(state_errors, deadline, now).await;
+                return Err(e.into());
+            }
+        };
+        {
+            let mut st = self.lock();
+            st.seen.insert_all(event_ids.iter().copied(), now);
+            st.metrics_sent.remove(&batch_key);
+            summary.pending_requests = st.pending.len();
+        }
+        summary.analysis = analysis.summary.clone();
+        summary.duplicate_events = duplicates;
+        summary.state_errors += state_errors;
+        self.count_state_errors(summary.state_errors, deadline, now)
+            .await;
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(summary)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WarmState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Step 1: decode the payload and stream its events into the engine, under the
+    /// warm state's lock (invocations of one container never overlap).
+    fn analyse(&self, event: &[u8], now: i64) -> Result<Analysed, EnvelopeError> {
+        let cfg = &self.config;
+        let inflated = envelope::decode_lambda_event(event, cfg.max_decompressed_bytes)?;
         for i in &inflated {
             if i.trailing_garbage > 0 {
                 tracing::warn!(origin = %i.origin, bytes = i.trailing_garbage, "ignored bytes after the last gzip member");
             }
         }
-
-        // The engine, under the warm state's lock (invocations of one container never
-        // overlap). Events stream from the inflated buffers into the engine.
-        let analysed = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let earlier = st.pending.take(now);
-            let mut feed = Feed {
-                analyzer: Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned()),
-                seen: &st.seen,
-                now,
-                own_log_group: cfg.own_log_group.as_deref(),
-                ids: Vec::new(),
-                duplicates: 0,
-                skip_document: false,
-            };
-            let streamed = inflated.iter().try_for_each(|i| {
-                envelope::visit_documents(&i.bytes, &i.origin, &mut feed).map(drop)
-            });
-            // The requests own what they keep: the batch's buffers can go before `finish`.
-            drop(inflated);
-            match streamed {
-                Ok(()) => {
-                    let (ids, duplicates) = (feed.ids, feed.duplicates);
-                    let (analysis, pending) = feed.analyzer.finish();
-                    st.pending.keep(pending, now);
-                    let key = batch_key(&ids);
-                    Ok((analysis, ids, key, earlier, duplicates))
-                }
-                Err(e) => {
-                    // Nothing of a rejected batch counts; the partial requests wait on.
-                    st.pending.keep(earlier, now);
-                    Err(e)
-                }
+        let mut st = self.lock();
+        let earlier = st.pending.take(now);
+        let mut feed = Feed {
+            analyzer: Analyzer::new(&cfg.engine).with_earlier(earlier.iter().cloned()),
+            seen: &st.seen,
+            now,
+            own_log_group: cfg.own_log_group.as_deref(),
+            ids: Vec::new(),
+            duplicates: 0,
+            skip_document: false,
+        };
+        let streamed = inflated
+            .iter()
+            .try_for_each(|i| envelope::visit_documents(&i.bytes, &i.origin, &mut feed).map(drop));
+        // The requests own what they keep: the batch's buffers can go before `finish`.
+        drop(inflated);
+        match streamed {
+            Ok(()) => {
+                let (ids, duplicates) = (feed.ids, feed.duplicates);
+                let (analysis, pending) = feed.analyzer.finish();
+                st.pending.keep(pending, now);
+                let batch_key = batch_key(&ids);
+                Ok(Analysed {
+                    analysis,
+                    event_ids: ids,
+                    batch_key,
+                    earlier,
+                    duplicates,
+                })
             }
-        };
-        let (analysis, event_ids, batch_key, earlier, duplicates) = match analysed {
-            Ok(a) => a,
-            Err(e) => return Err(self.reject(e, deadline, now).await),
-        };
-
-        let result = self.publish(&analysis, &batch_key, deadline, now).await;
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (metric_calls, metric_data, alerts_sent, alerts_held) = match result {
-            Ok(r) => r,
             Err(e) => {
-                // Give the earlier partial requests back: the retry needs them again.
+                // Nothing of a rejected batch counts; the partial requests wait on.
                 st.pending.keep(earlier, now);
-                return Err(e.into());
+                Err(e)
             }
-        };
-        st.seen.insert_all(event_ids.iter().copied(), now);
-        st.metrics_sent.remove(&batch_key);
-        let summary = InvocationSummary {
-            analysis: analysis.summary.clone(),
-            duplicate_events: duplicates,
-            alerts_sent,
-            alerts_held,
-            metric_calls,
-            metric_data,
-            pending_requests: st.pending.len(),
-            duration_ms: started.elapsed().as_millis() as u64,
-        };
-        Ok(summary)
+        }
     }
 
-    /// Metrics, then alerts. Returns (metric calls, metric data, alerts sent, alerts held).
+    /// Step 2: metrics, then incidents and their notifications.
     async fn publish(
         &self,
-        analysis: &crate::engine::analysis::Analysis,
+        analysis: &Analysis,
         batch_key: &str,
         deadline: Option<Instant>,
         now: i64,
-    ) -> Result<(usize, usize, usize, usize), PublishError> {
+    ) -> Result<InvocationSummary, PublishError> {
+        let (metric_calls, metric_data) = self
+            .publish_metrics(analysis, batch_key, deadline, now)
+            .await?;
+        let groups = self.incident_groups(analysis);
+        let tracked = self.track(&groups, now).await;
+        for g in &groups {
+            tracing::info!(api_id = %g.key.api_id, stage = %g.key.stage, kind = %g.key.kind, backend = g.key.backend.as_deref().unwrap_or(""), findings = g.affected, "incident observed");
+        }
+        let mut state_errors = tracked.state_errors;
+        let sent = self
+            .notify(tracked.steps, deadline, now, &mut state_errors)
+            .await;
+        let sent = match sent {
+            Ok(n) => n,
+            Err(e) => {
+                self.count_state_errors(state_errors, deadline, now).await;
+                return Err(e);
+            }
+        };
+        Ok(InvocationSummary {
+            incidents: tracked.incidents,
+            alerts_sent: sent,
+            alerts_held: tracked.held,
+            state_errors,
+            metric_calls,
+            metric_data,
+            ..InvocationSummary::default()
+        })
+    }
+
+    /// The batch's metric data, once per batch in this container.
+    async fn publish_metrics(
+        &self,
+        analysis: &Analysis,
+        batch_key: &str,
+        deadline: Option<Instant>,
+        now: i64,
+    ) -> Result<(usize, usize), PublishError> {
         let cfg = &self.config;
         let health = Health {
             log_events: analysis.summary.log_events,
@@ -204,68 +373,307 @@ impl Monitor {
                 "metric data outside CloudWatch's accepted time range (older than 14 days or in the future) were not sent"
             );
         }
-        let already = self
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .metrics_sent
-            .contains(batch_key);
-        let metric_calls = if already {
+        let already = self.lock().metrics_sent.contains(batch_key);
+        let calls = if already {
             tracing::info!(
                 "metrics of this batch were sent by an earlier, failed try: not sent again"
             );
             0
         } else {
             let n = self.send_metrics(&batch, deadline).await?;
-            self.state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .metrics_sent
-                .insert(batch_key.to_owned());
+            self.lock().metrics_sent.insert(batch_key.to_owned());
             n
         };
+        Ok((calls, batch.data.len()))
+    }
 
-        let policy = Policy {
-            cooldown_secs: cfg.alert_cooldown_secs,
-            max_alerts: cfg.max_alerts_per_invocation,
-            near_limit_min: cfg.near_limit_alert_min,
+    /// The findings as incidents; near-limit incidents need NEAR_LIMIT_ALERT_MIN findings.
+    fn incident_groups<'a>(&self, analysis: &'a Analysis) -> Vec<IncidentGroup<'a>> {
+        incidents::group_analysis(analysis)
+            .into_iter()
+            .filter(|g| {
+                let keep =
+                    g.key.kind != Kind::NearLimit || g.affected >= self.config.near_limit_alert_min;
+                if !keep {
+                    tracing::info!(api_id = %g.key.api_id, stage = %g.key.stage, findings = g.affected, "near-limit requests below NEAR_LIMIT_ALERT_MIN: no incident");
+                }
+                keep
+            })
+            .collect()
+    }
+
+    /// Step 3: each group against the store, with conditional writes (read, decide,
+    /// write if nobody wrote in between; else read again). A failing store falls back
+    /// to `firing`, marked as possibly duplicate: an alert is never lost to it.
+    async fn track<'a>(&self, groups: &[IncidentGroup<'a>], now: i64) -> Tracked<'a> {
+        let mut out = Tracked {
+            incidents: groups.len(),
+            ..Tracked::default()
         };
-        let now_secs = (now / 1000) as u64;
-        let plan = {
-            let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            alert::plan(analysis, &st.alerts, policy, now_secs)
-        };
-        for (key, n, why) in &plan.held {
-            tracing::info!(api_id = %key.api_id, stage = %key.stage, route = %key.route, kind = %key.kind, cause = %key.cause, findings = n, reason = why.as_str(), "alert held back");
+        for g in groups {
+            match self.track_one(g, now).await {
+                Ok(steps) => {
+                    if !steps.iter().any(|s| s.status != Status::Resolved) {
+                        out.held += 1;
+                    }
+                    out.steps.extend(steps);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, api_id = %g.key.api_id, stage = %g.key.stage, kind = %g.key.kind, "incident state unavailable: notifying as possibly duplicate");
+                    out.state_errors += 1;
+                    let o = incidents::observe(None, g, now, self.config.lifecycle);
+                    out.steps.push(Step {
+                        status: Status::Firing,
+                        incident: o.next,
+                        findings: g.findings.clone(),
+                        before: None,
+                        possibly_duplicate: true,
+                        previous: None,
+                        written: false,
+                    });
+                }
+            }
         }
-        let rendered = alert::render_plan(&plan);
+        out
+    }
+
+    async fn track_one<'a>(
+        &self,
+        g: &IncidentGroup<'a>,
+        now: i64,
+    ) -> Result<Vec<Step<'a>>, StateError> {
+        let key = g.key.store_key();
+        for _ in 0..STATE_ATTEMPTS {
+            let existing = self.store.get(&key).await?;
+            let o = incidents::observe(existing.as_ref(), g, now, self.config.lifecycle);
+            let expected = existing.as_ref().map_or(0, |e| e.version);
+            if !self.store.put(&o.next, expected).await? {
+                continue; // another container wrote first: read again
+            }
+            let mut steps = Vec::new();
+            if let Some(old) = o.resolved {
+                steps.push(Step {
+                    status: Status::Resolved,
+                    incident: old,
+                    findings: Vec::new(),
+                    before: None,
+                    possibly_duplicate: false,
+                    previous: None,
+                    written: false,
+                });
+            }
+            if let Some(status) = o.notify {
+                steps.push(Step {
+                    status,
+                    incident: o.next,
+                    findings: g.findings.clone(),
+                    before: existing
+                        .as_ref()
+                        .map(|e| (e.notified_affected, e.notified_routes)),
+                    possibly_duplicate: false,
+                    previous: if status == Status::Firing {
+                        None
+                    } else {
+                        existing
+                    },
+                    written: true,
+                });
+            }
+            return Ok(steps);
+        }
+        Err(StateError::Dynamo {
+            op: "conditional write",
+            table: String::new(),
+            message: format!("{STATE_ATTEMPTS} attempts lost to concurrent writers"),
+        })
+    }
+
+    /// The schedule's tick: resolves every incident quiet for INCIDENT_RESOLVE_SECONDS.
+    async fn resolve_quiet(
+        &self,
+        deadline: Option<Instant>,
+        now: i64,
+    ) -> Result<InvocationSummary, HandlerError> {
+        let mut state_errors = 0;
+        let mut steps = Vec::new();
+        match self.store.open().await {
+            Ok(open) => {
+                for inc in open {
+                    if !incidents::resolve_due(&inc, now, self.config.lifecycle) {
+                        continue;
+                    }
+                    match self.store.remove(&inc.key.store_key(), inc.version).await {
+                        Ok(true) => steps.push(Step {
+                            status: Status::Resolved,
+                            previous: Some(inc.clone()),
+                            incident: inc,
+                            findings: Vec::new(),
+                            before: None,
+                            possibly_duplicate: false,
+                            written: true,
+                        }),
+                        Ok(false) => {} // it got a new finding meanwhile, or another tick resolved it
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not resolve an incident");
+                            state_errors += 1;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the open incidents");
+                state_errors += 1;
+            }
+        }
+        let resolved = steps.len();
+        let sent = self.notify(steps, deadline, now, &mut state_errors).await?;
+        self.count_state_errors(state_errors, deadline, now).await;
+        Ok(InvocationSummary {
+            resolved,
+            alerts_sent: sent,
+            state_errors,
+            ..InvocationSummary::default()
+        })
+    }
+
+    /// Step 4: renders and sends the notifications, `resolved` first, at most
+    /// MAX_ALERTS_PER_INVOCATION (the rest in one summary). A notification that cannot
+    /// be sent has its step undone in the store, so that Lambda's retry sends it.
+    async fn notify(
+        &self,
+        mut steps: Vec<Step<'_>>,
+        deadline: Option<Instant>,
+        now: i64,
+        state_errors: &mut u64,
+    ) -> Result<usize, PublishError> {
+        steps.sort_by_key(|s| (s.status != Status::Resolved, s.incident.severity));
+        let cap = self.config.max_alerts_per_invocation;
+        let individual = if steps.len() > cap {
+            cap.saturating_sub(1)
+        } else {
+            steps.len()
+        };
+        let notices: Vec<Notice<'_>> = steps
+            .iter()
+            .map(|s| Notice {
+                status: s.status,
+                incident: &s.incident,
+                findings: s.findings.clone(),
+                before: s.before,
+                possibly_duplicate: s.possibly_duplicate,
+                now,
+            })
+            .collect();
+        let mut rendered: Vec<(Rendered, std::ops::Range<usize>)> = notices[..individual]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (alert::render(n, &self.context_for(n.incident)), i..i + 1))
+            .collect();
+        if individual < notices.len() {
+            rendered.push((
+                alert::render_summary(&notices[individual..], now),
+                individual..notices.len(),
+            ));
+        }
         let mut sent = 0;
-        for (i, r) in rendered.iter().enumerate() {
-            if self.sink.record(Published::Alert(r.clone())) {
-                sent += 1;
-                continue;
+        for (k, (r, covers)) in rendered.iter().enumerate() {
+            if let Err(e) = self.send_alert(r, deadline).await {
+                // This one and the rest were not sent: undo their steps.
+                let unsent = rendered[k..].iter().flat_map(|(_, c)| c.clone());
+                for i in unsent {
+                    if let Err(se) = self.undo(&steps[i]).await {
+                        tracing::warn!(error = %se, "could not undo an incident step after a failed send");
+                        *state_errors += 1;
+                    }
+                }
+                return Err(e);
             }
-            match (&self.sink, &cfg.alert_topic_arn) {
-                (Sink::Aws { sns: client, .. }, Some(topic)) => {
-                    let remaining =
-                        remaining(deadline).ok_or(PublishError::Deadline("publish alerts"))?;
-                    tokio::time::timeout(remaining, sns::publish(client, topic, r))
-                        .await
-                        .map_err(|_| PublishError::Deadline("publish alerts"))??;
-                    sent += 1;
-                    // Commit each alert as it goes out, so a retry does not send it twice.
-                    let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                    st.alerts.commit_one(&plan, i, now_secs);
-                }
-                _ => {
-                    tracing::warn!(alert_id = %r.id, subject = %r.subject, automation = %r.automation, "finding (no ALERT_TOPIC_ARN set, not sent)")
-                }
+            sent += covers.len().min(1);
+        }
+        Ok(sent)
+    }
+
+    /// The alert context with the account from the incident's backend when the topic
+    /// does not name one.
+    fn context_for(&self, i: &Incident) -> AlertContext {
+        let mut ctx = self.context.clone();
+        if ctx.account.is_none() {
+            if let Some(crate::engine::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
+                ctx.account = arn_account(function_arn);
             }
         }
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.alerts.commit(&plan, now_secs);
-        st.alerts.expire(now_secs, cfg.alert_cooldown_secs);
-        Ok((metric_calls, batch.data.len(), sent, plan.held.len()))
+        ctx
+    }
+
+    /// Puts back what the store held before a step whose notification was not sent.
+    async fn undo(&self, step: &Step<'_>) -> Result<(), StateError> {
+        if !step.written {
+            return Ok(());
+        }
+        let key = step.incident.key.store_key();
+        match (&step.previous, step.status) {
+            // The incident was deleted (resolved): put it back.
+            (Some(prev), Status::Resolved) => {
+                let mut back = prev.clone();
+                back.version += 1;
+                self.store.put(&back, 0).await.map(drop)
+            }
+            (Some(prev), _) => {
+                let mut back = prev.clone();
+                back.version = step.incident.version + 1;
+                self.store.put(&back, step.incident.version).await.map(drop)
+            }
+            (None, _) => self
+                .store
+                .remove(&key, step.incident.version)
+                .await
+                .map(drop),
+        }
+    }
+
+    async fn send_alert(
+        &self,
+        r: &Rendered,
+        deadline: Option<Instant>,
+    ) -> Result<(), PublishError> {
+        if self.sink.record(Published::Alert(r.clone())) {
+            return Ok(());
+        }
+        match (&self.sink, &self.config.alert_topic_arn) {
+            (Sink::Aws { sns: client, .. }, Some(topic)) => {
+                let remaining =
+                    remaining(deadline).ok_or(PublishError::Deadline("publish alerts"))?;
+                tokio::time::timeout(remaining, sns::publish(client, topic, r))
+                    .await
+                    .map_err(|_| PublishError::Deadline("publish alerts"))?
+            }
+            _ => {
+                tracing::warn!(alert_id = %r.id, subject = %r.subject, automation = %r.automation, "incident (no ALERT_TOPIC_ARN set, not sent)");
+                Ok(())
+            }
+        }
+    }
+
+    /// `StateErrors`: each failed state call (the alert went out regardless).
+    async fn count_state_errors(&self, n: u64, deadline: Option<Instant>, now: i64) {
+        if n == 0 {
+            return;
+        }
+        let batch = MetricBatch {
+            namespace: self.config.metrics_namespace.clone(),
+            data: vec![Datum {
+                name: STATE_ERRORS,
+                unit: Unit::Count,
+                dimensions: Vec::new(),
+                timestamp_ms: now.div_euclid(60_000) * 60_000,
+                values: vec![n as f64],
+                counts: vec![1.0],
+            }],
+            dropped_out_of_range: 0,
+        };
+        if let Err(e) = self.send_metrics(&batch, deadline).await {
+            tracing::warn!(error = %e, "could not count the state errors");
+        }
     }
 
     async fn send_metrics(
@@ -331,6 +739,15 @@ impl Monitor {
         }
         HandlerError::Rejected(Box::new(e))
     }
+}
+
+/// What step 1 hands on.
+struct Analysed {
+    analysis: Analysis,
+    event_ids: Vec<u64>,
+    batch_key: String,
+    earlier: Vec<crate::engine::request::Request>,
+    duplicates: u64,
 }
 
 fn remaining(deadline: Option<Instant>) -> Option<Duration> {

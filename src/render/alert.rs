@@ -1,115 +1,64 @@
-//! Findings → alerts: grouping, cooldown, a cap per invocation, and the renderings
-//! (subject, email text, AWS Chatbot / Amazon Q Developer custom notification,
-//! automation JSON) packed into one SNS `MessageStructure=json` message.
+//! Incident notifications: the subject, the e-mail text, the AWS Chatbot / Amazon Q
+//! Developer custom notification (Slack), and the automation JSON, packed into one
+//! SNS `MessageStructure=json` message.
 //!
-//! Log text is untrusted: everything taken from logs is escaped for Slack markdown
-//! and stripped of control characters for email and the subject.
+//! Triage first: the first six lines of the e-mail say what happened, where, the
+//! likely cause and the first three checks (links scoped to the incident's time
+//! range); then the evidence (the onset request and the worst ones); the design
+//! remedies come last, under "Afterwards".
+//!
+//! Log text is untrusted. Slack mrkdwn has no backslash escapes: only `&`, `<` and
+//! `>` are escaped, and mention keywords are defused. E-mail and the subject get
+//! log text without control characters. `metadata.additionalContext` carries raw
+//! values (Chatbot does not render it as markdown).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::engine::analysis::{Analysis, Finding};
-use crate::engine::diagnosis::insights_query;
+use crate::engine::analysis::Finding;
+use crate::engine::backend::Backend;
+use crate::engine::diagnosis::{insights_query, safe_id};
 use crate::engine::findings::{Cause, Kind};
-use crate::render::display::{capitalised, ms, seconds, thousands, time};
+use crate::engine::incidents::{Incident, Severity, Status};
+use crate::render::display::{ms, seconds, thousands, time};
 use crate::render::report::FindingJson;
 
-/// Examples per alert at most (the worst first).
-pub const MAX_EXAMPLES: usize = 5;
+/// Examples per notification at most: the onset and the worst.
+pub const MAX_EXAMPLES: usize = 3;
 /// SNS message limit for email and Chatbot subscriptions (256 KB).
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
 /// SNS subjects must be shorter than 100 characters.
 const MAX_SUBJECT_CHARS: usize = 99;
+/// The automation JSON's schema name.
+pub const SCHEMA: &str = "apigw-doctor/incident/1";
+/// Logs Insights and dashboard links cover the incident plus this margin each side.
+const LINK_MARGIN_MS: i64 = 5 * 60 * 1000;
 
-#[derive(Debug, Clone, Copy)]
-pub struct Policy {
-    pub cooldown_secs: u64,
-    pub max_alerts: usize,
-    pub near_limit_min: u64,
-}
-
-/// (api, stage, route, kind, cause): one alert per group per invocation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GroupKey {
-    pub api_id: String,
-    pub stage: String,
-    pub route: String,
-    pub kind: Kind,
-    pub cause: Cause,
-}
-
-impl GroupKey {
-    fn of(f: &Finding) -> GroupKey {
-        let route = match (&f.function, f.kind) {
-            (Some(func), Kind::Misconfiguration) => format!("Lambda function {}", func.name),
-            _ => f.route.to_string(),
-        };
-        GroupKey {
-            api_id: f.api_id.clone(),
-            stage: f.stage.clone(),
-            route,
-            kind: f.kind,
-            cause: f.cause,
-        }
-    }
-    fn thread_id(&self) -> String {
-        format!("apigw-doctor/{}/{}/{}", self.api_id, self.stage, self.route)
-    }
-}
-
-/// Cooldown memory, kept in the warm container between invocations.
-#[derive(Debug, Default)]
-pub struct AlertState {
-    /// Group → (last sent, epoch seconds; findings suppressed since).
-    groups: HashMap<GroupKey, (u64, u64)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Alert<'a> {
-    pub id: String,
-    pub key: GroupKey,
-    pub findings: Vec<&'a Finding>,
-    /// Findings of this group suppressed by the cooldown since the last alert.
-    pub suppressed_before: u64,
-}
-
-/// Groups over the cap, folded into one summary alert.
-#[derive(Debug, Clone)]
-pub struct Summary<'a> {
-    pub id: String,
-    pub groups: Vec<(GroupKey, Vec<&'a Finding>)>,
-}
-
-/// Why a group was not alerted this time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Held {
-    /// Alerted within ALERT_COOLDOWN_SECONDS: counted, reported by the next alert.
-    Cooldown,
-    /// Fewer near-limit requests than NEAR_LIMIT_ALERT_MIN.
-    BelowNearLimitMin,
-}
-
-impl Held {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Held::Cooldown => "cooldown",
-            Held::BelowNearLimitMin => "below NEAR_LIMIT_ALERT_MIN",
-        }
-    }
-}
-
+/// What every notification needs besides the incident: where it runs, and settings.
 #[derive(Debug, Clone, Default)]
-pub struct Plan<'a> {
-    pub alerts: Vec<Alert<'a>>,
-    pub summary: Option<Summary<'a>>,
-    /// Groups held back by the cooldown (or below NEAR_LIMIT_ALERT_MIN), with their counts.
-    pub held: Vec<(GroupKey, u64, Held)>,
+pub struct AlertContext {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// Runbook link; `{api_id}`, `{stage}`, `{route}` are filled in.
+    pub runbook_url: Option<String>,
+    pub api_names: BTreeMap<String, String>,
+    pub dashboard_name: Option<String>,
 }
 
-impl Plan<'_> {
-    pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty() && self.summary.is_none()
-    }
+/// One notification about one incident.
+#[derive(Debug, Clone)]
+pub struct Notice<'a> {
+    pub status: Status,
+    /// The incident as stored after this step (totals over every batch and container).
+    pub incident: &'a Incident,
+    /// This invocation's findings of the incident, onset first (none for `resolved`).
+    pub findings: Vec<&'a Finding>,
+    /// For `update`: the affected count and route count at the previous notification.
+    pub before: Option<(u64, usize)>,
+    /// The state store failed: this may repeat a notification another container sent.
+    pub possibly_duplicate: bool,
+    /// The clock (epoch ms) when this notification is made.
+    pub now: i64,
 }
 
 /// An alert id that is the same in every process and release (FNV-1a over the parts).
@@ -129,140 +78,6 @@ pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
     })
 }
 
-fn severity(k: Kind) -> u8 {
-    match k {
-        Kind::Timeout => 0,
-        Kind::Misconfiguration => 1,
-        Kind::Error => 2,
-        Kind::NearLimit => 3,
-    }
-}
-
-/// Decides what to send; `state` changes only through [`AlertState::commit`], after
-/// the alerts went out, so that a failed publish is retried in full.
-pub fn plan<'a>(
-    analysis: &'a Analysis,
-    state: &AlertState,
-    policy: Policy,
-    now_secs: u64,
-) -> Plan<'a> {
-    let mut groups: BTreeMap<GroupKey, Vec<&Finding>> = BTreeMap::new();
-    for f in &analysis.findings {
-        groups.entry(GroupKey::of(f)).or_default().push(f);
-    }
-    let mut plan = Plan::default();
-    let mut due = Vec::new();
-    for (key, mut findings) in groups {
-        let n = findings.len() as u64;
-        if key.kind == Kind::NearLimit && n < policy.near_limit_min {
-            plan.held.push((key, n, Held::BelowNearLimitMin));
-            continue;
-        }
-        let suppressed_before = match state.groups.get(&key) {
-            Some((sent, _)) if now_secs < sent + policy.cooldown_secs => {
-                plan.held.push((key, n, Held::Cooldown));
-                continue;
-            }
-            Some((_, suppressed)) => *suppressed,
-            None => 0,
-        };
-        // Worst first: the longest wait, then the latest.
-        findings.sort_by(|a, b| {
-            let w = |f: &Finding| f.elapsed_ms.or(f.integration_latency_ms).unwrap_or(0);
-            w(b).cmp(&w(a)).then(b.timestamp.cmp(&a.timestamp))
-        });
-        due.push((key, findings, suppressed_before));
-    }
-    due.sort_by(|a, b| {
-        severity(a.0.kind)
-            .cmp(&severity(b.0.kind))
-            .then(b.1.len().cmp(&a.1.len()))
-            .then(a.0.cmp(&b.0))
-    });
-    let individual = if due.len() > policy.max_alerts {
-        policy.max_alerts.saturating_sub(1)
-    } else {
-        due.len()
-    };
-    let rest = due.split_off(individual);
-    for (key, findings, suppressed_before) in due {
-        let mut ids: Vec<&str> = findings
-            .iter()
-            .filter_map(|f| f.request_id.as_deref())
-            .collect();
-        ids.sort_unstable();
-        let mut parts = vec![
-            key.api_id.as_str(),
-            key.stage.as_str(),
-            key.route.as_str(),
-            key.kind.as_str(),
-            key.cause.as_str(),
-        ];
-        parts.extend(ids);
-        plan.alerts.push(Alert {
-            id: stable_id(&parts),
-            key,
-            findings,
-            suppressed_before,
-        });
-    }
-    if !rest.is_empty() {
-        let mut ids: Vec<&str> = rest
-            .iter()
-            .flat_map(|(_, fs, _)| fs.iter().filter_map(|f| f.request_id.as_deref()))
-            .collect();
-        ids.sort_unstable();
-        ids.insert(0, "summary");
-        plan.summary = Some(Summary {
-            id: stable_id(&ids),
-            groups: rest.into_iter().map(|(k, f, _)| (k, f)).collect(),
-        });
-    }
-    plan
-}
-
-impl AlertState {
-    /// Records what was sent (and what the cooldown held back) once publishing succeeded.
-    pub fn commit(&mut self, plan: &Plan<'_>, now_secs: u64) {
-        for a in &plan.alerts {
-            self.groups.insert(a.key.clone(), (now_secs, 0));
-        }
-        if let Some(s) = &plan.summary {
-            for (k, _) in &s.groups {
-                self.groups.insert(k.clone(), (now_secs, 0));
-            }
-        }
-        for (k, n, why) in &plan.held {
-            if *why == Held::Cooldown {
-                if let Some(entry) = self.groups.get_mut(k) {
-                    entry.1 += n;
-                }
-            }
-        }
-    }
-
-    /// Records the `i`-th rendering of the plan (alerts first, then the summary) as sent.
-    pub fn commit_one(&mut self, plan: &Plan<'_>, i: usize, now_secs: u64) {
-        match plan.alerts.get(i) {
-            Some(a) => {
-                self.groups.insert(a.key.clone(), (now_secs, 0));
-            }
-            None => {
-                for (k, _) in plan.summary.iter().flat_map(|s| &s.groups) {
-                    self.groups.insert(k.clone(), (now_secs, 0));
-                }
-            }
-        }
-    }
-
-    /// Forgets groups whose cooldown ended long ago, so that the map stays small.
-    pub fn expire(&mut self, now_secs: u64, cooldown_secs: u64) {
-        self.groups.retain(|_, (sent, suppressed)| {
-            *suppressed > 0 || now_secs < *sent + cooldown_secs.max(60) * 4
-        });
-    }
-}
-
 // ---------------------------------------------------------------- escaping
 
 /// Plain text from logs, safe for email and JSON: no control characters but newlines.
@@ -272,8 +87,9 @@ pub fn plain(s: &str) -> String {
         .collect()
 }
 
-/// Text from logs, safe inside Slack markdown: no `<!channel>`, `<http://evil|click>`
-/// or `@here` can be formed, no control characters.
+/// Text from logs, safe inside Slack mrkdwn. Slack has no backslash escapes: only `&`,
+/// `<` and `>` are escaped (so that no `<!channel>` or `<http://evil|click>` can be
+/// formed), mention keywords get a word joiner, control characters go.
 pub fn slack(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -281,20 +97,28 @@ pub fn slack(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            // Markdown emphasis and links built from log text are not ours to render.
-            '*' | '_' | '~' | '`' | '[' | ']' | '|' => {
-                out.push('\\');
-                out.push(c);
-            }
             c if c.is_control() && c != '\n' => {}
             c => out.push(c),
         }
     }
-    // A zero-width joiner breaks mention keywords without changing how they read.
     for word in ["@here", "@channel", "@everyone"] {
         out = out.replace(word, &format!("@\u{2060}{}", &word[1..]));
     }
     out
+}
+
+/// An identifier, verbatim in a Slack code span (a backtick would end the span).
+pub fn code(s: &str) -> String {
+    format!("`{}`", slack(&s.replace('`', "'")).replace('\n', " "))
+}
+
+/// A Slack link; the URL is ours (percent-encoded), the text may come from logs.
+fn slack_link(href: &str, text: &str) -> String {
+    format!(
+        "<{}|{}>",
+        href.replace(['<', '>', '|'], ""),
+        slack(text).replace('|', "¦")
+    )
 }
 
 /// An SNS subject: one line, no control characters, fewer than 100 characters.
@@ -313,9 +137,718 @@ pub fn subject_line(s: &str) -> String {
     }
 }
 
-// ---------------------------------------------------------------- renderings
+// ---------------------------------------------------------------- facts
 
-/// The three renderings plus the SNS message that carries them.
+/// What the kind is called in a subject and a title.
+fn kind_label(kind: Kind, cause: Cause) -> String {
+    match kind {
+        Kind::Timeout => "504 timeouts".to_owned(),
+        Kind::NearLimit => "near-limit latency".to_owned(),
+        Kind::Error => match cause {
+            Cause::FunctionTimeout => "function timeouts",
+            Cause::FunctionError => "function errors",
+            Cause::LambdaThrottled => "Lambda throttling",
+            Cause::LambdaPermissions => "invoke permission errors",
+            Cause::MalformedProxyResponse => "malformed proxy responses",
+            Cause::AuthorizerError => "authorizer errors",
+            Cause::ConfigurationError => "configuration errors",
+            _ => "integration errors",
+        }
+        .to_owned(),
+        Kind::Misconfiguration => "function timeout over the limit".to_owned(),
+    }
+}
+
+/// What the affected requests did, for the "what happened" line.
+fn kind_verb(kind: Kind, cause: Cause) -> String {
+    match kind {
+        Kind::Timeout => "timed out (504)".to_owned(),
+        Kind::NearLimit => "came close to the integration timeout".to_owned(),
+        Kind::Error => format!("failed: {}", cause.title()),
+        Kind::Misconfiguration => {
+            "ran into a function timeout longer than the gateway waits".to_owned()
+        }
+    }
+}
+
+fn pct(rate: f64) -> String {
+    format!("{}%", (rate * 100.0).round() as u64)
+}
+
+/// `80/100 (80%)`, or the count alone when the requests are unknown.
+fn ratio(i: &Incident) -> String {
+    match i.rate() {
+        Some(r) => format!("{}/{} ({})", i.affected, i.requests, pct(r)),
+        None => i.affected.to_string(),
+    }
+}
+
+/// Routes, the most affected first.
+fn routes_by_impact(i: &Incident) -> Vec<(&str, u64, u64)> {
+    let mut v: Vec<(&str, u64, u64)> = i
+        .routes
+        .iter()
+        .map(|(r, c)| (r.as_str(), c.requests, c.affected))
+        .collect();
+    v.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    v
+}
+
+fn api_label(ctx: &AlertContext, api_id: &str) -> String {
+    match ctx.api_names.get(api_id) {
+        Some(name) => format!("{name} ({api_id})"),
+        None => api_id.to_owned(),
+    }
+}
+
+fn backend_text(b: Option<&Backend>, key_backend: Option<&str>) -> Option<String> {
+    match (b, key_backend) {
+        (Some(b), _) => Some(b.to_string()),
+        (None, Some(k)) => Some(k.replacen(':', " ", 1)),
+        (None, None) => None,
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Firing => "FIRING",
+        Status::Update => "UPDATE",
+        Status::Resolved => "RESOLVED",
+    }
+}
+
+/// `[FIRING] 504 timeouts 80/100 (80%) GET /reports/{reportId} · a1b2c3d4e5/prod`:
+/// the route before the API id, so that a cut keeps what tells incidents apart.
+pub fn subject(n: &Notice<'_>) -> String {
+    let i = n.incident;
+    let routes = routes_by_impact(i);
+    let where_ = match routes.as_slice() {
+        [] => String::new(),
+        [(r, _, _)] => format!("{r} "),
+        [(r, _, _), rest @ ..] => format!(
+            "{r} +{} route{} ",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" }
+        ),
+    };
+    let api = match n.incident.key.api_id.as_str() {
+        "unknown" => String::new(),
+        id => format!("· {}/{}", id, i.key.stage),
+    };
+    subject_line(&format!(
+        "[{}] {} {} {where_}{api}",
+        status_word(n.status),
+        kind_label(i.key.kind, i.cause),
+        ratio(i)
+    ))
+}
+
+/// The incident's time range, for links: first seen − 5 min to last seen (or now) + 5 min.
+fn link_window(n: &Notice<'_>) -> (i64, i64) {
+    let i = n.incident;
+    let start = i.first_seen.unwrap_or(i.opened_at) - LINK_MARGIN_MS;
+    let end = match n.status {
+        Status::Resolved => i.last_seen.unwrap_or(i.last_activity),
+        _ => n.now.max(i.last_seen.unwrap_or(n.now)),
+    } + LINK_MARGIN_MS;
+    (start, end.max(start + 60_000))
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The Logs Insights console link: the query detail is a rison-like string whose
+/// values are percent-encoded with `*` for `%` (as the console writes them).
+fn insights_url(region: &str, log_group: &str, query: &str, start: i64, end: i64) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+    let inner = |s: &str| utf8_percent_encode(s, SET).to_string().replace('%', "*");
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:logs-insights$3FqueryDetail$3D~(end~'{}~start~'{}~timeType~'ABSOLUTE~tz~'UTC~editorString~'{}~source~(~'{}))",
+        inner(&iso(end)),
+        inner(&iso(start)),
+        inner(query),
+        inner(log_group)
+    )
+}
+
+/// A link and its text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    pub href: String,
+    pub text: String,
+}
+
+/// The incident's Logs Insights query: its example requests, else its kind of line.
+fn incident_query(n: &Notice<'_>) -> String {
+    let ids: Vec<&str> = examples(&n.findings)
+        .iter()
+        .filter_map(|f| f.request_id.as_deref())
+        .collect();
+    if !ids.is_empty() {
+        return insights_query(&ids);
+    }
+    let filter = match n.incident.key.kind {
+        Kind::Timeout => "@message like /timeout error|INTEGRATION_TIMEOUT|status: 504/",
+        Kind::NearLimit => "@message like /Received response/",
+        Kind::Error | Kind::Misconfiguration => {
+            "@message like /Execution failed|Lambda execution failed|status: 5\\d\\d/"
+        }
+    };
+    format!("fields @timestamp, @message | filter {filter} | sort @timestamp asc | limit 200")
+}
+
+/// The first three checks, then the runbook: each scoped to the incident when the link can be.
+pub fn links(n: &Notice<'_>, ctx: &AlertContext) -> Vec<Link> {
+    let i = n.incident;
+    let mut out = Vec::new();
+    let region = i
+        .backend
+        .as_ref()
+        .and_then(Backend::region)
+        .or(ctx.region.as_deref())
+        .map(safe_id);
+    let (start, end) = link_window(n);
+    if let Some(region) = &region {
+        if !i.log_group.is_empty() {
+            out.push(Link {
+                href: insights_url(region, &i.log_group, &incident_query(n), start, end),
+                text: format!(
+                    "Logs Insights on {}, {} to {}",
+                    i.log_group,
+                    time(start),
+                    time(end)
+                ),
+            });
+        }
+        match i.backend.as_ref() {
+            Some(Backend::Lambda { function_name, .. }) => out.push(Link {
+                href: format!(
+                    "https://{region}.console.aws.amazon.com/lambda/home?region={region}#/functions/{}?tab=monitoring",
+                    safe_id(function_name)
+                ),
+                text: format!("Lambda function {function_name}: monitoring"),
+            }),
+            _ if i.key.api_id != "unknown" => out.push(Link {
+                href: format!(
+                    "https://{region}.console.aws.amazon.com/apigateway/main/apis/{api}/stages?api={api}&region={region}",
+                    api = safe_id(&i.key.api_id)
+                ),
+                text: format!("API {} stages and integrations", i.key.api_id),
+            }),
+            _ => {}
+        }
+        if let Some(d) = &ctx.dashboard_name {
+            out.push(Link {
+                href: format!(
+                    "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={};start={};end={}",
+                    safe_id(d),
+                    iso(start),
+                    iso(end)
+                ),
+                text: format!("Dashboard {d}, same time range"),
+            });
+        }
+    }
+    if let Some(r) = &ctx.runbook_url {
+        let route = routes_by_impact(i)
+            .first()
+            .map(|r| r.0.to_owned())
+            .unwrap_or_default();
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        out.push(Link {
+            href: r
+                .replace("{api_id}", &enc(&i.key.api_id))
+                .replace("{stage}", &enc(&i.key.stage))
+                .replace("{route}", &enc(&route)),
+            text: "Runbook".to_owned(),
+        });
+    }
+    out
+}
+
+/// The onset (first) finding, then the worst others (longest wait), at most MAX_EXAMPLES.
+pub fn examples<'a>(findings: &[&'a Finding]) -> Vec<&'a Finding> {
+    let Some(onset) = findings.first() else {
+        return Vec::new();
+    };
+    let mut rest: Vec<&Finding> = findings[1..].to_vec();
+    let wait = |f: &Finding| f.elapsed_ms.or(f.integration_latency_ms).unwrap_or(0);
+    rest.sort_by(|a, b| {
+        wait(b)
+            .cmp(&wait(a))
+            .then(b.ended_at.or(b.timestamp).cmp(&a.ended_at.or(a.timestamp)))
+    });
+    let mut out = vec![*onset];
+    out.extend(rest.into_iter().take(MAX_EXAMPLES - 1));
+    out
+}
+
+fn invoked_word(f: &Finding) -> &'static str {
+    match f.invoked {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+/// The function's own timeout, when its log group is subscribed.
+fn function_timeout(f: &Finding) -> Option<String> {
+    let func = f.function.as_ref()?;
+    func.configured_timeout_s
+        .map(|s| format!("{} (from its own log)", seconds((s * 1000.0) as u64)))
+}
+
+/// The facts of one example, in the order a responder reads them.
+fn example_facts(f: &Finding) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
+    match (f.kind, f.ended_at.or(f.timestamp)) {
+        (Kind::Timeout, Some(end)) => {
+            v.push(("504 sent", time(end)));
+            if let Some(start) = f.timestamp.filter(|s| *s != end) {
+                v.push(("request started", time(start)));
+            }
+        }
+        (_, Some(t)) => v.push(("at", time(t))),
+        _ => {}
+    }
+    if matches!(f.kind, Kind::Timeout | Kind::Error) {
+        v.push(("invoked", invoked_word(f).to_owned()));
+    }
+    if let Some(e) = f.elapsed_ms {
+        v.push(("waited", format!("{} of {}", ms(e), ms(f.limit_ms))));
+    } else if let Some(l) = f.integration_latency_ms {
+        v.push((
+            "integration latency",
+            format!("{} of {}", ms(l), ms(f.limit_ms)),
+        ));
+    } else {
+        v.push(("limit", ms(f.limit_ms)));
+    }
+    if let Some(s) = f.status {
+        v.push(("status", s.to_string()));
+    }
+    if let Some(d) = &f.detail {
+        v.push(("error", d.clone()));
+    }
+    if let Some(t) = function_timeout(f) {
+        v.push(("function timeout", t));
+    } else if let Some(Backend::Lambda { function_name, .. }) = &f.backend {
+        v.push((
+            "function timeout",
+            format!("unknown (subscribe /aws/lambda/{function_name} to see it)"),
+        ));
+    }
+    if let Some(id) = &f.lambda_request_id {
+        v.push(("Lambda request", id.clone()));
+    }
+    if let Some(id) = &f.xray_trace_id {
+        v.push(("X-Ray trace", id.clone()));
+    }
+    v
+}
+
+/// Each example's facts, leaving out those the onset already gave (same name and value),
+/// except the times that tell the examples apart.
+fn facts_once(shown: &[&Finding]) -> Vec<Vec<(&'static str, String)>> {
+    let all: Vec<Vec<(&'static str, String)>> = shown.iter().map(|f| example_facts(f)).collect();
+    let Some(onset) = all.first().cloned() else {
+        return all;
+    };
+    all.into_iter()
+        .enumerate()
+        .map(|(k, facts)| {
+            if k == 0 {
+                return facts;
+            }
+            facts
+                .into_iter()
+                .filter(|fact| {
+                    matches!(fact.0, "504 sent" | "request started" | "at") || !onset.contains(fact)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The remedies of the onset finding; for a timeout, anything about retrying goes last:
+/// retries add load to a backend that is already too slow.
+fn afterwards<'a>(n: &Notice<'a>) -> Vec<&'a str> {
+    let Some(f) = n.findings.first() else {
+        return Vec::new();
+    };
+    let mut r: Vec<&str> = f.diagnosis.remedies.iter().map(String::as_str).collect();
+    if matches!(n.incident.key.kind, Kind::Timeout | Kind::NearLimit) {
+        r.sort_by_key(|s| s.to_ascii_lowercase().contains("retry"));
+    }
+    r
+}
+
+fn afterwards_title(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Timeout | Kind::NearLimit => "Afterwards (design)",
+        Kind::Error | Kind::Misconfiguration => "To fix",
+    }
+}
+
+/// The first lines, as facts: (what, where, likely cause).
+fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
+    let i = n.incident;
+    let place = match (&ctx.account, &ctx.region) {
+        (Some(a), Some(r)) => format!(" in account {a}, {r}"),
+        (Some(a), None) => format!(" in account {a}"),
+        (None, Some(r)) => format!(" in {r}"),
+        (None, None) => String::new(),
+    };
+    let count = match i.rate() {
+        Some(r) => format!(
+            "{} of {} requests ({})",
+            thousands(i.affected),
+            thousands(i.requests),
+            pct(r)
+        ),
+        None => format!(
+            "{} request{}",
+            thousands(i.affected),
+            if i.affected == 1 { "" } else { "s" }
+        ),
+    };
+    let since = i
+        .first_seen
+        .map(|t| format!(" since {}", time(t)))
+        .unwrap_or_default();
+    let state = match n.status {
+        Status::Firing | Status::Update => match i.last_seen {
+            Some(t) => format!("; still happening (latest at {})", time(t)),
+            None => "; still happening".to_owned(),
+        },
+        Status::Resolved => format!(
+            "; no new finding since {}, resolved after {} quiet",
+            time(i.last_activity),
+            seconds(n.now.saturating_sub(i.last_activity).max(0) as u64 / 1000 * 1000)
+        ),
+    };
+    let dup = if n.possibly_duplicate {
+        " (possible duplicate: the shared state was unavailable)"
+    } else {
+        ""
+    };
+    let worse = match (n.status, n.before) {
+        (Status::Update, Some((a, r))) => {
+            let mut parts = vec![format!("was {}", thousands(a))];
+            if i.routes.len() > r {
+                parts.push(format!("{} new route(s)", i.routes.len() - r));
+            }
+            format!(" [{}]", parts.join(", "))
+        }
+        _ => String::new(),
+    };
+    let what = format!(
+        "{} {}{place}{dup}: {count} {}{since}{state}{worse}.",
+        status_word(n.status),
+        i.severity.as_str(),
+        kind_verb(i.key.kind, i.cause)
+    );
+    let routes = routes_by_impact(i);
+    let route_list: Vec<String> = routes
+        .iter()
+        .take(5)
+        .map(|(r, req, aff)| format!("{r} ({aff}/{req})"))
+        .collect();
+    let more = routes.len().saturating_sub(5);
+    let route_text = match routes.len() {
+        0 => String::new(),
+        1 => format!("{}; ", route_list[0]),
+        n => format!(
+            "{n} routes: {}{}; ",
+            route_list.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    };
+    let behind = backend_text(i.backend.as_ref(), i.key.backend.as_deref())
+        .map(|b| format!("{b}; "))
+        .unwrap_or_else(|| "backend not in the logs; ".to_owned());
+    let where_ = format!(
+        "Where: {route_text}{behind}API {} stage {}.",
+        api_label(ctx, &i.key.api_id),
+        i.key.stage
+    );
+    let cause = match n.findings.first() {
+        Some(f) if !f.diagnosis.headline.is_empty() => {
+            format!("Likely cause: {}", f.diagnosis.headline)
+        }
+        _ if !i.onset_headline.is_empty() => format!("Likely cause: {}", i.onset_headline),
+        _ => format!("Likely cause: {}.", i.cause.title()),
+    };
+    (what, where_, cause)
+}
+
+fn email_text(n: &Notice<'_>, ctx: &AlertContext, links: &[Link], examples_n: usize) -> String {
+    let i = n.incident;
+    let (what, where_, cause) = triage(n, ctx);
+    let mut out = String::new();
+    let _ = writeln!(out, "{what}\n{where_}\n{cause}");
+    for (k, l) in links.iter().take(3).enumerate() {
+        let _ = writeln!(out, "Check {}: {}: {}", k + 1, l.text, l.href);
+    }
+    let shown = &examples(&n.findings)[..examples_n.min(examples(&n.findings).len())];
+    if !shown.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nEVIDENCE ({} of {} in this batch: the onset, then the longest)",
+            shown.len(),
+            n.findings.len()
+        );
+    }
+    let mut said: Vec<&str> = Vec::new();
+    for (k, (f, facts)) in shown.iter().zip(facts_once(shown)).enumerate() {
+        let label = match (k, n.status) {
+            (0, Status::Firing) => "Onset",
+            (0, _) => "First in this batch",
+            _ => "Worst",
+        };
+        let _ = writeln!(
+            out,
+            "\n{label}: request {} on {}",
+            f.request_id.as_deref().unwrap_or("-"),
+            f.route
+        );
+        let facts: Vec<String> = facts
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(out, "  {}", facts.join("; "));
+        // Each fact once: what the logs show, and each route's health, the first time.
+        let lines = f.diagnosis.shows.iter().chain(&f.diagnosis.route_health);
+        for s in lines {
+            if !said.contains(&s.as_str()) && (k == 0 || !s.starts_with("The request was sent at"))
+            {
+                said.push(s);
+                let _ = writeln!(out, "  - {s}");
+            }
+        }
+    }
+    if let Some(f) = shown.first() {
+        if !f.diagnosis.cannot_show.is_empty() {
+            let _ = writeln!(out, "\nNOT IN THE LOGS");
+            for s in &f.diagnosis.cannot_show {
+                let _ = writeln!(out, "- {s}");
+            }
+        }
+    }
+    let after = afterwards(n);
+    if !after.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            afterwards_title(i.key.kind).to_ascii_uppercase()
+        );
+        for (k, r) in after.iter().enumerate() {
+            let _ = writeln!(out, "{}. {r}", k + 1);
+        }
+    }
+    for l in links.iter().skip(3) {
+        let _ = writeln!(out, "\n{}: {}", l.text, l.href);
+    }
+    let _ = writeln!(
+        out,
+        "\nIncident {} ({}), opened {}. Sent by apigw-doctor.",
+        i.id,
+        status_word(n.status).to_ascii_lowercase(),
+        time(i.opened_at)
+    );
+    plain(&out)
+}
+
+fn emoji(status: Status, severity: Severity) -> &'static str {
+    match (status, severity) {
+        (Status::Resolved, _) => ":white_check_mark:",
+        (_, Severity::Critical) => ":rotating_light:",
+        (_, Severity::Error) => ":red_circle:",
+        (_, Severity::Warning) => ":warning:",
+        (_, Severity::Info) => ":information_source:",
+    }
+}
+
+fn chatbot_json(
+    n: &Notice<'_>,
+    ctx: &AlertContext,
+    subject: &str,
+    links: &[Link],
+    examples_n: usize,
+) -> serde_json::Value {
+    let i = n.incident;
+    let (what, _, cause) = triage(n, ctx);
+    let mut d = String::new();
+    let _ = write!(d, "{}", slack(&what));
+    let routes = routes_by_impact(i);
+    let route_codes: Vec<String> = routes
+        .iter()
+        .take(5)
+        .map(|(r, req, aff)| format!("{} {aff}/{req}", code(r)))
+        .collect();
+    let _ = write!(
+        d,
+        "\n*Where:* {}{} on {} stage {}",
+        route_codes.join(", "),
+        if routes.len() > 5 {
+            format!(" and {} more", routes.len() - 5)
+        } else {
+            String::new()
+        },
+        match ctx.api_names.get(&i.key.api_id) {
+            Some(name) => format!("{} {}", slack(name), code(&i.key.api_id)),
+            None => code(&i.key.api_id),
+        },
+        code(&i.key.stage)
+    );
+    if let Some(b) = &i.backend {
+        let _ = write!(
+            d,
+            "\n*Backend:* {}",
+            match b {
+                Backend::Lambda { function_name, .. } =>
+                    format!("Lambda function {}", code(function_name)),
+                Backend::AwsService { service, .. } => format!("AWS service {}", code(service)),
+                Backend::Http { url } => format!("HTTP {}", code(url)),
+            }
+        );
+    }
+    let _ = write!(d, "\n*{}", slack(&cause).replacen(':', ":*", 1));
+    let shown = examples(&n.findings);
+    let shown = &shown[..examples_n.min(shown.len())];
+    for (k, (f, facts)) in shown.iter().zip(facts_once(shown)).enumerate() {
+        let facts: Vec<String> = facts
+            .into_iter()
+            .map(|(k, v)| match k {
+                "error" | "Lambda request" | "X-Ray trace" => format!("{k} {}", code(&v)),
+                _ => format!("{k} {}", slack(&v)),
+            })
+            .collect();
+        let _ = write!(
+            d,
+            "\n• {} {} on {}: {}",
+            match (k, n.status) {
+                (0, Status::Firing) => "Onset",
+                (0, _) => "First in this batch",
+                _ => "Worst",
+            },
+            code(f.request_id.as_deref().unwrap_or("-")),
+            code(f.route.as_str()),
+            facts.join(" · ")
+        );
+    }
+    if !links.is_empty() {
+        let l: Vec<String> = links.iter().map(|l| slack_link(&l.href, &l.text)).collect();
+        let _ = write!(d, "\n*Check:* {}", l.join(" · "));
+    }
+    let next: Vec<String> = afterwards(n).iter().take(4).map(|r| slack(r)).collect();
+    let mut related: Vec<String> = Vec::new();
+    if let Some(Backend::Lambda { function_arn, .. }) = &i.backend {
+        related.push(plain(function_arn));
+    }
+    serde_json::json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": format!("{}-{}-{}", i.id, n.status.as_str(), i.version),
+        "content": {
+            "textType": "client-markdown",
+            "title": format!(
+                "{} [{} · {}] {}",
+                emoji(n.status, i.severity),
+                status_word(n.status),
+                i.severity.as_str(),
+                slack(subject.split_once("] ").map_or(subject, |(_, s)| s))
+            ),
+            "description": d,
+            "nextSteps": next,
+            "keywords": [i.severity.as_str(), i.key.kind.as_str(), i.cause.as_str(), n.status.as_str()],
+        },
+        "metadata": {
+            "threadId": i.id,
+            "summary": slack(subject),
+            "eventType": n.status.as_str(),
+            "relatedResources": related,
+            "additionalContext": {
+                "incidentId": i.id,
+                "status": n.status.as_str(),
+                "severity": i.severity.as_str(),
+                "apiId": plain(&i.key.api_id),
+                "stage": plain(&i.key.stage),
+                "backend": plain(i.key.backend.as_deref().unwrap_or("")),
+                "affected": i.affected.to_string(),
+                "requests": i.requests.to_string(),
+            },
+        },
+    })
+}
+
+fn rfc3339(ms: Option<i64>) -> Option<String> {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The automation JSON: one object a relay maps 1:1 onto PagerDuty Events v2 or Opsgenie.
+#[allow(clippy::too_many_arguments)]
+fn automation_json(
+    n: &Notice<'_>,
+    ctx: &AlertContext,
+    subject: &str,
+    email: &str,
+    chatbot: &serde_json::Value,
+    links: &[Link],
+    summary: &str,
+    examples_n: usize,
+) -> serde_json::Value {
+    let i = n.incident;
+    let shown = examples(&n.findings);
+    let shown: Vec<FindingJson<'_>> = shown
+        .iter()
+        .take(examples_n)
+        .map(|f| FindingJson::new(f))
+        .collect();
+    let routes: Vec<serde_json::Value> = routes_by_impact(i)
+        .into_iter()
+        .map(|(r, req, aff)| serde_json::json!({"route": r, "requests": req, "affected": aff}))
+        .collect();
+    serde_json::json!({
+        "schema": SCHEMA,
+        "incident_id": i.id,
+        "status": n.status.as_str(),
+        "severity": i.severity.as_str(),
+        "kind": i.key.kind.as_str(),
+        "cause": i.cause.as_str(),
+        "api_id": i.key.api_id,
+        "api_name": ctx.api_names.get(&i.key.api_id),
+        "stage": i.key.stage,
+        "backend": i.backend,
+        "routes": routes,
+        "requests": i.requests,
+        "affected": i.affected,
+        "rate": i.rate().map(|r| (r * 10_000.0).round() / 10_000.0),
+        "first_seen": rfc3339(i.first_seen),
+        "last_seen": rfc3339(i.last_seen),
+        "opened_at": rfc3339(Some(i.opened_at)),
+        "account": ctx.account,
+        "region": ctx.region,
+        "possibly_duplicate": n.possibly_duplicate,
+        "summary": summary,
+        "links": links,
+        "examples": shown,
+        "notification": {"subject": subject, "email": email, "chatbot": chatbot},
+    })
+}
+
+/// The renderings plus the SNS message that carries them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub id: String,
@@ -327,270 +860,34 @@ pub struct Rendered {
     pub message: String,
 }
 
-fn headline(key: &GroupKey, n: usize, first: &Finding) -> String {
-    let on = format!("on {}/{} {}", key.api_id, key.stage, key.route);
-    match key.kind {
-        Kind::Timeout => format!("504 timeout{}: {n} {on}", if n == 1 { "" } else { "s" }),
-        Kind::NearLimit => format!("Near the {} limit: {n} {on}", seconds(first.limit_ms)),
-        Kind::Error => format!("{}: {n} {on}", capitalised(key.cause.title())),
-        Kind::Misconfiguration => match &first.function {
-            Some(f) => format!(
-                "Lambda {} runs longer than API Gateway waits ({})",
-                f.name,
-                seconds(first.limit_ms)
-            ),
-            None => format!("Misconfiguration {on}"),
-        },
-    }
-}
-
-fn window(findings: &[&Finding]) -> String {
-    let ts: Vec<i64> = findings.iter().filter_map(|f| f.timestamp).collect();
-    match (ts.iter().min(), ts.iter().max()) {
-        (Some(a), Some(b)) if a == b => format!(" at {}", time(*a)),
-        (Some(a), Some(b)) => format!(" between {} and {}", time(*a), time(*b)),
-        _ => String::new(),
-    }
-}
-
-fn email_text(alert: &Alert<'_>, examples: usize) -> String {
-    let first = alert.findings[0];
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}{}.",
-        headline(&alert.key, alert.findings.len(), first),
-        window(&alert.findings)
-    );
-    if alert.suppressed_before > 0 {
-        let _ = writeln!(
-            out,
-            "{} more of these were held back by the cooldown since the last alert.",
-            thousands(alert.suppressed_before)
-        );
-    }
-    let _ = writeln!(out, "\nWHAT HAPPENED\n{}", first.diagnosis.headline);
-    if let Some(h) = &first.diagnosis.route_health {
-        let _ = writeln!(out, "\nROUTE HEALTH\n{h}");
-    }
-    let _ = writeln!(out, "\nWHAT TO DO");
-    for (i, r) in first.diagnosis.remedies.iter().enumerate() {
-        let _ = writeln!(out, "{}. {r}", i + 1);
-    }
-    let shown = &alert.findings[..examples.min(alert.findings.len())];
-    if !shown.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nEXAMPLES (worst first, {} of {})",
-            shown.len(),
-            alert.findings.len()
-        );
-    }
-    for (i, f) in shown.iter().enumerate() {
-        let id = f.request_id.as_deref().unwrap_or("-");
-        let at = f
-            .timestamp
-            .map(|t| format!(" at {}", time(t)))
-            .unwrap_or_default();
-        let _ = writeln!(out, "\n{}. Request {id}{at}", i + 1);
-        let _ = writeln!(out, "   {}", f.diagnosis.headline);
-        let mut facts = Vec::new();
-        if f.kind == Kind::Timeout {
-            facts.push(format!(
-                "Invoked: {}",
-                match f.invoked {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "unknown",
-                }
-            ));
-        }
-        if let (Kind::Timeout, Some(e)) = (f.kind, f.elapsed_ms) {
-            facts.push(format!("elapsed {} (limit {})", ms(e), ms(f.limit_ms)));
-        } else if let Some(l) = f.integration_latency_ms {
-            facts.push(format!(
-                "integration latency {} (limit {})",
-                ms(l),
-                ms(f.limit_ms)
-            ));
-        }
-        if let Some(b) = &f.backend {
-            facts.push(format!("backend: {b}"));
-        }
-        if !facts.is_empty() {
-            let _ = writeln!(out, "   {}.", facts.join("; "));
-        }
-        for s in &f.diagnosis.shows {
-            let _ = writeln!(out, "   - {s}");
-        }
-        for s in &f.diagnosis.cannot_show {
-            let _ = writeln!(out, "   - Not shown: {s}");
-        }
-        if let Some(u) = &f.diagnosis.console_url {
-            let _ = writeln!(out, "   Console: {u}");
-        }
-    }
-    let ids: Vec<&str> = shown
-        .iter()
-        .filter_map(|f| f.request_id.as_deref())
-        .collect();
-    let _ = writeln!(out, "\nINVESTIGATE");
-    if !first.provenance.log_group.is_empty() {
-        let _ = writeln!(out, "Log group: {}", first.provenance.log_group);
-    }
-    let query = if ids.is_empty() {
-        first.diagnosis.insights_query.clone().unwrap_or_default()
-    } else {
-        insights_query(&ids)
-    };
-    let _ = writeln!(out, "Logs Insights: {query}");
-    let _ = writeln!(
-        out,
-        "\nAlert id {} (a redelivered batch gives the same id). Sent by apigw-doctor.",
-        alert.id
-    );
-    plain(&out)
-}
-
-fn chatbot_json(alert: &Alert<'_>, examples: usize) -> serde_json::Value {
-    let first = alert.findings[0];
-    let title = headline(&alert.key, alert.findings.len(), first);
-    let mut d = String::new();
-    let _ = write!(d, "{}", slack(&first.diagnosis.headline));
-    if alert.suppressed_before > 0 {
-        let _ = write!(
-            d,
-            "\n_{} more held back by the cooldown since the last alert._",
-            alert.suppressed_before
-        );
-    }
-    if let Some(h) = &first.diagnosis.route_health {
-        let _ = write!(d, "\n\n*Route health*\n{}", slack(h));
-    }
-    let shown = &alert.findings[..examples.min(alert.findings.len())];
-    if !shown.is_empty() {
-        let _ = write!(
-            d,
-            "\n\n*Examples* ({} of {})",
-            shown.len(),
-            alert.findings.len()
-        );
-    }
-    for f in shown {
-        let id = slack(f.request_id.as_deref().unwrap_or("-"));
-        let extra = match (f.kind, f.elapsed_ms, f.integration_latency_ms, f.invoked) {
-            (Kind::Timeout, Some(e), _, _) => format!("gave up after {}", ms(e)),
-            (Kind::Timeout, None, _, Some(false)) => "never reached the integration".to_owned(),
-            (Kind::Timeout, None, _, None) => "invoked: unknown".to_owned(),
-            (_, _, Some(l), _) => format!("answered in {}", ms(l)),
-            _ => String::new(),
-        };
-        let at = f
-            .timestamp
-            .map(|t| format!(" {}", time(t)))
-            .unwrap_or_default();
-        let _ = write!(d, "\n• `{id}`{at} {extra}");
-    }
-    let ids: Vec<&str> = shown
-        .iter()
-        .filter_map(|f| f.request_id.as_deref())
-        .collect();
-    if !ids.is_empty() {
-        let _ = write!(
-            d,
-            "\n\n*Logs Insights* ({}):\n```{}```",
-            slack(&first.provenance.log_group),
-            insights_query(&ids).replace('`', "'")
-        );
-    }
-    let next: Vec<String> = first
-        .diagnosis
-        .remedies
-        .iter()
-        .take(5)
-        .map(|r| slack(r))
-        .collect();
-    serde_json::json!({
-        "version": "1.0",
-        "source": "custom",
-        "id": alert.id,
-        "content": {
-            "textType": "client-markdown",
-            "title": format!("{} {}", emoji(alert.key.kind), slack(&subject_line(&title))),
-            "description": d,
-            "nextSteps": next,
-            "keywords": [slack(&alert.key.api_id), slack(&alert.key.stage), alert.key.kind.as_str(), alert.key.cause.as_str()],
-        },
-        "metadata": {
-            "threadId": plain(&alert.key.thread_id()),
-            "summary": slack(&subject_line(&title)),
-            "eventType": alert.key.kind.as_str(),
-            "additionalContext": {
-                "apiId": slack(&alert.key.api_id),
-                "stage": slack(&alert.key.stage),
-                "route": slack(&alert.key.route),
-                "cause": alert.key.cause.as_str(),
-                "count": alert.findings.len().to_string(),
-            },
-        },
-    })
-}
-
-fn emoji(k: Kind) -> &'static str {
-    match k {
-        Kind::Timeout => ":rotating_light:",
-        Kind::Misconfiguration | Kind::Error => ":warning:",
-        Kind::NearLimit => ":hourglass_flowing_sand:",
-    }
-}
-
-/// The findings as JSON for automation (SQS, Lambda subscribers). It also carries the
-/// human renderings, so that a relay (ticketing, another chat tool) can forward them as is.
-fn automation_json(
-    alert: &Alert<'_>,
-    examples: usize,
-    subject: &str,
-    email: &str,
-    chatbot: &str,
-) -> serde_json::Value {
-    let shown: Vec<FindingJson<'_>> = alert
-        .findings
-        .iter()
-        .take(examples)
-        .map(|f| FindingJson::new(f))
-        .collect();
-    serde_json::json!({
-        "alert_id": alert.id,
-        "kind": alert.key.kind.as_str(),
-        "cause": alert.key.cause.as_str(),
-        "api_id": alert.key.api_id,
-        "stage": alert.key.stage,
-        "route": alert.key.route,
-        "count": alert.findings.len(),
-        "suppressed_before": alert.suppressed_before,
-        "request_ids": alert.findings.iter().filter_map(|f| f.request_id.as_deref()).collect::<Vec<_>>(),
-        "findings": shown,
-        "notification": {"subject": subject, "email": email, "chatbot": chatbot},
-    })
-}
-
 fn message(chatbot: &str, email: &str, automation: &str) -> String {
     serde_json::json!({ "default": chatbot, "email": email, "sqs": automation, "lambda": automation }).to_string()
 }
 
-/// Renders one alert, dropping examples (never cutting JSON) until it fits in SNS's 256 KB.
-pub fn render(alert: &Alert<'_>) -> Rendered {
-    let first = alert.findings[0];
-    let subject = subject_line(&headline(&alert.key, alert.findings.len(), first));
-    let mut examples = MAX_EXAMPLES;
+/// Renders one notification, dropping examples (never cutting JSON) until it fits in SNS's 256 KB.
+pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
+    let subject = subject(n);
+    let links = links(n, ctx);
+    let (what, _, _) = triage(n, ctx);
+    let summary = plain(&what);
+    let mut examples_n = MAX_EXAMPLES;
     loop {
-        let email = email_text(alert, examples);
-        let chatbot = chatbot_json(alert, examples).to_string();
-        let automation = automation_json(alert, examples, &subject, &email, &chatbot).to_string();
+        let email = email_text(n, ctx, &links, examples_n);
+        let chatbot_v = chatbot_json(n, ctx, &subject, &links, examples_n);
+        let chatbot = chatbot_v.to_string();
+        let automation = automation_json(
+            n, ctx, &subject, &email, &chatbot_v, &links, &summary, examples_n,
+        )
+        .to_string();
         let message = message(&chatbot, &email, &automation);
-        if message.len() <= MAX_MESSAGE_BYTES || examples == 0 {
+        if message.len() <= MAX_MESSAGE_BYTES || examples_n == 0 {
             return Rendered {
-                id: alert.id.clone(),
+                id: format!(
+                    "{}-{}-{}",
+                    n.incident.id,
+                    n.status.as_str(),
+                    n.incident.version
+                ),
                 subject,
                 email,
                 chatbot,
@@ -598,48 +895,49 @@ pub fn render(alert: &Alert<'_>) -> Rendered {
                 message,
             };
         }
-        examples -= 1;
+        examples_n -= 1;
     }
 }
 
-/// The summary alert for the groups over MAX_ALERTS_PER_INVOCATION.
-pub fn render_summary(s: &Summary<'_>) -> Rendered {
-    let total: usize = s.groups.iter().map(|(_, f)| f.len()).sum();
-    let subject = subject_line(&format!(
-        "apigw-doctor: {} more alert groups ({} findings) in this batch",
-        s.groups.len(),
+/// One alert for the incidents over MAX_ALERTS_PER_INVOCATION, so that a storm of
+/// distinct incidents still tells someone, once.
+pub fn render_summary(notices: &[Notice<'_>], now: i64) -> Rendered {
+    let total: u64 = notices.iter().map(|n| n.incident.affected).sum();
+    let title = subject_line(&format!(
+        "[FIRING] apigw-doctor: {} more incidents ({} requests) not sent one by one",
+        notices.len(),
         total
     ));
-    let mut email = format!("{subject}.\nThe per-invocation alert cap was reached; these groups were not alerted one by one:\n\n");
+    let mut email = format!("{title}.\nThe per-invocation alert cap was reached; these incidents were recorded but not notified separately:\n\n");
     let mut md = String::from(
-        "The per-invocation alert cap was reached; these groups were not alerted one by one:",
+        "The per-invocation alert cap was reached; these incidents were recorded but not notified separately:",
     );
-    let mut groups = Vec::new();
-    for (k, fs) in &s.groups {
-        let line = headline(k, fs.len(), fs[0]);
-        let _ = writeln!(email, "- {line}");
-        let _ = write!(md, "\n• {}", slack(&line));
-        groups.push(serde_json::json!({
-            "kind": k.kind.as_str(), "cause": k.cause.as_str(), "api_id": k.api_id, "stage": k.stage,
-            "route": k.route, "count": fs.len(),
-            "request_ids": fs.iter().filter_map(|f| f.request_id.as_deref()).take(50).collect::<Vec<_>>(),
-        }));
+    let mut items = Vec::new();
+    let mut ids: Vec<&str> = vec!["summary"];
+    for n in notices {
+        let s = subject(n);
+        let _ = writeln!(email, "- {s} (incident {})", n.incident.id);
+        let _ = write!(md, "\n• {}", slack(&s));
+        items.push(serde_json::json!({"incident_id": n.incident.id, "status": n.status.as_str(),
+            "severity": n.incident.severity.as_str(), "kind": n.incident.key.kind.as_str(),
+            "api_id": n.incident.key.api_id, "stage": n.incident.key.stage, "affected": n.incident.affected}));
+        ids.push(&n.incident.id);
     }
-    let _ = writeln!(email, "\nRun `apigw-doctor analyze` on the batch, or see the metrics dashboard, for the details.\nAlert id {}.", s.id);
+    let id = stable_id(&ids);
+    let _ = writeln!(email, "\nSee the metrics dashboard, or run `apigw-doctor analyze` on the batch, for the details.\nSummary {id}, {}.", time(now));
     let email = plain(&email);
     let chatbot = serde_json::json!({
-        "version": "1.0", "source": "custom", "id": s.id,
-        "content": {"textType": "client-markdown", "title": format!(":warning: {}", slack(&subject)), "description": md,
+        "version": "1.0", "source": "custom", "id": id,
+        "content": {"textType": "client-markdown", "title": format!(":warning: {}", slack(&title)), "description": md,
                     "keywords": ["summary"]},
-        "metadata": {"threadId": "apigw-doctor/summary", "summary": slack(&subject), "eventType": "summary"},
+        "metadata": {"threadId": "apigw-doctor/summary", "summary": slack(&title), "eventType": "summary"},
     })
     .to_string();
-    let automation =
-        serde_json::json!({"alert_id": s.id, "kind": "summary", "groups": groups}).to_string();
+    let automation = serde_json::json!({"schema": "apigw-doctor/summary/1", "summary_id": id, "incidents": items}).to_string();
     let message = message(&chatbot, &email, &automation);
     Rendered {
-        id: s.id.clone(),
-        subject,
+        id,
+        subject: title,
         email,
         chatbot,
         automation,
@@ -647,24 +945,22 @@ pub fn render_summary(s: &Summary<'_>) -> Rendered {
     }
 }
 
-/// Every rendering of a plan, in sending order.
-pub fn render_plan(plan: &Plan<'_>) -> Vec<Rendered> {
-    let mut out: Vec<Rendered> = plan.alerts.iter().map(render).collect();
-    out.extend(plan.summary.as_ref().map(render_summary));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn slack_escaping_defuses_mentions_and_links() {
-        let s = slack("<!channel> <http://evil|click> @here *bold* `x`\u{7}");
+    fn slack_escaping_defuses_mentions_and_links_without_backslashes() {
+        let s = slack("<!channel> <http://evil|click> @here *bold* `x` a_b & c\u{7}");
         assert!(!s.contains('<') && !s.contains('>'));
         assert!(!s.contains("@here"));
         assert!(!s.contains('\u{7}'));
-        assert!(s.contains("&lt;!channel&gt;"));
+        assert!(!s.contains('\\'), "Slack shows backslashes literally: {s}");
+        assert!(s.contains("&lt;!channel&gt;") && s.contains("a_b") && s.contains("&amp; c"));
+        assert_eq!(
+            code("API-Gateway-Execution-Logs_a1/prod"),
+            "`API-Gateway-Execution-Logs_a1/prod`"
+        );
     }
 
     #[test]
@@ -678,5 +974,19 @@ mod tests {
     fn ids_are_stable() {
         assert_eq!(stable_id(&["a", "b"]), stable_id(&["a", "b"]));
         assert_ne!(stable_id(&["a", "b"]), stable_id(&["ab"]));
+    }
+
+    #[test]
+    fn insights_links_carry_the_time_range() {
+        let u = insights_url(
+            "us-east-1",
+            "API-Gateway-Execution-Logs_a1/prod",
+            "fields @message",
+            1_795_600_800_000,
+            1_795_601_100_000,
+        );
+        assert!(u.starts_with("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:logs-insights$3FqueryDetail$3D"));
+        assert!(u.contains("~start~'2026-11-25T10*3A00*3A00.000Z~"), "{u}");
+        assert!(!u.contains(' ') && !u.contains('"'));
     }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use crate::engine::analysis::{Analysis, Finding, Summary};
 use crate::engine::findings::Kind;
 use crate::engine::analysis::RouteStats;
+use crate::engine::incidents;
 use crate::engine::timeline::{self, Timeline};
 use crate::render::display::{ms, thousands, time};
 
@@ -365,21 +366,28 @@ pub fn pct_text(p: Option<f64>) -> String {
     p.map_or_else(|| "-".to_owned(), |p| format!("{p:.1} %"))
 }
 
-/// One incident: findings of one kind and cause on one route (the alerts' grouping).
+/// One incident, grouped as alerts group them ([`incidents::group_analysis`]: API, stage,
+/// backend, kind), with what the report shows of it.
 #[derive(Debug, Clone)]
 pub struct Group<'a> {
     pub api_id: &'a str,
     pub stage: &'a str,
-    /// The route, or the Lambda function of a misconfiguration.
+    /// The member routes (or the Lambda function of a misconfiguration), as one name.
     pub target: String,
+    /// The backend the incident is about, when the logs name it.
+    pub backend: Option<String>,
     pub kind: Kind,
+    /// The most frequent cause.
     pub cause: crate::engine::findings::Cause,
     /// Worst first: the longest wait, then the earliest.
     pub findings: Vec<&'a Finding>,
+    /// First and last request start among the findings.
     pub first: Option<i64>,
     pub last: Option<i64>,
-    /// The route's requests in this analysis, for the rate.
+    /// Requests on the member routes, for the rate.
     pub route_requests: Option<u64>,
+    /// Member routes: (name, requests, affected).
+    pub routes: Vec<(String, u64, u64)>,
 }
 
 impl Group<'_> {
@@ -419,22 +427,12 @@ pub fn kind_label(k: Kind, n: u64) -> &'static str {
     }
 }
 
-/// Groups findings as alerts do: one per (API, stage, route or function, kind, cause).
+/// The analysis's incidents, grouped exactly as alerts group them.
 pub fn groups<'a>(a: &'a Analysis) -> Vec<Group<'a>> {
-    let mut map: std::collections::BTreeMap<(Kind, &str, &str, String, &str), Vec<&Finding>> =
-        std::collections::BTreeMap::new();
-    for f in &a.findings {
-        let target = match (&f.function, f.kind) {
-            (Some(func), Kind::Misconfiguration) => format!("Lambda function {}", func.name),
-            _ => f.route.to_string(),
-        };
-        map.entry((f.kind, &f.api_id, &f.stage, target, f.cause.as_str()))
-            .or_default()
-            .push(f);
-    }
-    let mut out: Vec<Group<'a>> = map
+    incidents::group_analysis(a)
         .into_iter()
-        .map(|((kind, api_id, stage, target, _), mut findings)| {
+        .map(|g| {
+            let mut findings = g.findings;
             findings.sort_by(|a, b| {
                 let wait = |f: &Finding| f.elapsed_ms.or(f.integration_latency_ms).unwrap_or(0);
                 wait(b).cmp(&wait(a)).then(a.timestamp.cmp(&b.timestamp))
@@ -442,32 +440,33 @@ pub fn groups<'a>(a: &'a Analysis) -> Vec<Group<'a>> {
             let times = findings.iter().filter_map(|f| f.timestamp.filter(|t| *t > 0));
             let first = times.clone().min();
             let last = times.max();
-            let cause = findings[0].cause;
-            let route_requests = a
+            let routes: Vec<(String, u64, u64)> = g
                 .routes
                 .iter()
-                .find(|r| {
-                    r.key.api_id == api_id
-                        && r.key.stage == stage
-                        && r.key.route.as_str() == target
-                })
-                .map(|r| r.requests);
+                .map(|(name, c)| (name.clone(), c.requests, c.affected))
+                .collect();
+            let mut names: Vec<&str> = routes.iter().map(|r| r.0.as_str()).collect();
+            let more = names.len().saturating_sub(3);
+            names.truncate(3);
+            let mut target = names.join(", ");
+            if more > 0 {
+                let _ = write!(target, " and {more} more routes");
+            }
             Group {
-                api_id,
-                stage,
+                api_id: findings.first().map_or("", |f| f.api_id.as_str()),
+                stage: findings.first().map_or("", |f| f.stage.as_str()),
                 target,
-                kind,
-                cause,
+                backend: g.backend.map(|b| b.to_string()),
+                kind: g.key.kind,
+                cause: g.cause,
                 findings,
                 first,
                 last,
-                route_requests,
+                route_requests: (g.requests > 0).then_some(g.requests),
+                routes,
             }
         })
-        .collect();
-    // Worst first: kind, then how many.
-    out.sort_by(|a, b| a.kind.cmp(&b.kind).then(b.count().cmp(&a.count())));
-    out
+        .collect()
 }
 
 /// Routes by impact: timeouts, then errors, then near-limit requests, then traffic.
@@ -501,6 +500,7 @@ pub struct Report<'a> {
 #[derive(Debug, serde::Serialize)]
 pub struct IncidentJson<'a> {
     pub kind: &'static str,
+    pub backend: Option<&'a str>,
     pub cause: &'static str,
     pub api_id: &'a str,
     pub stage: &'a str,
@@ -669,6 +669,7 @@ impl<'a> Report<'a> {
                 .iter()
                 .map(|g| IncidentJson {
                     kind: g.kind.as_str(),
+                    backend: g.backend.as_deref(),
                     cause: g.cause.as_str(),
                     api_id: g.api_id,
                     stage: g.stage,
@@ -847,11 +848,22 @@ pub fn p95_text(p: Option<u64>, censored: bool) -> String {
 }
 
 pub fn group_facts(g: &Group<'_>) -> String {
-    let mut s = format!("{}", g.cause);
+    let mut s = g.cause.to_string();
+    if let Some(b) = &g.backend {
+        let _ = write!(s, "; backend {b}");
+    }
+    if g.routes.len() > 1 {
+        let parts: Vec<String> = g
+            .routes
+            .iter()
+            .map(|(name, n, k)| format!("{name} {} of {}", thousands(*k), thousands(*n)))
+            .collect();
+        let _ = write!(s, "; routes: {}", parts.join(", "));
+    }
     if let Some(n) = g.route_requests {
         let _ = write!(
             s,
-            "; {} of the route's {} requests",
+            "; {} of the {} requests on its routes",
             pct_text(g.rate()),
             thousands(n)
         );

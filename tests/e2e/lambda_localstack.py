@@ -134,7 +134,9 @@ def main():
     fn_env = dict(os.environ, **AWS_ENV)
     watch_env = {
         "ALERT_TOPIC_ARN": topic, "METRICS_NAMESPACE": NAMESPACE, "NEAR_LIMIT_ALERT_MIN": "2",
-        "ALERT_COOLDOWN_SECONDS": "300", **AWS_ENV,
+        # Updates without waiting, so that the split request's timeout (same incident as
+        # timeout-info's: same API, stage and function) is notified as an update.
+        "INCIDENT_UPDATE_SECONDS": "0", **AWS_ENV,
     }
     cmd = ["cargo", "lambda", "watch", "--bin", "bootstrap", "--ignore-changes", "--invoke-port", str(INVOKE_PORT)]
     for k, v in watch_env.items():
@@ -164,18 +166,20 @@ def main():
         assert len(msgs) == 1, msgs
         env = msgs[0]
         assert env["Type"] == "Notification"
-        assert env["Subject"] == "504 timeout: 1 on a1b2c3d4e5/prod POST /orders/{orderId}/pay", env["Subject"]
+        subject = "504 timeouts 1/7 (14%) POST /orders/{orderId}/pay · a1b2c3d4e5/prod"
+        assert env["Subject"] == "[FIRING] " + subject, env["Subject"]
         body = json.loads(env["Message"])
-        assert body["kind"] == "timeout" and body["count"] == 1
-        f = body["findings"][0]
+        assert body["schema"] == "apigw-doctor/incident/1" and body["status"] == "firing", body
+        assert body["kind"] == "timeout" and body["affected"] == 1 and body["requests"] == 7
+        f = body["examples"][0]
         assert f["invoked"] is True and f["elapsed_ms"] == 29003 and f["route"] == "POST /orders/{orderId}/pay"
         email = body["notification"]["email"]
-        assert "WHAT TO DO" in email and "idempotency key" in email, email
-        chatbot = json.loads(body["notification"]["chatbot"])
+        assert "AFTERWARDS" in email and "idempotency key" in email, email
+        chatbot = body["notification"]["chatbot"]
         assert chatbot["version"] == "1.0" and chatbot["source"] == "custom", chatbot
         assert chatbot["content"]["textType"] == "client-markdown"
-        assert chatbot["content"]["title"].endswith("504 timeout: 1 on a1b2c3d4e5/prod POST /orders/{orderId}/pay")
-        assert chatbot["metadata"]["threadId"] == "apigw-doctor/a1b2c3d4e5/prod/POST /orders/{orderId}/pay"
+        assert chatbot["content"]["title"].endswith(subject), chatbot["content"]["title"]
+        assert chatbot["metadata"]["threadId"] == body["incident_id"]
         for secret in ["eyJhbGciOiJIUzI1NiJ9", "abc123secret", "AKIAFAKEKEY", "IQoJb3JpZ2lu"]:
             assert secret not in env["Message"], secret
 
@@ -186,11 +190,12 @@ def main():
         assert drain(queue_url, sqs) == []
 
     def near_limit_batch_alerts_per_route():
+        # Three routes behind one function: one incident, one alert.
         ok, out = invoke("near-limit", events)
         assert ok, out
         msgs = drain(queue_url, sqs)
         subjects = sorted(m["Subject"] for m in msgs)
-        assert len(subjects) == 3 and all(s.startswith("Near the 29 s limit: 2 on a1b2c3d4e5/prod") for s in subjects), subjects
+        assert subjects == ["[FIRING] near-limit latency 6/30 (20%) GET /orders +2 routes · a1b2c3d4e5/prod"], subjects
 
     def kinesis_batch():
         ok, out = invoke("kinesis", events)
@@ -206,7 +211,9 @@ def main():
         assert ok, out
         msgs = drain(queue_url, sqs)
         assert len(msgs) == 1, msgs
-        f = json.loads(msgs[0]["Message"])["findings"][0]
+        body = json.loads(msgs[0]["Message"])
+        assert body["status"] == "update" and body["affected"] == 2, body
+        f = body["examples"][0]
         assert f["route"] == "PUT /orders/{orderId}" and f["invoked"] is True and f["elapsed_ms"] == 29003, f
 
     def malformed_batch_fails_clearly():
@@ -249,7 +256,7 @@ def main():
     check("a clean batch sends no alert", clean_batch_sends_no_alert)
     check("a timeout batch alerts with subject, email text and Chatbot JSON", timeout_batch_alerts)
     check("the same batch delivered again sends no second alert", redelivered_batch_alerts_once)
-    check("a near-limit batch alerts once per route", near_limit_batch_alerts_per_route)
+    check("a near-limit batch on three routes of one function is one incident", near_limit_batch_alerts_per_route)
     check("a Kinesis batch is decoded (and deduplicated)", kinesis_batch)
     check("a request split over two invocations is joined", split_request_is_joined_across_invocations)
     check("a malformed batch fails the invocation with a clear message", malformed_batch_fails_clearly)

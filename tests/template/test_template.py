@@ -51,7 +51,7 @@ def function_runtime_build_and_logging():
 
 @test
 def every_engine_setting_is_a_parameter_with_the_codes_default():
-    src = open(os.path.join(ROOT, "src", "config.rs")).read()
+    src = open(os.path.join(ROOT, "src", "lambda", "config.rs")).read()
     table = re.findall(r'\(\s*"([A-Z_]+)",\s*"((?:[^"\\]|\\.)*)",', src.split("pub const SETTINGS")[1].split("];")[0])
     assert len(table) >= 14, table
     env = function()["Environment"]["Variables"]
@@ -59,9 +59,31 @@ def every_engine_setting_is_a_parameter_with_the_codes_default():
         if name == "ALERT_TOPIC_ARN":
             assert env[name] == ref("AlertTopic")
             continue
+        if name == "INCIDENTS_TABLE":
+            assert env[name] == ref("IncidentsTable")
+            continue
         assert name in env, f"{name} is not passed to the function"
         param = env[name]["Ref"]
         assert str(P[param]["Default"]) == default, f"{param} default {P[param]['Default']!r} != code {default!r}"
+
+
+@test
+def incidents_table_on_demand_ttl_pitr_encrypted():
+    t = R["IncidentsTable"]
+    p = t["Properties"]
+    assert t["Type"] == "AWS::DynamoDB::Table"
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"]["SSEEnabled"] is True
+    keys = {k["AttributeName"]: k["KeyType"] for k in p["KeySchema"]}
+    assert keys == {"pk": "HASH", "sk": "RANGE"}, keys
+
+
+@test
+def a_schedule_resolves_quiet_incidents():
+    ev = function()["Events"]["ResolveSchedule"]
+    assert ev["Type"] == "Schedule" and ev["Properties"]["Schedule"] == "rate(1 minute)"
 
 
 @test
@@ -93,7 +115,8 @@ def alerts_topic_encrypted_email_and_slack_optional():
     assert sub["Condition"] == "HasEmail" and sub["Properties"]["Protocol"] == "email"
     slack = R["SlackChannel"]
     assert slack["Type"] == "AWS::Chatbot::SlackChannelConfiguration" and slack["Condition"] == "HasSlack"
-    assert slack["Properties"]["SnsTopicArns"] == [ref("AlertTopic")]
+    topics = slack["Properties"]["SnsTopicArns"]["Fn::If"]
+    assert topics == ["AlarmsSubscribed", [ref("AlertTopic"), ref("AlarmTopic")], [ref("AlertTopic")]], topics
     assert slack["Properties"]["GuardrailPolicies"], "a guardrail policy"
     assert R["ChatbotRole"]["Condition"] == "HasSlack"
     assert "HasEmail" in T["Conditions"] and "HasSlack" in T["Conditions"]
@@ -128,7 +151,11 @@ def least_privilege():
     assert actions["logs:PutLogEvents"]["Resource"] == {"Fn::Sub": "${FunctionLogGroup.Arn}"}
     assert actions["sqs:SendMessage"]["Resource"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     assert actions["kms:GenerateDataKey"]["Resource"] == {"Fn::GetAtt": ["AlertsKey", "Arn"]}
+    table = {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
+    for a in ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]:
+        assert actions[a]["Resource"] == table, a
     assert set(actions) == {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
         "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "sns:Publish", "kms:GenerateDataKey",
         "kms:Decrypt", "sqs:SendMessage", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
         "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard",
@@ -138,11 +165,15 @@ def least_privilege():
 
 
 @test
-def alarms_notify_the_topic():
+def alarms_notify_their_own_topic_and_resolve():
     alarms = {k: v["Properties"] for k, v in R.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
     assert set(alarms) == {"TimeoutsAlarm", "NearLimitAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FailureQueueAlarm"}
     for name, a in alarms.items():
-        assert a["AlarmActions"] == [ref("AlertTopic")], name
+        assert a["AlarmActions"] == [ref("AlarmTopic")], name
+        assert a["OKActions"] == [ref("AlarmTopic")], name
+    assert R["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == ref("AlertsKey")
+    assert R["AlarmEmailSubscription"]["Condition"] == "HasEmailForAlarms"
+    assert P["SubscribeToAlarms"]["Default"] == "false"
     assert "IntegrationTimeouts" in alarms["TimeoutsAlarm"]["Metrics"][0]["Expression"]["Fn::Sub"]
     assert alarms["TimeoutsAlarm"]["Threshold"] == 0 and alarms["TimeoutsAlarm"]["Metrics"][0]["Period"] == 60
     assert alarms["NearLimitAlarm"]["Threshold"] == ref("NearLimitAlarmThreshold")
@@ -156,7 +187,7 @@ def dashboard_and_outputs():
     body = yaml.safe_dump(R["Dashboard"]["Properties"]["DashboardBody"])
     for needle in ["IntegrationTimeouts", "NearLimitRequests", "'p50'", "'p95'", "'p99'"]:
         assert needle in body, needle
-    assert set(T["Outputs"]) >= {"AlertTopicArn", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
+    assert set(T["Outputs"]) >= {"AlertTopicArn", "AlarmTopicArn", "IncidentsTableName", "FunctionName", "FailureQueueUrl", "DashboardUrl"}
 
 
 failed = sum(1 for r in results if r is not None)

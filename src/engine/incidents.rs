@@ -1,0 +1,673 @@
+//! Findings → incidents, and the incident lifecycle. Plain functions on data; the
+//! clock is a parameter (epoch milliseconds), so that tests drive time.
+//!
+//! An incident is one problem as an on-call engineer sees it: findings grouped by
+//! (API, stage, backend, kind). Routes are members of an incident, not separate
+//! alerts. A finding with no known backend groups by (API, stage, kind).
+//!
+//! The lifecycle ([`observe`], [`resolve_due`]):
+//! - `firing` once, when the incident opens;
+//! - `update` when it materially worsens (the affected count at least doubles since the
+//!   last notification, or a new route joins), at most once per `update_secs`;
+//! - `resolved` after `resolve_secs` with no new finding.
+
+use std::collections::BTreeMap;
+
+use crate::engine::analysis::{Analysis, Finding, RouteStats};
+use crate::engine::backend::Backend;
+use crate::engine::findings::{Cause, Kind};
+
+/// Routes remembered per incident; the rest are counted under [`OTHER_ROUTES`]
+/// (a DynamoDB item holds at most 400 KB).
+pub const MAX_ROUTES: usize = 100;
+pub const OTHER_ROUTES: &str = "(other routes)";
+
+/// What an incident is about: (API, stage, backend, kind).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct IncidentKey {
+    pub api_id: String,
+    pub stage: String,
+    /// `lambda:NAME`, `aws:SERVICE`, `http:URL`; `None` when the logs do not say.
+    pub backend: Option<String>,
+    pub kind: Kind,
+}
+
+impl IncidentKey {
+    pub fn of(f: &Finding) -> IncidentKey {
+        let backend = match (&f.backend, &f.function) {
+            (Some(b), _) => Some(backend_key(b)),
+            (None, Some(func)) => Some(format!("lambda:{}", func.name)),
+            (None, None) => None,
+        };
+        IncidentKey {
+            api_id: f.api_id.clone(),
+            stage: f.stage.clone(),
+            backend,
+            kind: f.kind,
+        }
+    }
+
+    /// The key as one string: the state store's partition key, the same in every
+    /// container and release.
+    pub fn store_key(&self) -> String {
+        format!(
+            "incident#{}#{}#{}#{}",
+            self.api_id,
+            self.stage,
+            self.kind.as_str(),
+            self.backend.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// A Lambda function's identity is its name (an alias or version is the same backend).
+fn backend_key(b: &Backend) -> String {
+    match b {
+        Backend::Lambda { function_name, .. } => format!("lambda:{function_name}"),
+        Backend::AwsService { service, .. } => format!("aws:{service}"),
+        Backend::Http { url } => format!("http:{url}"),
+    }
+}
+
+/// One route's share of an incident.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RouteCounts {
+    /// Requests on the route in what was analysed (0 when unknown).
+    pub requests: u64,
+    /// Of those, the incident's findings.
+    pub affected: u64,
+}
+
+/// The findings of one incident in one analysis.
+#[derive(Debug, Clone)]
+pub struct IncidentGroup<'a> {
+    pub key: IncidentKey,
+    /// The most frequent cause (ties: the first in [`Cause`]'s order).
+    pub cause: Cause,
+    pub backend: Option<&'a Backend>,
+    /// In time order (the onset first); findings without a time last.
+    pub findings: Vec<&'a Finding>,
+    /// Member routes by name, with their counts.
+    pub routes: BTreeMap<String, RouteCounts>,
+    /// Requests on the member routes (0 when the routes are unknown, e.g. misconfigurations).
+    pub requests: u64,
+    /// Findings in the incident.
+    pub affected: u64,
+    /// Earliest and latest finding time (epoch ms), when the logs carry times.
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+impl IncidentGroup<'_> {
+    /// affected / requests, when the requests are known.
+    pub fn rate(&self) -> Option<f64> {
+        rate(self.affected, self.requests)
+    }
+}
+
+pub fn rate(affected: u64, requests: u64) -> Option<f64> {
+    (requests > 0).then(|| affected.min(requests) as f64 / requests as f64)
+}
+
+/// The route a finding belongs to, as an incident names it.
+pub fn route_name(f: &Finding) -> String {
+    match (&f.function, f.kind) {
+        (Some(func), Kind::Misconfiguration) if f.route.is_unknown() => {
+            format!("Lambda function {}", func.name)
+        }
+        _ => f.route.to_string(),
+    }
+}
+
+/// When a finding happened, for onset and last-seen: the answer's time when known.
+pub fn finding_time(f: &Finding) -> Option<i64> {
+    f.ended_at.or(f.timestamp)
+}
+
+/// Groups findings into incidents. `routes` gives the request counts of each route
+/// (an [`Analysis`]'s `routes`); incidents come out worst first (kind, then size).
+pub fn group<'a>(findings: &'a [Finding], routes: &[RouteStats]) -> Vec<IncidentGroup<'a>> {
+    let mut by_key: BTreeMap<IncidentKey, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by_key.entry(IncidentKey::of(f)).or_default().push(f);
+    }
+    let requests_of = |api: &str, stage: &str, route: &str| {
+        routes
+            .iter()
+            .find(|r| r.key.api_id == api && r.key.stage == stage && r.key.route.as_str() == route)
+            .map_or(0, |r| r.requests)
+    };
+    let mut out: Vec<IncidentGroup<'a>> = by_key
+        .into_iter()
+        .map(|(key, mut fs)| {
+            fs.sort_by_key(|f| (finding_time(f).is_none(), finding_time(f)));
+            let mut causes: BTreeMap<Cause, u64> = BTreeMap::new();
+            let mut members: BTreeMap<String, RouteCounts> = BTreeMap::new();
+            for f in &fs {
+                *causes.entry(f.cause).or_default() += 1;
+                let name = route_name(f);
+                let e = members.entry(name).or_insert_with(|| RouteCounts {
+                    requests: requests_of(&f.api_id, &f.stage, f.route.as_str()),
+                    affected: 0,
+                });
+                e.affected += 1;
+            }
+            // Requests never fewer than findings: a finding is a request.
+            for c in members.values_mut() {
+                c.requests = c.requests.max(c.affected);
+            }
+            let cause = causes
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map_or(Cause::IntegrationTimeout, |(c, _)| *c);
+            let times = fs.iter().filter_map(|f| finding_time(f));
+            let first_seen = times.clone().min();
+            let last_seen = times.max();
+            let known_routes = key.kind != Kind::Misconfiguration;
+            IncidentGroup {
+                cause,
+                backend: fs.iter().find_map(|f| f.backend.as_ref()),
+                requests: if known_routes {
+                    members.values().map(|c| c.requests).sum()
+                } else {
+                    0
+                },
+                affected: fs.len() as u64,
+                routes: members,
+                first_seen,
+                last_seen,
+                findings: fs,
+                key,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.key
+            .kind
+            .cmp(&b.key.kind)
+            .then(b.affected.cmp(&a.affected))
+            .then(a.key.cmp(&b.key))
+    });
+    out
+}
+
+/// [`group`] on a whole analysis.
+pub fn group_analysis(analysis: &Analysis) -> Vec<IncidentGroup<'_>> {
+    group(&analysis.findings, &analysis.routes)
+}
+
+// ---------------------------------------------------------------- severity
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Severity from impact (rate, routes, kind and cause), not from the kind alone.
+pub fn severity(kind: Kind, cause: Cause, affected: u64, requests: u64, routes: usize) -> Severity {
+    let r = rate(affected, requests);
+    let high = |x: f64| r.is_some_and(|r| r >= x);
+    match kind {
+        // Every request fails until someone fixes the permission.
+        _ if cause == Cause::LambdaPermissions => Severity::Critical,
+        // A rate needs a few requests behind it: 1 of 2 is not yet an outage.
+        Kind::Timeout | Kind::Error if (high(0.5) && affected >= 3) || routes >= 3 => {
+            Severity::Critical
+        }
+        Kind::Timeout | Kind::Error if high(0.05) || affected >= 10 => Severity::Error,
+        Kind::Timeout | Kind::Error => Severity::Warning,
+        Kind::Misconfiguration => Severity::Warning,
+        Kind::NearLimit if high(0.5) => Severity::Warning,
+        Kind::NearLimit => Severity::Info,
+    }
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Firing,
+    Update,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Firing => "firing",
+            Status::Update => "update",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// At most one `update` per this many seconds.
+    pub update_secs: u64,
+    /// `resolved` after this many seconds without a new finding.
+    pub resolve_secs: u64,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            update_secs: 900,
+            resolve_secs: 600,
+        }
+    }
+}
+
+/// An open incident as the state store keeps it: everything the next notification needs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Incident {
+    /// Stable for the incident's life (and different for the next incident on the same key).
+    pub id: String,
+    pub key: IncidentKey,
+    pub cause: Cause,
+    pub severity: Severity,
+    pub backend: Option<Backend>,
+    /// Clock time it opened, and of its last finding (what resolution waits on).
+    pub opened_at: i64,
+    pub last_activity: i64,
+    /// Finding times (the logs' clock), when known.
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub requests: u64,
+    pub affected: u64,
+    pub routes: BTreeMap<String, RouteCounts>,
+    /// Log group of the onset finding (for the links).
+    pub log_group: String,
+    /// The onset finding's diagnosis in one sentence (for `resolved`, which has no findings).
+    #[serde(default)]
+    pub onset_headline: String,
+    /// When the last notification went out, and what it said.
+    pub notified_at: i64,
+    pub notified_affected: u64,
+    pub notified_routes: usize,
+    /// Optimistic-concurrency version: each write expects the one it read.
+    pub version: u64,
+}
+
+impl Incident {
+    pub fn rate(&self) -> Option<f64> {
+        rate(self.affected, self.requests)
+    }
+}
+
+/// The incident id: the key plus when it opened, so that a later incident on the
+/// same key is another one.
+pub fn incident_id(key: &IncidentKey, opened_at: i64) -> String {
+    let text = format!("{}#{opened_at}", key.store_key());
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("inc-{h:016x}")
+}
+
+/// What one observation of a group does to its incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// The incident to store (version already incremented).
+    pub next: Incident,
+    /// The notification to send for `next`, if any.
+    pub notify: Option<Status>,
+    /// An earlier incident on the same key that had gone quiet but was not resolved
+    /// yet (the schedule had not run): it is resolved now, before `next` fires.
+    pub resolved: Option<Incident>,
+}
+
+/// Whether an open incident has been quiet long enough to resolve.
+pub fn resolve_due(incident: &Incident, now: i64, policy: Lifecycle) -> bool {
+    now.saturating_sub(incident.last_activity) >= policy.resolve_secs as i64 * 1000
+}
+
+/// Applies a group's findings, seen at `now`, to the incident open on its key (if any).
+pub fn observe(
+    existing: Option<&Incident>,
+    group: &IncidentGroup<'_>,
+    now: i64,
+    policy: Lifecycle,
+) -> Observed {
+    let open = existing.filter(|i| !resolve_due(i, now, policy));
+    let Some(current) = open else {
+        let mut routes = BTreeMap::new();
+        merge_routes(&mut routes, &group.routes);
+        let next = Incident {
+            id: incident_id(&group.key, now),
+            key: group.key.clone(),
+            cause: group.cause,
+            severity: severity(
+                group.key.kind,
+                group.cause,
+                group.affected,
+                group.requests,
+                group.routes.len(),
+            ),
+            backend: group.backend.cloned(),
+            opened_at: now,
+            last_activity: now,
+            first_seen: group.first_seen,
+            last_seen: group.last_seen,
+            requests: group.requests,
+            affected: group.affected,
+            notified_routes: routes.len(),
+            routes,
+            log_group: group
+                .findings
+                .first()
+                .map(|f| f.provenance.log_group.to_string())
+                .unwrap_or_default(),
+            onset_headline: group
+                .findings
+                .first()
+                .map(|f| f.diagnosis.headline.clone())
+                .unwrap_or_default(),
+            notified_at: now,
+            notified_affected: group.affected,
+            version: existing.map_or(0, |e| e.version) + 1,
+        };
+        return Observed {
+            next,
+            notify: Some(Status::Firing),
+            resolved: existing.cloned(),
+        };
+    };
+    let mut next = current.clone();
+    next.version += 1;
+    next.last_activity = now;
+    next.affected += group.affected;
+    next.requests += group.requests;
+    merge_routes(&mut next.routes, &group.routes);
+    next.first_seen = min_opt(next.first_seen, group.first_seen);
+    next.last_seen = max_opt(next.last_seen, group.last_seen);
+    if next.backend.is_none() {
+        next.backend = group.backend.cloned();
+    }
+    // The worse severity wins: an incident does not calm down while it is growing.
+    next.severity = next.severity.min(severity(
+        next.key.kind,
+        next.cause,
+        next.affected,
+        next.requests,
+        next.routes.len(),
+    ));
+    let worse = next.affected >= next.notified_affected.saturating_mul(2)
+        || next.routes.len() > next.notified_routes;
+    let may = now.saturating_sub(next.notified_at) >= policy.update_secs as i64 * 1000;
+    let notify = (worse && may).then_some(Status::Update);
+    if notify.is_some() {
+        next.notified_at = now;
+        next.notified_affected = next.affected;
+        next.notified_routes = next.routes.len();
+    }
+    Observed {
+        next,
+        notify,
+        resolved: None,
+    }
+}
+
+fn merge_routes(into: &mut BTreeMap<String, RouteCounts>, from: &BTreeMap<String, RouteCounts>) {
+    for (name, c) in from {
+        let slot = if into.contains_key(name) || into.len() < MAX_ROUTES {
+            name.as_str()
+        } else {
+            OTHER_ROUTES
+        };
+        let e = into.entry(slot.to_owned()).or_default();
+        e.requests += c.requests;
+        e.affected += c.affected;
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::analysis::RouteKey;
+    use crate::engine::diagnosis::Diagnosis;
+    use crate::engine::limits::ApiKind;
+    use crate::engine::request::Provenance;
+    use crate::engine::route::Route;
+
+    const T0: i64 = 1_795_600_800_000;
+
+    fn lambda(name: &str) -> Backend {
+        Backend::Lambda {
+            function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            function_name: name.to_owned(),
+            region: Some("us-east-1".to_owned()),
+        }
+    }
+
+    fn finding(kind: Kind, route: &str, backend: Option<Backend>, ts: i64) -> Finding {
+        Finding {
+            kind,
+            cause: if kind == Kind::Timeout {
+                Cause::IntegrationTimeout
+            } else {
+                Cause::FunctionError
+            },
+            request_id: Some(format!("req-{ts}")),
+            api_id: "a1b2c3d4e5".into(),
+            stage: "prod".into(),
+            route: Route::from_key(route),
+            api_kind: ApiKind::Rest,
+            status: Some(504),
+            invoked: Some(true),
+            integration_latency_ms: None,
+            elapsed_ms: Some(29_000),
+            limit_ms: 29_000,
+            backend,
+            timestamp: Some(ts),
+            ended_at: Some(ts + 29_000),
+            lambda_request_id: None,
+            xray_trace_id: None,
+            detail: None,
+            function: None,
+            provenance: Provenance::default(),
+            diagnosis: Diagnosis::default(),
+        }
+    }
+
+    fn stats(route: &str, requests: u64) -> RouteStats {
+        RouteStats {
+            key: RouteKey {
+                api_id: "a1b2c3d4e5".into(),
+                stage: "prod".into(),
+                route: Route::from_key(route),
+            },
+            api_kind: ApiKind::Rest,
+            limit_ms: 29_000,
+            requests,
+            timeouts: 0,
+            near_limit: 0,
+            errors: 0,
+            responses: 0,
+            p50_ms: None,
+            p95_ms: None,
+            max_ms: None,
+            latencies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn routes_behind_one_function_are_one_incident() {
+        let f = Some(lambda("orders"));
+        let findings = vec![
+            finding(Kind::Timeout, "GET /a", f.clone(), T0 + 2),
+            finding(Kind::Timeout, "GET /b", f.clone(), T0 + 1),
+            finding(Kind::Timeout, "GET /b", f.clone(), T0 + 3),
+            finding(Kind::Timeout, "GET /c", Some(lambda("other")), T0),
+            finding(Kind::Timeout, "GET /d", None, T0),
+            finding(Kind::Error, "GET /a", f.clone(), T0),
+        ];
+        let routes = [stats("GET /a", 10), stats("GET /b", 4)];
+        let g = group(&findings, &routes);
+        assert_eq!(g.len(), 4);
+        let orders = &g[0];
+        assert_eq!(orders.key.backend.as_deref(), Some("lambda:orders"));
+        assert_eq!((orders.affected, orders.requests), (3, 14));
+        assert_eq!(
+            orders.routes["GET /b"],
+            RouteCounts {
+                requests: 4,
+                affected: 2
+            }
+        );
+        assert_eq!(
+            (orders.first_seen, orders.last_seen),
+            (Some(T0 + 29_001), Some(T0 + 29_003))
+        );
+        assert_eq!(orders.findings[0].timestamp, Some(T0 + 1), "onset first");
+        // No backend: (API, stage, kind); a route with no statistics counts its findings.
+        let none = g.iter().find(|g| g.key.backend.is_none()).unwrap();
+        assert_eq!((none.affected, none.requests), (1, 1));
+        assert_eq!(g.last().unwrap().key.kind, Kind::Error);
+    }
+
+    #[test]
+    fn severity_follows_impact() {
+        use Severity::*;
+        let t = Kind::Timeout;
+        let c = Cause::IntegrationTimeout;
+        assert_eq!(severity(t, c, 1, 100, 1), Warning);
+        assert_eq!(severity(t, c, 10, 1000, 1), Error);
+        assert_eq!(severity(t, c, 60, 100, 1), Critical);
+        assert_eq!(
+            severity(t, c, 1, 2, 1),
+            Error,
+            "too few for a rate to mean an outage"
+        );
+        assert_eq!(severity(t, c, 3, 1000, 3), Critical);
+        assert_eq!(
+            severity(Kind::Error, Cause::LambdaPermissions, 1, 1000, 1),
+            Critical
+        );
+        assert_eq!(
+            severity(Kind::NearLimit, Cause::SlowIntegration, 5, 100, 1),
+            Info
+        );
+    }
+
+    fn group_of(findings: &[Finding]) -> IncidentGroup<'_> {
+        group(findings, &[]).remove(0)
+    }
+
+    #[test]
+    fn lifecycle_fires_once_updates_when_worse_and_resolves_when_quiet() {
+        let p = Lifecycle {
+            update_secs: 900,
+            resolve_secs: 600,
+        };
+        let f = Some(lambda("orders"));
+        let one = [finding(Kind::Timeout, "GET /a", f.clone(), T0)];
+        let o = observe(None, &group_of(&one), T0, p);
+        assert_eq!(o.notify, Some(Status::Firing));
+        assert_eq!(o.next.version, 1);
+        let id = o.next.id.clone();
+
+        // One more on the same route later: doubled (1 → 2), but within the update interval.
+        let o = observe(Some(&o.next), &group_of(&one), T0 + 400_000, p);
+        assert_eq!(o.notify, None);
+        assert_eq!((o.next.affected, o.next.id.as_str()), (2, id.as_str()));
+
+        // A new route after the update interval: update, same id.
+        let two = [finding(Kind::Timeout, "GET /b", f.clone(), T0)];
+        let o = observe(Some(&o.next), &group_of(&two), T0 + 901_000, p);
+        assert_eq!(o.notify, Some(Status::Update));
+        assert_eq!(
+            (o.next.id.as_str(), o.next.notified_routes),
+            (id.as_str(), 2)
+        );
+
+        // Not worse since that update (4 < 2 × 3): nothing.
+        let o = observe(Some(&o.next), &group_of(&one), T0 + 1_400_000, p);
+        assert_eq!((o.notify, o.next.affected), (None, 4));
+
+        // Quiet: due for resolution exactly after resolve_secs.
+        assert!(!resolve_due(&o.next, T0 + 1_400_000 + 599_999, p));
+        assert!(resolve_due(&o.next, T0 + 1_400_000 + 600_000, p));
+
+        // A finding after that: the quiet one resolves and a new incident fires.
+        let n = observe(Some(&o.next), &group_of(&one), T0 + 2_700_000, p);
+        assert_eq!(n.notify, Some(Status::Firing));
+        assert_ne!(n.next.id, id);
+        assert_eq!(
+            n.resolved.as_ref().map(|r| r.id.as_str()),
+            Some(id.as_str())
+        );
+        assert_eq!(n.next.affected, 1);
+    }
+
+    #[test]
+    fn doubling_the_count_is_an_update() {
+        let p = Lifecycle {
+            update_secs: 0,
+            resolve_secs: 600,
+        };
+        let fs: Vec<Finding> = (0..3)
+            .map(|i| finding(Kind::Timeout, "GET /a", None, T0 + i))
+            .collect();
+        let o = observe(None, &group_of(&fs), T0, p);
+        let o = observe(Some(&o.next), &group_of(&fs[..2]), T0 + 1000, p);
+        assert_eq!((o.next.affected, o.notify), (5, None), "5 < 2 × 3");
+        let o = observe(Some(&o.next), &group_of(&fs[..1]), T0 + 2000, p);
+        assert_eq!((o.next.affected, o.notify), (6, Some(Status::Update)));
+    }
+
+    #[test]
+    fn routes_are_capped() {
+        let mut into = BTreeMap::new();
+        let from: BTreeMap<String, RouteCounts> = (0..MAX_ROUTES + 5)
+            .map(|i| {
+                (
+                    format!("GET /r{i:03}"),
+                    RouteCounts {
+                        requests: 2,
+                        affected: 1,
+                    },
+                )
+            })
+            .collect();
+        merge_routes(&mut into, &from);
+        assert_eq!(into.len(), MAX_ROUTES + 1);
+        assert_eq!(into[OTHER_ROUTES].affected, 5);
+        let total: u64 = into.values().map(|c| c.affected).sum();
+        assert_eq!(total, (MAX_ROUTES + 5) as u64);
+    }
+}

@@ -1,0 +1,171 @@
+//! The shared incident state against DynamoDB in the local AWS emulator (MiniStack):
+//! two handler instances (two containers) share one table and get the same timeout
+//! batch at once; exactly one `firing` goes out. Then two different batches of one
+//! incident at once, and two schedule ticks at once: still one notification each.
+//!
+//! `make state` runs this under tests/aws/ministack.py (which sets AWS_ENDPOINT_URL);
+//! without an endpoint the test says so and passes, so that `cargo test` needs no emulator.
+
+use apigw_doctor::aws::publish::{Published, Sink};
+use apigw_doctor::aws::state::{DynamoStore, StateStore, Store};
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::handler::Monitor;
+
+/// 2026-11-25T10:00:00Z.
+const T0: i64 = 1_795_600_800_000;
+
+fn endpoint() -> Option<String> {
+    std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| e.starts_with("http://127.0.0.1") || e.starts_with("http://localhost"))
+}
+
+async fn client() -> aws_sdk_dynamodb::Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
+}
+
+async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    c.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .expect("CreateTable on the emulator");
+}
+
+/// A container: its own SDK client and warm state, the shared table.
+async fn container(table: &str) -> Monitor {
+    let config = Config::from_lookup(|k| match k {
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        "INCIDENTS_TABLE" => Some(table.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let store = Store::Dynamo(DynamoStore::new(client().await, table));
+    Monitor::with_store(config, Sink::dry_run(), store)
+}
+
+/// A subscription batch with ERROR-level timeouts (`first_id` numbers the requests).
+fn timeouts(first_id: u64, n: u64, ts: i64) -> Vec<u8> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut events = Vec::new();
+    for i in first_id..first_id + n {
+        let r = format!("5eed0000-0000-4000-8000-{i:012}");
+        events.push(serde_json::json!({"id": format!("{i}-1"), "timestamp": ts, "message": format!("({r}) Execution failed due to a timeout error")}));
+        events.push(serde_json::json!({"id": format!("{i}-2"), "timestamp": ts, "message": format!("({r}) Method completed with status: 504")}));
+    }
+    let doc = serde_json::json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012",
+        "logGroup": "API-Gateway-Execution-Logs_a1b2c3d4e5/prod", "logStream": "s",
+        "subscriptionFilters": ["apigw-doctor"], "logEvents": events,
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(doc.to_string().as_bytes()).unwrap();
+    let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    serde_json::json!({"awslogs": {"data": data}})
+        .to_string()
+        .into_bytes()
+}
+
+/// The statuses of the notifications both containers recorded.
+fn statuses(a: &Monitor, b: &Monitor) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in [a, b] {
+        for p in m.sink().take_recorded() {
+            if let Published::Alert(r) = p {
+                let j: serde_json::Value = serde_json::from_str(&r.automation).unwrap();
+                out.push(j["status"].as_str().unwrap_or("?").to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn two_containers_one_firing() {
+    let Some(ep) = endpoint() else {
+        eprintln!("skipped: no AWS_ENDPOINT_URL on loopback (run `make state`)");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let table = format!("apigw-doctor-incidents-{}", std::process::id());
+        create_table(&client().await, &table).await;
+        let (a, b) = (container(&table).await, container(&table).await);
+
+        // Round 1: the same batch, redelivered to two containers at the same moment.
+        let batch = timeouts(1, 3, T0);
+        let (ra, rb) = tokio::join!(
+            a.handle_at(&batch, None, T0 + 30_000),
+            b.handle_at(&batch, None, T0 + 30_000)
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        assert_eq!(statuses(&a, &b), ["firing"], "endpoint {ep}");
+        assert!(
+            ra.duplicate_batch ^ rb.duplicate_batch,
+            "one handled it, one skipped it"
+        );
+        assert_eq!(ra.state_errors + rb.state_errors, 0);
+
+        // Round 2, on a fresh incident key: two different batches of one incident at
+        // once. The conditional write lets one open it; the other adds to it.
+        let open = a.store().open().await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert!(a
+            .store()
+            .remove(&open[0].key.store_key(), open[0].version)
+            .await
+            .unwrap());
+        let (x, y) = (timeouts(100, 2, T0 + 60_000), timeouts(200, 5, T0 + 60_000));
+        let (rx, ry) = tokio::join!(
+            a.handle_at(&x, None, T0 + 90_000),
+            b.handle_at(&y, None, T0 + 90_000)
+        );
+        let (rx, ry) = (rx.unwrap(), ry.unwrap());
+        assert_eq!(statuses(&a, &b), ["firing"]);
+        assert_eq!(rx.alerts_sent + ry.alerts_sent, 1);
+        let open = a.store().open().await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].affected, 7, "both batches counted, once each");
+
+        // Two schedule ticks at once, after the quiet period: one `resolved`.
+        let tick = br#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#;
+        let later = T0 + 90_000 + 600_000;
+        let (sa, sb) = tokio::join!(
+            a.handle_at(tick, None, later),
+            b.handle_at(tick, None, later)
+        );
+        assert_eq!(sa.unwrap().resolved + sb.unwrap().resolved, 1);
+        assert_eq!(statuses(&a, &b), ["resolved"]);
+        assert!(a.store().open().await.unwrap().is_empty());
+    });
+}
