@@ -77,13 +77,17 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub async fn new(region: Option<String>) -> Fetcher {
-        let retry = aws_config::retry::RetryConfig::adaptive().with_max_attempts(10);
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).retry_config(retry);
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = region {
             loader = loader.region(aws_config::Region::new(r));
         }
-        let shared = loader.load().await;
+        Fetcher::with_loader(loader).await
+    }
+
+    /// Adaptive retries: backoff, and a client-side rate limit once throttled.
+    pub async fn with_loader(loader: aws_config::ConfigLoader) -> Fetcher {
+        let retry = aws_config::retry::RetryConfig::adaptive().with_max_attempts(10);
+        let shared = loader.retry_config(retry).load().await;
         Fetcher {
             logs: aws_sdk_cloudwatchlogs::Client::new(&shared),
             apigw: aws_sdk_apigateway::Client::new(&shared),
@@ -231,6 +235,126 @@ mod tests {
             Some("acc")
         );
         assert_eq!(group_from_arn("arn:aws:firehose:x"), None);
+    }
+
+    /// A fake CloudWatch Logs on loopback: three pages, the second throttled once.
+    #[tokio::test]
+    async fn pages_and_throttling() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        let n = match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        let Some(end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + len {
+                            continue;
+                        }
+                        let body =
+                            String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string();
+                        buf.drain(..end + 4 + len);
+                        let n = c.fetch_add(1, Ordering::SeqCst);
+                        let page = |i: usize, next: Option<&str>| {
+                            let events: Vec<serde_json::Value> = (0..3)
+                                .map(|k| serde_json::json!({"logStreamName": "s", "timestamp": 1000 + i * 10 + k,
+                                    "message": format!("(r{i}{k}) Sending request to https://x"), "eventId": format!("e{i}{k}")}))
+                                .collect();
+                            let mut v =
+                                serde_json::json!({"events": events, "searchedLogStreams": []});
+                            if let Some(t) = next {
+                                v["nextToken"] = serde_json::json!(t);
+                            }
+                            v.to_string()
+                        };
+                        let (status, reply) = if body.contains("\"p2\"") && n == 1 {
+                            (
+                                "400 Bad Request",
+                                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+                                    .to_owned(),
+                            )
+                        } else if body.contains("\"p2\"") {
+                            ("200 OK", page(2, Some("p3")))
+                        } else if body.contains("\"p3\"") {
+                            ("200 OK", page(3, None))
+                        } else {
+                            ("200 OK", page(1, Some("p2")))
+                        };
+                        let resp = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{reply}",
+                            reply.len()
+                        );
+                        if sock.write_all(resp.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ));
+        let fetcher = Fetcher::with_loader(loader).await;
+        let mut progress = Progress {
+            groups: 1,
+            group_index: 1,
+            start_ms: 1000,
+            end_ms: 1040,
+            ..Progress::default()
+        };
+        let mut pages = 0;
+        let mut ids = Vec::new();
+        fetcher
+            .read_group(
+                "g",
+                1000,
+                1040,
+                &mut progress,
+                &mut |_| pages += 1,
+                &mut |e| ids.push(e.id.to_owned()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(pages, 3);
+        assert_eq!(ids.len(), 9);
+        assert_eq!(ids[0], "e10");
+        assert_eq!(ids[8], "e32");
+        assert_eq!(progress.events, 9);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "three pages and one throttled retry"
+        );
     }
 
     #[test]

@@ -84,6 +84,9 @@ const EXIT_FAIL_ON: u8 = 4;
 const EXIT_BROKEN_PIPE: u8 = 141;
 /// A file is mostly unreadable past this share of unrecognised log events.
 const UNRECOGNISED_SHARE: f64 = 0.5;
+/// Read this long past --until, for the last lines of requests that started before it
+/// (a timeout line comes a limit after the request's start; limits can be raised).
+const FETCH_GRACE_MS: i64 = 5 * 60_000;
 
 #[derive(clap::Args)]
 struct AnalyzeArgs {
@@ -204,7 +207,12 @@ fn read(path: &str, cap: usize) -> Result<Vec<u8>, String> {
 }
 
 /// A warning when most of what `name` held was not recognised (or nothing was read).
-fn unrecognised_warning(name: &str, what: &str, before: &Counters, after: &Counters) -> Option<String> {
+fn unrecognised_warning(
+    name: &str,
+    what: &str,
+    before: &Counters,
+    after: &Counters,
+) -> Option<String> {
     let events = after.log_events - before.log_events;
     let bad = after.unrecognised_lines - before.unrecognised_lines;
     if events == 0 {
@@ -268,19 +276,21 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         .transpose()?;
     let window = Window { since, until };
     let mut analyzer = Analyzer::new(&config);
+    let mut sink = Sink::new(&mut analyzer, window);
     let mut warnings = Vec::new();
     // Some input could not be read: exit 3 (a stage without an access-log group is not that).
     let mut unreadable = false;
     if fetching {
-        let (w, bad) = fetch(args, window.since.unwrap_or(0), window.until.unwrap_or(now), &mut analyzer)?;
+        // Past --until, the lines of requests that started before it (see `Sink`).
+        let end = window.until.map_or(now, |u| u + FETCH_GRACE_MS);
+        let (w, bad) = fetch(args, window.since.unwrap_or(0), end, &mut sink)?;
         warnings = w;
         unreadable = bad;
     } else {
         let log_group = args.log_group.first().map_or("", String::as_str);
         for path in &args.files {
             let bytes = read(path, args.max_decompressed_bytes)?;
-            let before = analyzer.counters().clone();
-            let mut sink = Sink { analyzer: &mut analyzer, window };
+            let before = sink.analyzer.counters().clone();
             let kind = input::feed_window(
                 &bytes,
                 args.input,
@@ -290,16 +300,25 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
                 &mut sink,
             )
             .map_err(|e| e.to_string())?;
-            let after = analyzer.counters();
+            let after = sink.analyzer.counters();
             // Events dropped by --since/--until were not unrecognised: warn only without a window.
             if window == Window::default() || after.log_events > before.log_events {
-                if let Some(w) = unrecognised_warning(path, kind_name(kind), &before, after) {
+                // An event or an export with no log events is a quiet batch, not a misread.
+                let structured = matches!(
+                    kind,
+                    InputKind::Event | InputKind::Subscription | InputKind::AwsLogs
+                );
+                let empty = after.log_events == before.log_events;
+                if let Some(w) = unrecognised_warning(path, kind_name(kind), &before, after)
+                    .filter(|_| !(structured && empty))
+                {
                     warnings.push(w);
                     unreadable = true;
                 }
             }
         }
     }
+    drop(sink);
     let (analysis, _) = analyzer.finish();
     let selection = Selection {
         api_id: args.api_id.clone(),
@@ -343,7 +362,7 @@ fn fetch(
     args: &AnalyzeArgs,
     start_ms: i64,
     end_ms: i64,
-    analyzer: &mut Analyzer<'_>,
+    analyzer: &mut Sink<'_, '_>,
 ) -> Result<(Vec<String>, bool), String> {
     use apigw_doctor::aws::fetch::{Fetcher, Progress};
     use std::io::IsTerminal;
@@ -387,7 +406,7 @@ fn fetch(
                 continue;
             }
             read_any = true;
-            let before = analyzer.counters().clone();
+            let before = analyzer.analyzer.counters().clone();
             let mut on_progress = |p: &Progress| {
                 if show {
                     let done = p.done();
@@ -413,7 +432,7 @@ fn fetch(
                 .read_group(group, start_ms, end_ms, &mut progress, &mut on_progress, &mut sink)
                 .await
                 .map_err(|e| e.to_string())?;
-            let after = analyzer.counters();
+            let after = analyzer.analyzer.counters();
             if after.log_events > before.log_events {
                 if let Some(w) = unrecognised_warning(group, "read from CloudWatch Logs", &before, after) {
                     warnings.push(w);
@@ -437,7 +456,13 @@ fn emit(out: &str) -> Result<(), u8> {
     let mut stdout = std::io::stdout().lock();
     let res = stdout
         .write_all(out.as_bytes())
-        .and_then(|()| if out.ends_with('\n') { Ok(()) } else { stdout.write_all(b"\n") })
+        .and_then(|()| {
+            if out.ends_with('\n') {
+                Ok(())
+            } else {
+                stdout.write_all(b"\n")
+            }
+        })
         .and_then(|()| stdout.flush());
     match res {
         Ok(()) => Ok(()),

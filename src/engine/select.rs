@@ -17,7 +17,10 @@ pub struct Selection {
 
 impl Selection {
     pub fn is_all(&self) -> bool {
-        self.api_id.is_none() && self.stage.is_none() && self.route.is_none() && self.kinds.is_empty()
+        self.api_id.is_none()
+            && self.stage.is_none()
+            && self.route.is_none()
+            && self.kinds.is_empty()
     }
 
     fn keeps_route(&self, api_id: &str, stage: &str, route: &str) -> bool {

@@ -78,9 +78,9 @@ pub fn on_grid(a: &Analysis, route: usize, like: &Timeline) -> Timeline {
 fn fill(a: &Analysis, route: Option<usize>, first: i64, bucket_ms: i64, n: usize) -> Timeline {
     let wanted = |r: usize| route.is_none_or(|x| x == r);
     let route_of = |f: &crate::engine::analysis::Finding| {
-        a.routes
-            .iter()
-            .position(|r| r.key.api_id == f.api_id && r.key.stage == f.stage && r.key.route == f.route)
+        a.routes.iter().position(|r| {
+            r.key.api_id == f.api_id && r.key.stage == f.stage && r.key.route == f.route
+        })
     };
     let mut buckets: Vec<Bucket> = (0..n)
         .map(|i| Bucket {
@@ -155,7 +155,12 @@ fn fill(a: &Analysis, route: Option<usize>, first: i64, bucket_ms: i64, n: usize
 
 /// Nearest-rank percentile of answered latencies (`sorted`) and `timeouts` requests
 /// whose latency is at least `limit_ms`: (value, whether it fell on a timeout).
-pub fn censored_percentile(sorted: &[u64], timeouts: u64, limit_ms: u64, p: u64) -> Option<(u64, bool)> {
+pub fn censored_percentile(
+    sorted: &[u64],
+    timeouts: u64,
+    limit_ms: u64,
+    p: u64,
+) -> Option<(u64, bool)> {
     let n = sorted.len() as u64 + timeouts;
     if n == 0 {
         return None;
@@ -211,8 +216,14 @@ mod tests {
         let l = vec![100; 19];
         assert_eq!(censored_percentile(&l, 1, 29_000, 95), Some((100, false)));
         assert_eq!(censored_percentile(&l, 2, 29_000, 95), Some((29_000, true)));
-        assert_eq!(censored_percentile(&[], 1, 29_000, 95), Some((29_000, true)));
+        assert_eq!(
+            censored_percentile(&[], 1, 29_000, 95),
+            Some((29_000, true))
+        );
         assert_eq!(censored_percentile(&[], 0, 29_000, 95), None);
-        assert_eq!(censored_percentile(&[10, 30_000], 1, 29_000, 95), Some((30_000, false)));
+        assert_eq!(
+            censored_percentile(&[10, 30_000], 1, 29_000, 95),
+            Some((30_000, false))
+        );
     }
 }

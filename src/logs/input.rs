@@ -85,7 +85,11 @@ pub fn parse_time(s: &str, now_ms: i64) -> Result<i64, String> {
         return t.parse().map_err(|e| format!("`{s}`: {e}"));
     }
     let padded;
-    let t = if t.len() == 16 && t.as_bytes().get(10).is_some_and(|c| *c == b' ' || *c == b'T') {
+    let t = if t.len() == 16
+        && t.as_bytes()
+            .get(10)
+            .is_some_and(|c| *c == b' ' || *c == b'T')
+    {
         padded = format!("{t}:00");
         &padded
     } else {
@@ -99,21 +103,54 @@ pub fn parse_time(s: &str, now_ms: i64) -> Result<i64, String> {
         })
 }
 
-/// The analyzer behind a [`Window`]: events outside it never reach the engine.
+/// The analyzer behind a [`Window`]: events outside it never reach the engine, except
+/// the later lines of a request that started inside it (its timeout line comes up to
+/// the limit after its start), so that a 504 at the window's end is not lost.
 pub struct Sink<'w, 'c> {
     pub analyzer: &'w mut Analyzer<'c>,
     pub window: Window,
+    /// Requests that started inside the window, when it has an end.
+    started: std::collections::HashSet<String>,
 }
 
-impl Sink<'_, '_> {
-    pub fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+impl<'w, 'c> Sink<'w, 'c> {
+    pub fn new(analyzer: &'w mut Analyzer<'c>, window: Window) -> Self {
+        Sink {
+            analyzer,
+            window,
+            started: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Whether an event of request `id` (if an execution line) at `ts` is kept.
+    fn keeps(&mut self, ts: i64, id: Option<&str>) -> bool {
         if self.window.contains(ts) {
+            if let (Some(id), Some(_)) = (id, self.window.until) {
+                if !self.started.contains(id) {
+                    self.started.insert(id.to_owned());
+                }
+            }
+            return true;
+        }
+        self.window.until.is_some_and(|u| ts >= u) && id.is_some_and(|id| self.started.contains(id))
+    }
+
+    pub fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+        if self.keeps(ts, split_request_id(message).map(|x| x.0)) {
             self.analyzer.add_event(src, event_id, ts, message);
         }
     }
-    fn add_execution_line(&mut self, src: Source<'_>, event_id: &str, id: &str, ts: i64, text: &str) {
-        if self.window.contains(ts) {
-            self.analyzer.add_execution_line(src, event_id, id, ts, text);
+    fn add_execution_line(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        id: &str,
+        ts: i64,
+        text: &str,
+    ) {
+        if self.keeps(ts, Some(id)) {
+            self.analyzer
+                .add_execution_line(src, event_id, id, ts, text);
         }
     }
 }
@@ -123,17 +160,27 @@ impl<'a> EventVisitor<'a> for Sink<'_, '_> {
         self.analyzer.document(header);
     }
     fn event(&mut self, header: &Header<'a>, event: LogEvent<'a>) {
-        if self.window.contains(event.timestamp) {
+        if self.keeps(
+            event.timestamp,
+            split_request_id(&event.message).map(|x| x.0),
+        ) {
             self.analyzer.event(header, event);
         }
     }
     fn escaped_event(&mut self, header: &Header<'a>, id: Cow<'a, str>, ts: i64, escaped: &'a str) {
-        if self.window.contains(ts) {
+        // A request id has no JSON escapes: it reads the same in the escaped text.
+        if self.keeps(ts, split_request_id(escaped).map(|x| x.0)) {
             self.analyzer.escaped_event(header, id, ts, escaped);
         }
     }
-    fn event_in_place(&mut self, header: &Header<'a>, id: &str, ts: i64, rest: &'a str) -> Option<usize> {
-        // Outside the window: None, and the event comes to `event`, which drops it.
+    fn event_in_place(
+        &mut self,
+        header: &Header<'a>,
+        id: &str,
+        ts: i64,
+        rest: &'a str,
+    ) -> Option<usize> {
+        // Only inside the window; else None, and the event comes to `event` or `escaped_event`.
         if self.window.contains(ts) {
             self.analyzer.event_in_place(header, id, ts, rest)
         } else {
@@ -171,10 +218,7 @@ pub fn feed(
     limit: usize,
     analyzer: &mut Analyzer<'_>,
 ) -> Result<(), InputError> {
-    let mut sink = Sink {
-        analyzer,
-        window: Window::default(),
-    };
+    let mut sink = Sink::new(analyzer, Window::default());
     feed_window(bytes, kind, name, log_group, limit, &mut sink).map(|_| ())
 }
 
@@ -266,7 +310,9 @@ pub fn detect(body: &str) -> InputKind {
         if head.contains("\"messageType\"") {
             return InputKind::Subscription;
         }
-        if head.contains("\"@message\"") || (head.contains("\"results\"") && head.contains("\"field\"")) {
+        if head.contains("\"@message\"")
+            || (head.contains("\"results\"") && head.contains("\"field\""))
+        {
             return InputKind::Insights;
         }
         if head.contains("\"log\"") && head.contains("Execution log for request") {
@@ -276,7 +322,8 @@ pub fn detect(body: &str) -> InputKind {
             return InputKind::AwsLogs;
         }
         // One complete JSON value on the first line: JSON lines; else records spread over lines.
-        if t.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_ok() {
+        if t.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_ok()
+        {
             return InputKind::Lines;
         }
         return InputKind::Json;
@@ -287,7 +334,11 @@ pub fn detect(body: &str) -> InputKind {
     if first.starts_with("Execution log for request") || test_invoke_time(first).is_some() {
         return InputKind::TestInvoke;
     }
-    if t.lines().filter(|l| !l.trim().is_empty()).take(5).any(|l| tail_line(l).is_some()) {
+    if t.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(5)
+        .any(|l| tail_line(l).is_some())
+    {
         return InputKind::Tail;
     }
     InputKind::Console
@@ -313,7 +364,10 @@ fn feed_tail(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
     let flush = |c: Option<(i64, &str, String)>, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
         if let Some((ts, stream, message)) = c {
             *n += 1;
-            let src = Source { log_stream: stream, ..source };
+            let src = Source {
+                log_stream: stream,
+                ..source
+            };
             analyzer.add_event(src, &format!("tail:{n}"), ts, message.trim_end());
         }
     };
@@ -414,7 +468,8 @@ fn feed_insights_json(
     match doc {
         InsightsDoc::Query { results: rows } | InsightsDoc::Rows(rows) => {
             for (i, row) in rows.iter().enumerate() {
-                let fields: Vec<(&str, &str)> = row.iter().map(|f| (&*f.field, &*f.value)).collect();
+                let fields: Vec<(&str, &str)> =
+                    row.iter().map(|f| (&*f.field, &*f.value)).collect();
                 if !insights_row(&fields, i, source, analyzer) {
                     analyzer.analyzer.add_event(source, "row", 0, "");
                 }
@@ -424,9 +479,15 @@ fn feed_insights_json(
             for (i, row) in rows.iter().enumerate() {
                 let texts: Vec<(&str, String)> = row
                     .iter()
-                    .map(|(k, v)| (&**k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                    .map(|(k, v)| {
+                        (
+                            &**k,
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        )
+                    })
                     .collect();
-                let fields: Vec<(&str, &str)> = texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let fields: Vec<(&str, &str)> =
+                    texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 if !insights_row(&fields, i, source, analyzer) {
                     analyzer.analyzer.add_event(source, "row", 0, "");
                 }
@@ -478,7 +539,11 @@ fn feed_insights_csv(
     analyzer: &mut Sink<'_, '_>,
 ) -> Result<(), InputError> {
     let first = body.lines().next().unwrap_or("");
-    let sep = if first.contains('\t') && !first.contains(',') { '\t' } else { ',' };
+    let sep = if first.contains('\t') && !first.contains(',') {
+        '\t'
+    } else {
+        ','
+    };
     let mut rows = csv_records(body, sep).into_iter();
     let head = rows.next().unwrap_or_default();
     if !head.iter().any(|h| h.trim() == "@message") {
@@ -807,6 +872,87 @@ mod tests {
         );
     }
 
+    fn read_all(text: &str) {
+        let config = crate::engine::analysis::EngineConfig::default();
+        for kind in [
+            InputKind::Auto,
+            InputKind::Tail,
+            InputKind::Insights,
+            InputKind::Json,
+            InputKind::TestInvoke,
+            InputKind::Console,
+        ] {
+            let mut a = Analyzer::new(&config);
+            let mut sink = Sink::new(
+                &mut a,
+                Window {
+                    since: Some(1),
+                    until: Some(1_800_000_000_000),
+                },
+            );
+            let _ = feed_window(text.as_bytes(), kind, "x", "", 1 << 20, &mut sink);
+            let _ = a.finish();
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn new_readers_never_panic(
+            head in proptest::sample::select(vec![
+                "", "@timestamp,@message\n", "{\"results\":[[{\"field\":\"@message\",\"value\":\"",
+                "[{\"@message\":\"", "2026-11-25T10:00:00.000000+00:00 s ", "{\"log\":\"Execution log for request ",
+                "{\n  \"requestId\": \"", "\"a,\"\"b\"\n",
+            ]),
+            body in "[ -~\n\t\"{}\\[\\],:()@]{0,300}",
+        ) {
+            read_all(&format!("{head}{body}"));
+        }
+    }
+
+    #[test]
+    fn formats_read() {
+        let config = crate::engine::analysis::EngineConfig::default();
+        let run = |text: &str, kind: InputKind| {
+            let mut a = Analyzer::new(&config);
+            feed(
+                text.as_bytes(),
+                kind,
+                "x",
+                "API-Gateway-Execution-Logs_abc/prod",
+                1 << 20,
+                &mut a,
+            )
+            .unwrap();
+            a.finish().0.summary
+        };
+        let exec = "(r1) Sending request to https://example.com/x\n(r1) Execution failed due to a timeout error\n";
+        let lines: Vec<&str> = exec.lines().collect();
+        let tail = format!(
+            "2026-11-25T10:00:00.000000+00:00 s1 {}\n2026-11-25T10:00:29.000000+00:00 s1 {}\n",
+            lines[0], lines[1]
+        );
+        assert_eq!(detect(&tail), InputKind::Tail);
+        assert_eq!(run(&tail, InputKind::Auto).timeouts, 1);
+        let csv = format!(
+            "@timestamp,@message\n2026-11-25 10:00:00.000,\"{}\"\n2026-11-25 10:00:29.000,{}\n",
+            lines[0], lines[1]
+        );
+        assert_eq!(detect(&csv), InputKind::Insights);
+        assert_eq!(run(&csv, InputKind::Auto).timeouts, 1);
+        let console_json =
+            serde_json::json!([{"@timestamp": "2026-11-25 10:00:00.000", "@message": lines[0]},
+            {"@timestamp": "2026-11-25 10:00:29.000", "@message": lines[1]}])
+            .to_string();
+        assert_eq!(detect(&console_json), InputKind::Insights);
+        assert_eq!(run(&console_json, InputKind::Auto).timeouts, 1);
+        assert_eq!(
+            csv_records("a,\"b,\"\"c\"\"\nd\"\n", ','),
+            vec![vec!["a", "b,\"c\"\nd"]]
+        );
+        assert_eq!(detect("{\n  \"status\": \"504\"\n}\n"), InputKind::Json);
+        assert_eq!(detect("[{\"status\": \"504\"}]"), InputKind::Json);
+    }
+
     #[test]
     fn times() {
         let now = 1_764_590_400_000; // 2025-12-01T12:00:00Z
@@ -817,7 +963,10 @@ mod tests {
         assert_eq!(parse_time("1764590400000", now), Ok(now));
         assert!(parse_time("yesterday", now).is_err());
         assert!(parse_time("2x", now).is_err());
-        let w = Window { since: Some(10), until: Some(20) };
+        let w = Window {
+            since: Some(10),
+            until: Some(20),
+        };
         assert!(w.contains(10) && !w.contains(20) && !w.contains(9) && w.contains(0));
     }
 

@@ -127,10 +127,18 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                             facts.push(format!("Elapsed: {}.", elapsed_text(f, e)));
                         }
                         facts.extend(f.diagnosis.shows.iter().cloned());
-                        facts.extend(f.diagnosis.cannot_show.iter().map(|c| format!("Not shown: {c}")));
+                        facts.extend(
+                            f.diagnosis
+                                .cannot_show
+                                .iter()
+                                .map(|c| format!("Not shown: {c}")),
+                        );
                         ExemplarCtx {
                             kind: f.kind.as_str(),
-                            id: f.request_id.clone().unwrap_or_else(|| "(no request id)".into()),
+                            id: f
+                                .request_id
+                                .clone()
+                                .unwrap_or_else(|| "(no request id)".into()),
                             at: f.timestamp.map(time),
                             headline: f.diagnosis.headline.clone(),
                             facts,
@@ -165,10 +173,13 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                     near_text: thousands(s.near_limit),
                     p50: num(s.p50_ms),
                     p50_text: s.p50_ms.map_or_else(|| "-".to_owned(), thousands),
-                    p95: num(
-                        timeline::censored_percentile(&s.latencies, s.timeouts, s.limit_ms, 95)
-                            .map(|v| v.0),
-                    ),
+                    p95: num(timeline::censored_percentile(
+                        &s.latencies,
+                        s.timeouts,
+                        s.limit_ms,
+                        95,
+                    )
+                    .map(|v| v.0)),
                     p95_text: route_p95(row),
                     limit: s.limit_ms,
                     limit_text: thousands(s.limit_ms),
@@ -193,7 +204,8 @@ fn chart_err<E: std::fmt::Debug>(e: E) -> String {
 }
 
 fn clock(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| t.format("%H:%M").to_string())
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(String::new, |t| t.format("%H:%M").to_string())
 }
 
 /// Requests (solid) and timeouts (red markers, right scale) per bucket for the worst routes.
@@ -241,7 +253,9 @@ fn timeline_chart(r: &Report<'_>, routes: &[usize]) -> Result<String, String> {
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(chart_err)?
                 .label(format!("{name}: requests"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
             let tpts: Vec<(i64, u64)> = l
                 .buckets
                 .iter()
@@ -316,7 +330,9 @@ fn latency_chart(r: &Report<'_>, i: usize) -> Result<String, String> {
                 thousands(s.requests),
                 route_p95_plain(r, i)
             ))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0].stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0].stroke_width(2))
+            });
         let limit = s.limit_ms as f64;
         chart
             .draw_series(LineSeries::new(
@@ -329,7 +345,9 @@ fn latency_chart(r: &Report<'_>, i: usize) -> Result<String, String> {
                 thousands(s.limit_ms),
                 thousands(s.timeouts)
             ))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], TIMEOUT_RED.stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], TIMEOUT_RED.stroke_width(2))
+            });
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)

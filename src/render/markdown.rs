@@ -103,7 +103,15 @@ pub fn render(r: &Report<'_>) -> String {
             .collect();
         table(
             &mut out,
-            &["Time", "Requests", "Timeouts", "Errors", "Near limit", "p95 ms", "Timeouts"],
+            &[
+                "Time",
+                "Requests",
+                "Timeouts",
+                "Errors",
+                "Near limit",
+                "p95 ms",
+                "Timeouts",
+            ],
             &rows,
             &[1, 2, 3, 4, 5],
         );
@@ -114,7 +122,13 @@ pub fn render(r: &Report<'_>) -> String {
         let _ = writeln!(out, "{}\n", escape(&r.nothing_found()));
     }
     for (i, g) in r.shown_groups().iter().enumerate() {
-        let _ = writeln!(out, "{}. **{}**: {}", i + 1, escape(&g.title()), escape(&group_facts(g)));
+        let _ = writeln!(
+            out,
+            "{}. **{}**: {}",
+            i + 1,
+            escape(&g.title()),
+            escape(&group_facts(g))
+        );
     }
     out.push('\n');
 
@@ -141,8 +155,16 @@ pub fn render(r: &Report<'_>) -> String {
         table(
             &mut out,
             &[
-                "Route", "Requests", "Timeout %", "Error %", "Near limit", "p50 ms",
-                "p95 ms (censored)", "Limit ms", "First seen", "Last seen",
+                "Route",
+                "Requests",
+                "Timeout %",
+                "Error %",
+                "Near limit",
+                "p50 ms",
+                "p95 ms (censored)",
+                "Limit ms",
+                "First seen",
+                "Last seen",
             ],
             &rows,
             &[1, 2, 3, 4, 5, 6, 7],
@@ -155,8 +177,16 @@ pub fn render(r: &Report<'_>) -> String {
             let _ = writeln!(out, "### {}\n", escape(&g.title()));
             for f in g.findings.iter().take(r.options.exemplars) {
                 let id = f.request_id.as_deref().unwrap_or("(no request id)");
-                let at = f.timestamp.map(|t| format!(" at {}", time(t))).unwrap_or_default();
-                let _ = writeln!(out, "- Request {}{at}: {}", code(id), escape(&f.diagnosis.headline));
+                let at = f
+                    .timestamp
+                    .map(|t| format!(" at {}", time(t)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "- Request {}{at}: {}",
+                    code(id),
+                    escape(&f.diagnosis.headline)
+                );
                 if let Some(b) = &f.backend {
                     let _ = writeln!(out, "  - Backend: {}", escape(&b.to_string()));
                 }
@@ -209,7 +239,10 @@ mod tests {
 
     #[test]
     fn escapes_untrusted_text() {
-        assert_eq!(escape("a|b [x](y) <img>"), "a\\|b \\[x\\]\\(y\\) &lt;img&gt;");
+        assert_eq!(
+            escape("a|b [x](y) <img>"),
+            "a\\|b \\[x\\]\\(y\\) &lt;img&gt;"
+        );
         assert_eq!(escape("l1\nl2"), "l1 l2");
         assert_eq!(code("a`b"), "`` a`b ``");
         assert_eq!(link("javascript:alert(1)"), None);

@@ -2,13 +2,12 @@
 
 use std::fmt::Write as _;
 
+use crate::engine::analysis::RouteStats;
 use crate::engine::analysis::{Analysis, Finding, Summary};
 use crate::engine::findings::Kind;
-use crate::engine::analysis::RouteStats;
 use crate::engine::incidents;
 use crate::engine::timeline::{self, Timeline};
 use crate::render::display::{ms, thousands, time};
-
 
 /// Near-limit findings shown one by one in the text report; the rest are counted.
 const NEAR_LIMIT_SHOWN: usize = 10;
@@ -103,7 +102,11 @@ pub fn summary_line(s: &Summary) -> String {
 pub fn wrap(text: &str, indent: usize) -> String {
     let mut out = String::new();
     let mut col = indent;
-    for (i, word) in text.split(char::is_whitespace).filter(|w| !w.is_empty()).enumerate() {
+    for (i, word) in text
+        .split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             if col + 1 + word.chars().count() > WIDTH {
                 out.push('\n');
@@ -437,7 +440,9 @@ pub fn groups<'a>(a: &'a Analysis) -> Vec<Group<'a>> {
                 let wait = |f: &Finding| f.elapsed_ms.or(f.integration_latency_ms).unwrap_or(0);
                 wait(b).cmp(&wait(a)).then(a.timestamp.cmp(&b.timestamp))
             });
-            let times = findings.iter().filter_map(|f| f.timestamp.filter(|t| *t > 0));
+            let times = findings
+                .iter()
+                .filter_map(|f| f.timestamp.filter(|t| *t > 0));
             let first = times.clone().min();
             let last = times.max();
             let routes: Vec<(String, u64, u64)> = g
@@ -484,7 +489,12 @@ pub fn routes_by_impact(a: &Analysis) -> Vec<RouteRow<'_>> {
         .collect();
     rows.sort_by(|a, b| {
         let (x, y) = (a.stats, b.stats);
-        (y.timeouts, y.errors, y.near_limit, y.requests).cmp(&(x.timeouts, x.errors, x.near_limit, x.requests))
+        (y.timeouts, y.errors, y.near_limit, y.requests).cmp(&(
+            x.timeouts,
+            x.errors,
+            x.near_limit,
+            x.requests,
+        ))
     });
     rows
 }
@@ -594,7 +604,12 @@ impl<'a> Report<'a> {
         rows.push((
             "Window",
             match self.window() {
-                Some((lo, hi)) => format!("{} → {} ({})", time(lo), time(hi), duration((hi - lo).max(0))),
+                Some((lo, hi)) => format!(
+                    "{} → {} ({})",
+                    time(lo),
+                    time(hi),
+                    duration((hi - lo).max(0))
+                ),
                 None => "unknown (the logs carry no timestamps)".to_owned(),
             },
         ));
@@ -615,11 +630,19 @@ impl<'a> Report<'a> {
         ));
         rows.push((
             "Timeouts",
-            format!("{} ({} of requests)", thousands(s.timeouts), pct_text(pct(s.timeouts, s.requests))),
+            format!(
+                "{} ({} of requests)",
+                thousands(s.timeouts),
+                pct_text(pct(s.timeouts, s.requests))
+            ),
         ));
         rows.push((
             "Errors",
-            format!("{} ({} of requests)", thousands(s.errors), pct_text(pct(s.errors, s.requests))),
+            format!(
+                "{} ({} of requests)",
+                thousands(s.errors),
+                pct_text(pct(s.errors, s.requests))
+            ),
         ));
         rows.push(("Near limit", thousands(s.near_limit)));
         if s.misconfigurations > 0 {
@@ -714,7 +737,12 @@ impl<'a> Report<'a> {
             let _ = writeln!(out, "  {}. {}", i + 1, g.title());
             let _ = writeln!(out, "     {}", wrap(&group_facts(g), 5));
         }
-        hidden(&mut out, self.groups.len(), self.shown_groups().len(), "incidents");
+        hidden(
+            &mut out,
+            self.groups.len(),
+            self.shown_groups().len(),
+            "incidents",
+        );
         out.push('\n');
         self.routes_text(&mut out);
         if !self.groups.is_empty() {
@@ -733,7 +761,10 @@ impl<'a> Report<'a> {
                 }
                 out.push('\n');
             }
-            let _ = writeln!(out, "Every finding, one by one: --details. All of it as data: --format json.");
+            let _ = writeln!(
+                out,
+                "Every finding, one by one: --details. All of it as data: --format json."
+            );
         }
         out
     }
@@ -764,9 +795,18 @@ impl<'a> Report<'a> {
         }
         heading(
             out,
-            &format!("TIMELINE (per {}, UTC; bar: requests, # = timeouts)", bucket_name(t.bucket_ms)),
+            &format!(
+                "TIMELINE (per {}, UTC; bar: requests, # = timeouts)",
+                bucket_name(t.bucket_ms)
+            ),
         );
-        let max = t.buckets.iter().map(|b| b.requests).max().unwrap_or(0).max(1);
+        let max = t
+            .buckets
+            .iter()
+            .map(|b| b.requests)
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let day_changes = t.buckets.first().map(|b| b.start_ms / 86_400_000)
             != t.buckets.last().map(|b| b.start_ms / 86_400_000);
         let rows: Vec<[String; 7]> = t
@@ -786,12 +826,18 @@ impl<'a> Report<'a> {
             .collect();
         table(
             out,
-            &["TIME", "REQUESTS", "TIMEOUTS", "ERRORS", "NEAR", "P95 MS", ""],
+            &[
+                "TIME", "REQUESTS", "TIMEOUTS", "ERRORS", "NEAR", "P95 MS", "",
+            ],
             &rows,
             &[0, 6],
         );
         if t.undated_requests > 0 {
-            let _ = writeln!(out, "  ({} requests carried no timestamp)", thousands(t.undated_requests));
+            let _ = writeln!(
+                out,
+                "  ({} requests carried no timestamp)",
+                thousands(t.undated_requests)
+            );
         }
         out.push('\n');
     }
@@ -800,7 +846,10 @@ impl<'a> Report<'a> {
         if self.routes.is_empty() {
             return;
         }
-        heading(out, "ROUTES BY IMPACT (P95 counts timeouts at the limit: ≥ when it falls on one)");
+        heading(
+            out,
+            "ROUTES BY IMPACT (P95 counts timeouts at the limit: ≥ when it falls on one)",
+        );
         let rows: Vec<[String; 10]> = self
             .shown_routes()
             .iter()
@@ -821,7 +870,10 @@ impl<'a> Report<'a> {
             .collect();
         table(
             out,
-            &["ROUTE", "REQUESTS", "TIMEOUT%", "ERROR%", "NEAR", "P50 MS", "P95 MS", "LIMIT MS", "FIRST", "LAST"],
+            &[
+                "ROUTE", "REQUESTS", "TIMEOUT%", "ERROR%", "NEAR", "P50 MS", "P95 MS", "LIMIT MS",
+                "FIRST", "LAST",
+            ],
             &rows,
             &[0],
         );
@@ -882,7 +934,10 @@ pub fn group_facts(g: &Group<'_>) -> String {
 
 fn exemplar_text(out: &mut String, f: &Finding) {
     let id = f.request_id.as_deref().unwrap_or("(no request id)");
-    let at = f.timestamp.map(|t| format!(" at {}", time(t))).unwrap_or_default();
+    let at = f
+        .timestamp
+        .map(|t| format!(" at {}", time(t)))
+        .unwrap_or_default();
     let _ = writeln!(out, "     - Request {id}{at}");
     let mut facts = vec![f.diagnosis.headline.clone()];
     if let Some(b) = &f.backend {
@@ -915,7 +970,11 @@ fn heading(out: &mut String, h: &str) {
 
 fn hidden(out: &mut String, all: usize, shown: usize, what: &str) {
     if all > shown {
-        let _ = writeln!(out, "  … and {} more {what} (--top 0 shows all).", all - shown);
+        let _ = writeln!(
+            out,
+            "  … and {} more {what} (--top 0 shows all).",
+            all - shown
+        );
     }
 }
 
@@ -954,7 +1013,11 @@ pub fn bar(requests: u64, timeouts: u64, max: u64, width: u64) -> String {
     let cells = |n: u64| (n * width).div_ceil(max.max(1));
     let all = cells(requests);
     let t = cells(timeouts).min(all);
-    format!("{}{}", "#".repeat(t as usize), "=".repeat((all - t) as usize))
+    format!(
+        "{}{}",
+        "#".repeat(t as usize),
+        "=".repeat((all - t) as usize)
+    )
 }
 
 pub fn bucket_name(ms: i64) -> String {
@@ -979,8 +1042,10 @@ fn bucket_label(ms: i64, with_day: bool) -> String {
 
 /// `2026-11-25 10:00:03Z`: the table's first/last seen.
 pub fn short_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map_or_else(|| ms.to_string(), |t| t.format("%m-%d %H:%M:%S").to_string())
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 pub fn duration(ms: i64) -> String {
