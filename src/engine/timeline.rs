@@ -37,9 +37,8 @@ pub struct Timeline {
 impl Timeline {
     /// First and last bucket start that hold a timeout: the incident's onset and end.
     pub fn timeout_span(&self) -> Option<(i64, i64)> {
-        let mut with = self.buckets.iter().filter(|b| b.timeouts > 0);
-        let first = with.next()?.start_ms;
-        let last = with.last().map_or(first, |b| b.start_ms);
+        let first = self.buckets.iter().find(|b| b.timeouts > 0)?.start_ms;
+        let last = self.buckets.iter().rev().find(|b| b.timeouts > 0)?.start_ms;
         Some((first, last))
     }
 }
