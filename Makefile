@@ -20,7 +20,7 @@ demo:
 	@echo "== apigw-doctor analyze events/timeout-info.json events/near-limit.json events/function-timeout-502.json"
 	@$(CLI) analyze events/timeout-info.json events/near-limit.json events/function-timeout-502.json
 	@echo "== ERROR-level logs only: what the logs cannot tell, said plainly"
-	@$(CLI) analyze events/timeout-error-level.json | sed -n '3,12p'
+	@$(CLI) analyze --details events/timeout-error-level.json | sed -n '3,12p'
 	@echo
 	@echo "== apigw-doctor dry-run events/timeout-info.json: the metric data and the alert, as the Lambda would send them"
 	@$(CLI) dry-run events/timeout-info.json
