@@ -6,12 +6,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The venv's tools (cargo-lambda, cfn-lint, MiniStack) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-# Where cargo builds (CARGO_TARGET_DIR when set): the local deploy zips the dev build found there.
+# Where cargo builds: CARGO_TARGET_DIR when set (the demo and the tests run what cargo built there).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
-CLI := target/debug/apigw-doctor
-ZIP := target/lambda/bootstrap/bootstrap.zip
+CLI := $(TARGET_DIR)/debug/apigw-doctor
+ZIP := $(TARGET_DIR)/lambda/bootstrap/bootstrap.zip
+# The one dev build that `unit` makes: every target with the test features. A bare `cargo build --bin X`
+# would build the dependencies again without the dev-dependencies' features.
+BUILD := $(CARGO) test --quiet --all-targets --no-run
 
-.PHONY: demo test lint deny unit state e2e deploy-local sam sam-build template build tools sam-tools events bench compare inflate-backends fuzz clean replay aws-lookup
+.PHONY: demo test lint deny unit state e2e deploy-local sam sam-build template build tools sam-tools events bench \
+	compare inflate-backends fuzz clean replay aws-lookup browser fetch fixtures
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -19,15 +23,22 @@ demo:
 	@echo "== apigw-doctor analyze events/timeout-info.json events/near-limit.json events/function-timeout-502.json"
 	@$(CLI) analyze events/timeout-info.json events/near-limit.json events/function-timeout-502.json
 	@echo "== ERROR-level logs only: what the logs cannot tell, said plainly"
-	@$(CLI) analyze events/timeout-error-level.json | sed -n '3,12p'
+	@$(CLI) analyze --details events/timeout-error-level.json | sed -n '3,12p'
 	@echo
 	@echo "== apigw-doctor dry-run events/timeout-info.json: the metric data and the alert, as the Lambda would send them"
 	@$(CLI) dry-run events/timeout-info.json
+	@echo
+	@echo "== apigw-doctor analyze tests/fixtures/cli/aws-logs.json.gz: a 20-minute incident, the report"
+	@$(CLI) analyze tests/fixtures/cli/aws-logs.json.gz | sed -n '1,60p'
+	@mkdir -p $(TARGET_DIR)/demo
+	@$(CLI) analyze --format html tests/fixtures/cli/aws-logs.json.gz > $(TARGET_DIR)/demo/report.html
+	@echo "== the same as one HTML file: $(TARGET_DIR)/demo/report.html"
 
 ## test: formatting, lints, unit/fixture/snapshot/property tests, split-request lookups and the replay through the
-## real bootstrap on MiniStack, the template, incident state on MiniStack's DynamoDB, the stack deployed and driven on
-## MiniStack, the arm64 zip, sam validate and sam build (reusing the zip's compile)
-test: lint deny unit aws-lookup template state e2e build sam sam-build
+## real bootstrap on MiniStack, the template, incident state on MiniStack's DynamoDB, the CLI's fetch against
+## MiniStack, the HTML report in headless Chromium, the stack deployed and driven on MiniStack, the arm64 zip,
+## sam validate and sam build (reusing the zip's compile)
+test: lint deny unit aws-lookup template state fetch browser e2e build sam sam-build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -56,13 +67,30 @@ unit:
 ## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack
 aws-lookup: tools
 	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
-	$(CARGO) build --quiet --bin bootstrap --example replay
+	$(BUILD)
 	$(PY) tests/aws/replay_bootstrap.py $(TARGET_DIR)/debug/bootstrap $(TARGET_DIR)/debug/examples/replay
 
 ## replay: the production-like replay (K = 1, 2, 4, 8; subscription and Kinesis; lookups off and on),
 ## bigger than the CI-sized one in `unit` (tests/replay.rs); REPLAY_MINUTES, REPLAY_PER_MINUTE size it
 replay:
 	$(CARGO) run --quiet --example replay
+
+## browser: the HTML report in headless Chromium (Debian's `chromium`, installed when missing): no console
+## error, charts drawn, the table sorts; screenshot in $(TARGET_DIR)/browser/report.png
+browser:
+	$(BUILD)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	python3 tests/browser/check_html.py $(CLI) $(TARGET_DIR)/browser
+
+## fetch: `analyze --api-id/--log-group` reading CloudWatch Logs (FilterLogEvents, GetStage) from MiniStack
+fetch: tools
+	$(BUILD)
+	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch.py $(CLI)
+
+## fixtures: regenerate the CLI's incident fixtures and their truth (deterministic)
+fixtures:
+	python3 tests/fixtures/cli/generate.py
 
 ## template: cfn-lint (pinned) and the template's promises (IAM, failure path, subscriptions, alarms)
 template: tools
@@ -81,7 +109,7 @@ e2e: deploy-local
 ## and deleted. The zip holds the x86_64 dev bootstrap of `make unit` (same cargo command: nothing is rebuilt after
 ## it). KEEP=1 pauses with the stack up, to try it by hand.
 deploy-local: tools
-	$(CARGO) test --quiet --all-targets --no-run
+	$(BUILD)
 	$(PY) tests/e2e/deploy_local.py --bootstrap $(TARGET_DIR)/debug/bootstrap $(if $(KEEP),--keep)
 
 ## sam: `sam validate --lint` offline, from its own venv (aws-sam-cli pins a boto3 that MiniStack's botocore refuses)
@@ -132,8 +160,8 @@ bench: $(BATCHES)/.done
 compare: $(BATCHES)/.done
 	$(CARGO) build --release --quiet --example throughput --bin bootstrap
 	python3 bench/compare.py $(BATCHES) ../shared
-	python3 bench/init.py target/release/bootstrap $(BATCHES)/access-1m.json 10
-	python3 bench/init.py target/release/bootstrap $(BATCHES)/exec-1m.json 3 | tail -1
+	python3 bench/init.py $(TARGET_DIR)/release/bootstrap $(BATCHES)/access-1m.json 10
+	python3 bench/init.py $(TARGET_DIR)/release/bootstrap $(BATCHES)/exec-1m.json 3 | tail -1
 
 ## inflate-backends: flate2's backends (and libdeflate) on the same 1 MB batches, one binary each
 INFLATE_BACKENDS := zlib-rs miniz_oxide zlib libdeflate

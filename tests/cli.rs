@@ -209,3 +209,269 @@ fn the_samples_all_parse() {
             .success();
     }
 }
+
+// ---------------------------------------------------------------------------
+// The incident report on tests/fixtures/cli (python3 tests/fixtures/cli/generate.py):
+// every format read, every number against truth.json, exit statuses, filters.
+
+fn incident(name: &str) -> std::path::PathBuf {
+    fixture("cli").join(name)
+}
+
+fn truth() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(incident("truth.json")).unwrap()).unwrap()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = cli().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn report_json(extra: &[&str], file: &str) -> serde_json::Value {
+    let path = incident(file);
+    let mut args = vec!["analyze", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(path.to_str().unwrap());
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{file}: {err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Summary, per-minute timeline (with the censored p95), routes and incidents against truth.json.
+fn assert_matches_truth(v: &serde_json::Value, what: &str) {
+    let t = truth();
+    for k in ["requests", "timeouts", "errors", "near_limit"] {
+        assert_eq!(v["summary"][k], t["summary"][k], "{what}: summary.{k}");
+    }
+    assert_eq!(v["summary"]["unrecognised_lines"], 0, "{what}");
+    assert_eq!(v["timeline"]["bucket_ms"], 60_000, "{what}");
+    let buckets = v["timeline"]["buckets"].as_array().unwrap();
+    let minutes = t["timeline"].as_array().unwrap();
+    assert_eq!(buckets.len(), minutes.len(), "{what}: minutes");
+    for (b, m) in buckets.iter().zip(minutes) {
+        for k in [
+            "start_ms",
+            "requests",
+            "timeouts",
+            "errors",
+            "near_limit",
+            "p95_ms",
+            "p95_censored",
+        ] {
+            assert_eq!(b[k], m[k], "{what}: minute {} {k}", m["start_ms"]);
+        }
+    }
+    for r in v["routes"].as_array().unwrap() {
+        let route = r["route"].as_str().unwrap();
+        let tr = &t["routes"][route];
+        for k in [
+            "requests",
+            "timeouts",
+            "errors",
+            "near_limit",
+            "p50_ms",
+            "p95_ms",
+        ] {
+            assert_eq!(r[k], tr[k], "{what}: {route} {k}");
+        }
+    }
+    let pay = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "timeout")
+        .expect("a timeout incident");
+    assert_eq!(pay["route"], "POST /orders/{orderId}/pay");
+    assert_eq!(pay["count"], t["summary"]["timeouts"]);
+    assert_eq!(pay["first"], t["onset_ms"]);
+    assert_eq!(pay["last"], t["end_ms"]);
+    assert_eq!(pay["route_requests"], 40);
+    assert_eq!(pay["rate_pct"], 30.0);
+    assert!(v["warnings"].as_array().unwrap().is_empty(), "{what}");
+}
+
+#[test]
+fn every_export_format_gives_the_same_true_numbers() {
+    let group = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";
+    for (file, extra) in [
+        ("aws-logs.json.gz", vec!["--log-group", group]),
+        ("insights.json.gz", vec![]),
+        ("insights.csv.gz", vec![]),
+        ("tail.txt.gz", vec!["--log-group", group]),
+    ] {
+        assert_matches_truth(&report_json(&extra, file), file);
+    }
+}
+
+#[test]
+fn pretty_printed_access_log_records() {
+    let v = report_json(&[], "access-pretty.json.gz");
+    let t = truth();
+    for k in ["requests", "timeouts", "errors"] {
+        assert_eq!(v["summary"][k], t["summary"][k], "summary.{k}");
+    }
+    assert_eq!(v["timeline"]["buckets"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn test_invoke_json_times_are_to_the_second() {
+    let path = incident("test-invoke.json");
+    let (code, out, err) = run(&["analyze", "--details", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("TIMEOUT"), "{out}");
+    assert!(out.contains("to the second"), "{out}");
+    assert!(!out.contains("29,000 ms after sending"), "{out}");
+}
+
+#[test]
+fn unrecognised_input_warns_and_exits_3() {
+    let path = incident("unrecognised.txt");
+    let (code, out, err) = run(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("unrecognised.txt") && err.contains("100%"),
+        "{err}"
+    );
+    assert!(err.contains("expected API Gateway"), "{err}");
+    assert!(out.contains("WARNING"), "{out}");
+    assert!(!out.contains("No integration timeouts"), "{out}");
+    assert!(out.contains("all-clear"), "{out}");
+    let (code, _, _) = run(&["analyze", "--allow-unrecognised", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    // A Logs Insights JSON array without @message is a clear error, not a serde message alone.
+    let (code, _, err) = cli_stdin(
+        &["analyze", "-"],
+        r#"[{"@timestamp":"2026-11-25 10:00:00.000","msg":"x"}]"#,
+    );
+    assert_ne!(code, 0, "{err}");
+}
+
+fn cli_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let out = cli().args(args).write_stdin(stdin).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn fail_on_sets_exit_4() {
+    let path = incident("aws-logs.json.gz");
+    let p = path.to_str().unwrap();
+    assert_eq!(run(&["analyze", "--fail-on", "timeout", p]).0, 4);
+    assert_eq!(run(&["analyze", "--fail-on", "near_limit", p]).0, 4);
+    assert_eq!(
+        run(&[
+            "analyze",
+            "--fail-on",
+            "timeout",
+            "--route",
+            "GET /orders",
+            p
+        ])
+        .0,
+        0
+    );
+    assert_eq!(run(&["analyze", "--fail-on", "misconfiguration", p]).0, 0);
+}
+
+#[test]
+fn filters_narrow_the_report() {
+    let v = report_json(&["--route", "pay", "--kind", "timeout"], "aws-logs.json.gz");
+    assert_eq!(v["summary"]["requests"], 40);
+    assert_eq!(v["summary"]["timeouts"], 12);
+    assert_eq!(v["summary"]["near_limit"], 0);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["kind"] == "timeout"));
+    // Minutes 8 to 9 (10:08:00 to 10:10:00): 12 requests, 4 timeouts.
+    let v = report_json(
+        &[
+            "--since",
+            "2026-11-25T10:08:00Z",
+            "--until",
+            "2026-11-25T10:10:00Z",
+        ],
+        "aws-logs.json.gz",
+    );
+    assert_eq!(v["summary"]["requests"], 12);
+    assert_eq!(v["summary"]["timeouts"], 4);
+    let v = report_json(&["--api-id", "other"], "aws-logs.json.gz");
+    assert_eq!(v["summary"]["requests"], 0);
+}
+
+#[test]
+fn text_and_markdown_reports_of_an_incident() {
+    let path = incident("aws-logs.json.gz");
+    let p = path.to_str().unwrap();
+    let (code, text, _) = run(&["analyze", p]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("incident-text", text);
+    let (code, md, _) = run(&["analyze", "--format", "md", p]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("incident-markdown", md);
+    // The report is a report: one screen of summary, not a block per finding.
+    assert!(text.lines().count() < 250, "{} lines", text.lines().count());
+    let t = truth();
+    assert!(text.contains("12 of 120 (10%)"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} → ",
+            apigw_doctor::render::display::time(t["onset_ms"].as_i64().unwrap())
+        )) || text.contains("first timeout")
+    );
+}
+
+#[test]
+fn html_report_is_self_contained() {
+    let path = incident("aws-logs.json.gz");
+    let (code, html, err) = run(&["analyze", "--format", "html", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.matches("<svg").count() >= 4,
+        "a timeline and a latency chart per route"
+    );
+    for bad in ["<script src", "<link", "@import", "src=\"http"] {
+        assert!(!html.contains(bad), "{bad}");
+    }
+    assert!(html.contains("sortable"));
+}
+
+#[test]
+fn broken_pipe_ends_quietly() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let path = incident("aws-logs.json.gz");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("apigw-doctor"))
+        .args(["analyze", "--details", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 64];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(matches!(status.code(), Some(0) | Some(141)), "{status:?}");
+}

@@ -434,6 +434,11 @@ impl<'c> Analyzer<'c> {
         }
     }
 
+    /// What has been read so far (the CLI's per-file unrecognised share).
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     /// Partial requests remembered from batches this instance saw before.
     pub fn with_earlier(mut self, earlier: impl IntoIterator<Item = Request>) -> Self {
         self.earlier = earlier.into_iter().map(|r| (r.id.clone(), r)).collect();

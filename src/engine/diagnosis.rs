@@ -121,7 +121,7 @@ fn timeout(f: &Finding, req: &Request, context: Context) -> Diagnosis {
         d.cannot_show.push(
             "HTTP APIs have no execution log: whether the backend received the request, and when, is only in the backend's own logs (for Lambda, its log group and REPORT lines).".to_owned(),
         );
-        d.cannot_show.push(connect_vs_read(f));
+        // The connect-or-read paragraph comes from backend_run::explain, as for REST.
         return d;
     }
     match (f.invoked, req.sending_ts(), f.elapsed_ms) {

@@ -11,3 +11,5 @@ pub mod limits;
 pub mod orphans;
 pub mod request;
 pub mod route;
+pub mod select;
+pub mod timeline;

@@ -1,16 +1,19 @@
 //! The CLI's inputs, recognised by content: Lambda events (subscription or
 //! Kinesis), decoded subscription documents, `aws logs filter-log-events` /
-//! `get-log-events` output, text copied from the CloudWatch console, the API
-//! Gateway console's test-invoke log, and one-message-per-line files (JSON-lines
-//! access logs). Gzip files are inflated first. Everything is fed to one
-//! [`Analyzer`], so that several files are analysed as one stream.
+//! `get-log-events` output, `aws logs tail` output, Logs Insights results (the
+//! `get-query-results` JSON, the console's JSON and CSV exports), text copied from
+//! the CloudWatch console, the API Gateway test-invoke log (the console's text or
+//! `aws apigateway test-invoke-method` JSON), pretty-printed JSON access-log records,
+//! and one-message-per-line files (JSON-lines access logs). Gzip files are inflated
+//! first. Everything is fed to one [`Analyzer`], so that several files are
+//! analysed as one stream; `--since`/`--until` keep the log events of a [`Window`].
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 
 use crate::engine::analysis::{Analyzer, Source};
-use crate::logs::envelope::{self, EnvelopeError, Origin};
+use crate::logs::envelope::{self, EnvelopeError, EventVisitor, Header, LogEvent, Origin};
 use crate::logs::execution_log::split_request_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,10 +28,165 @@ pub enum InputKind {
     AwsLogs,
     /// Text copied from the CloudWatch console: `(requestId) text` lines.
     Console,
-    /// The API Gateway console's test-invoke log.
+    /// The API Gateway console's test-invoke log, or `aws apigateway test-invoke-method` JSON.
     TestInvoke,
+    /// `aws logs tail` output: `TIMESTAMP STREAM MESSAGE`.
+    Tail,
+    /// Logs Insights results: `aws logs get-query-results` JSON, or the console's JSON or CSV export.
+    Insights,
+    /// JSON access-log records, pretty-printed or in an array.
+    Json,
     /// One log message per line (JSON-lines access logs).
     Lines,
+}
+
+impl InputKind {
+    /// What the CLI reads, for the unrecognised-input warning.
+    pub const EXPECTED: &'static str = "API Gateway execution or access logs: Lambda subscription events, \
+        `aws logs filter-log-events`/`get-log-events`/`tail` output, Logs Insights results (JSON or CSV) \
+        with @message, console copies, test-invoke logs, JSON access-log records";
+}
+
+/// The log events kept (`--since`, `--until`), by their timestamp in epoch ms.
+/// Events without a timestamp are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Window {
+    pub fn contains(&self, ts: i64) -> bool {
+        ts <= 0 || (self.since.is_none_or(|s| ts >= s) && self.until.is_none_or(|u| ts < u))
+    }
+}
+
+/// `--since`/`--until`: `2h`, `30m`, `90s`, `1d` ago (from `now_ms`), an RFC 3339 time,
+/// `2026-11-25 10:00[:00]` (UTC), or epoch milliseconds.
+pub fn parse_time(s: &str, now_ms: i64) -> Result<i64, String> {
+    let t = s.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && digits < t.len() {
+        if let Ok(n) = t[..digits].parse::<i64>() {
+            let unit = match t[digits..].trim() {
+                "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000),
+                "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000),
+                "h" | "hour" | "hours" => Some(3_600_000),
+                "d" | "day" | "days" => Some(86_400_000),
+                "w" | "week" | "weeks" => Some(7 * 86_400_000),
+                _ => None,
+            };
+            if let Some(u) = unit {
+                return Ok(now_ms - n.saturating_mul(u));
+            }
+        }
+    }
+    if digits == t.len() && digits >= 12 {
+        return t.parse().map_err(|e| format!("`{s}`: {e}"));
+    }
+    let padded;
+    let t = if t.len() == 16
+        && t.as_bytes()
+            .get(10)
+            .is_some_and(|c| *c == b' ' || *c == b'T')
+    {
+        padded = format!("{t}:00");
+        &padded
+    } else {
+        t
+    };
+    leading_timestamp(t)
+        .filter(|(_, rest)| rest.is_empty())
+        .map(|(ts, _)| ts)
+        .ok_or_else(|| {
+            format!("`{s}` is not a time: give a duration ago (2h, 30m, 1d), 2026-11-25T10:00:00Z, or epoch ms")
+        })
+}
+
+/// The analyzer behind a [`Window`]: events outside it never reach the engine, except
+/// the later lines of a request that started inside it (its timeout line comes up to
+/// the limit after its start), so that a 504 at the window's end is not lost.
+pub struct Sink<'w, 'c> {
+    pub analyzer: &'w mut Analyzer<'c>,
+    pub window: Window,
+    /// Requests that started inside the window, when it has an end.
+    started: std::collections::HashSet<String>,
+}
+
+impl<'w, 'c> Sink<'w, 'c> {
+    pub fn new(analyzer: &'w mut Analyzer<'c>, window: Window) -> Self {
+        Sink {
+            analyzer,
+            window,
+            started: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Whether an event of request `id` (if an execution line) at `ts` is kept.
+    fn keeps(&mut self, ts: i64, id: Option<&str>) -> bool {
+        if self.window.contains(ts) {
+            if let (Some(id), Some(_)) = (id, self.window.until) {
+                if !self.started.contains(id) {
+                    self.started.insert(id.to_owned());
+                }
+            }
+            return true;
+        }
+        self.window.until.is_some_and(|u| ts >= u) && id.is_some_and(|id| self.started.contains(id))
+    }
+
+    pub fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
+        if self.keeps(ts, split_request_id(message).map(|x| x.0)) {
+            self.analyzer.add_event(src, event_id, ts, message);
+        }
+    }
+    fn add_execution_line(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        id: &str,
+        ts: i64,
+        text: &str,
+    ) {
+        if self.keeps(ts, Some(id)) {
+            self.analyzer
+                .add_execution_line(src, event_id, id, ts, text);
+        }
+    }
+}
+
+impl<'a> EventVisitor<'a> for Sink<'_, '_> {
+    fn document(&mut self, header: &Header<'a>) {
+        self.analyzer.document(header);
+    }
+    fn event(&mut self, header: &Header<'a>, event: LogEvent<'a>) {
+        if self.keeps(
+            event.timestamp,
+            split_request_id(&event.message).map(|x| x.0),
+        ) {
+            self.analyzer.event(header, event);
+        }
+    }
+    fn escaped_event(&mut self, header: &Header<'a>, id: Cow<'a, str>, ts: i64, escaped: &'a str) {
+        // A request id has no JSON escapes: it reads the same in the escaped text.
+        if self.keeps(ts, split_request_id(escaped).map(|x| x.0)) {
+            self.analyzer.escaped_event(header, id, ts, escaped);
+        }
+    }
+    fn event_in_place(
+        &mut self,
+        header: &Header<'a>,
+        id: &str,
+        ts: i64,
+        rest: &'a str,
+    ) -> Option<usize> {
+        // Only inside the window; else None, and the event comes to `event` or `escaped_event`.
+        if self.window.contains(ts) {
+            self.analyzer.event_in_place(header, id, ts, rest)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +218,19 @@ pub fn feed(
     limit: usize,
     analyzer: &mut Analyzer<'_>,
 ) -> Result<(), InputError> {
+    let mut sink = Sink::new(analyzer, Window::default());
+    feed_window(bytes, kind, name, log_group, limit, &mut sink).map(|_| ())
+}
+
+/// [`feed`] keeping only the log events in `sink`'s window.
+pub fn feed_window(
+    bytes: &[u8],
+    kind: InputKind,
+    name: &str,
+    log_group: &str,
+    limit: usize,
+    analyzer: &mut Sink<'_, '_>,
+) -> Result<InputKind, InputError> {
     let inflated;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         inflated = envelope::inflate(bytes, limit, Origin::at(name))?.bytes;
@@ -96,7 +267,18 @@ pub fn feed(
         }
         InputKind::AwsLogs => feed_aws_logs(body, name, source, analyzer)?,
         InputKind::Console => feed_console(body, source, analyzer),
+        InputKind::TestInvoke if body.trim_start().starts_with('{') => {
+            let v: TestInvokeJson<'_> = serde_json::from_str(body.trim())
+                .map_err(|e| InputError::Json(name.to_owned(), e.to_string()))?;
+            feed_test_invoke(&v.log, source, analyzer)
+        }
         InputKind::TestInvoke => feed_test_invoke(body, source, analyzer),
+        InputKind::Tail => feed_tail(body, source, analyzer),
+        InputKind::Insights if body.trim_start().starts_with(['{', '[']) => {
+            feed_insights_json(body, name, source, analyzer)?
+        }
+        InputKind::Insights => feed_insights_csv(body, name, source, analyzer)?,
+        InputKind::Json => feed_json_records(body, name, source, analyzer)?,
         InputKind::Lines | InputKind::Auto => {
             for (i, line) in body.lines().enumerate() {
                 if !line.trim().is_empty() {
@@ -105,7 +287,7 @@ pub fn feed(
             }
         }
     }
-    Ok(())
+    Ok(kind)
 }
 
 /// Sample files start with `# source: …` provenance lines; logs never do.
@@ -119,6 +301,7 @@ fn skip_comment_header(text: &str) -> &str {
 
 pub fn detect(body: &str) -> InputKind {
     let t = body.trim_start();
+    let first = t.lines().next().unwrap_or("");
     if t.starts_with('{') || t.starts_with('[') {
         let head: String = t.chars().take(4096).collect();
         if head.contains("\"awslogs\"") || head.contains("\"Records\"") {
@@ -127,16 +310,291 @@ pub fn detect(body: &str) -> InputKind {
         if head.contains("\"messageType\"") {
             return InputKind::Subscription;
         }
-        if t.starts_with('[') || head.contains("\"events\"") {
+        if head.contains("\"@message\"")
+            || (head.contains("\"results\"") && head.contains("\"field\""))
+        {
+            return InputKind::Insights;
+        }
+        if head.contains("\"log\"") && head.contains("Execution log for request") {
+            return InputKind::TestInvoke;
+        }
+        if head.contains("\"events\"") || (t.starts_with('[') && head.contains("\"message\"")) {
             return InputKind::AwsLogs;
         }
-        return InputKind::Lines;
+        // One complete JSON value on the first line: JSON lines; else records spread over lines.
+        if t.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_ok()
+        {
+            return InputKind::Lines;
+        }
+        return InputKind::Json;
     }
-    let first = t.lines().next().unwrap_or("");
+    if first.contains("@message") && (first.contains(',') || first.contains('\t')) {
+        return InputKind::Insights;
+    }
     if first.starts_with("Execution log for request") || test_invoke_time(first).is_some() {
         return InputKind::TestInvoke;
     }
+    if t.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(5)
+        .any(|l| tail_line(l).is_some())
+    {
+        return InputKind::Tail;
+    }
     InputKind::Console
+}
+
+/// `aws logs tail` (detailed format): `2024-05-01T10:00:00.123000+00:00 STREAM MESSAGE`,
+/// where MESSAGE is an execution-log line `(id) …` or an access-log record `{…}`.
+/// Returns (epoch ms, stream, message).
+fn tail_line(line: &str) -> Option<(i64, &str, &str)> {
+    let (ts, rest) = leading_timestamp(line)?;
+    let (stream, message) = rest.split_once(' ')?;
+    if stream.is_empty() || stream.starts_with(['(', '{', '[']) {
+        return None;
+    }
+    let m = message.trim_start();
+    (m.starts_with('(') || m.starts_with('{') || m.starts_with('"')).then_some((ts, stream, m))
+}
+
+fn feed_tail(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
+    // A message can run over several lines: the lines up to the next timestamped one.
+    let mut current: Option<(i64, &str, String)> = None;
+    let mut n = 0usize;
+    let flush = |c: Option<(i64, &str, String)>, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
+        if let Some((ts, stream, message)) = c {
+            *n += 1;
+            let src = Source {
+                log_stream: stream,
+                ..source
+            };
+            analyzer.add_event(src, &format!("tail:{n}"), ts, message.trim_end());
+        }
+    };
+    for line in body.lines() {
+        match tail_line(line) {
+            Some((ts, stream, message)) => {
+                flush(current.take(), analyzer, &mut n);
+                current = Some((ts, stream, message.to_owned()));
+            }
+            None => match current.as_mut() {
+                Some((_, _, m)) => {
+                    m.push('\n');
+                    m.push_str(line);
+                }
+                None if !line.trim().is_empty() => analyzer.add_event(source, "text", 0, line),
+                None => {}
+            },
+        }
+    }
+    flush(current.take(), analyzer, &mut n);
+}
+
+/// `aws apigateway test-invoke-method` output: the execution log is its `log` field.
+#[derive(Deserialize)]
+struct TestInvokeJson<'a> {
+    #[serde(borrow)]
+    log: Cow<'a, str>,
+}
+
+/// An Insights result row's timestamp: `2024-05-01 10:00:00.000` (UTC), RFC 3339, or epoch ms.
+fn insights_time(v: &str) -> i64 {
+    let v = v.trim();
+    if let Ok(n) = v.parse::<i64>() {
+        return n;
+    }
+    leading_timestamp(v).map_or(0, |(ts, _)| ts)
+}
+
+/// `@log` is `ACCOUNT:LOG_GROUP`.
+fn insights_group(v: &str) -> &str {
+    v.split_once(':').map_or(v, |(_, g)| g)
+}
+
+fn insights_row(
+    fields: &[(&str, &str)],
+    i: usize,
+    source: Source<'_>,
+    analyzer: &mut Sink<'_, '_>,
+) -> bool {
+    let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| *v);
+    let Some(message) = get("@message") else {
+        return false;
+    };
+    let src = Source {
+        log_group: get("@log").map_or(source.log_group, insights_group),
+        log_stream: get("@logStream").unwrap_or(source.log_stream),
+    };
+    let ts = get("@timestamp").map_or(0, insights_time);
+    let id = get("@ptr").map_or_else(|| format!("row:{}", i + 1), str::to_owned);
+    analyzer.add_event(src, &id, ts, message.trim_end_matches(['\n', '\r']));
+    true
+}
+
+#[derive(Deserialize)]
+struct InsightsField<'a> {
+    #[serde(borrow)]
+    field: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum InsightsDoc<'a> {
+    /// `aws logs get-query-results`: rows of {field, value}.
+    Query {
+        #[serde(borrow)]
+        results: Vec<Vec<InsightsField<'a>>>,
+    },
+    /// The same rows without the envelope.
+    Rows(#[serde(borrow)] Vec<Vec<InsightsField<'a>>>),
+    /// The console's JSON export: one object per row.
+    Objects(#[serde(borrow)] Vec<std::collections::BTreeMap<Cow<'a, str>, serde_json::Value>>),
+}
+
+fn feed_insights_json(
+    body: &str,
+    name: &str,
+    source: Source<'_>,
+    analyzer: &mut Sink<'_, '_>,
+) -> Result<(), InputError> {
+    let doc: InsightsDoc<'_> = serde_json::from_str(body.trim()).map_err(|e| {
+        InputError::Json(
+            name.to_owned(),
+            format!("Logs Insights results with an @message field were expected: {e}"),
+        )
+    })?;
+    match doc {
+        InsightsDoc::Query { results: rows } | InsightsDoc::Rows(rows) => {
+            for (i, row) in rows.iter().enumerate() {
+                let fields: Vec<(&str, &str)> =
+                    row.iter().map(|f| (&*f.field, &*f.value)).collect();
+                if !insights_row(&fields, i, source, analyzer) {
+                    analyzer.analyzer.add_event(source, "row", 0, "");
+                }
+            }
+        }
+        InsightsDoc::Objects(rows) => {
+            for (i, row) in rows.iter().enumerate() {
+                let texts: Vec<(&str, String)> = row
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            &**k,
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        )
+                    })
+                    .collect();
+                let fields: Vec<(&str, &str)> =
+                    texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                if !insights_row(&fields, i, source, analyzer) {
+                    analyzer.analyzer.add_event(source, "row", 0, "");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// RFC 4180 CSV: quoted fields may hold commas, `""` and newlines.
+fn csv_records(text: &str, sep: char) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                _ => field.push(c),
+            }
+        } else if c == '"' && field.is_empty() {
+            quoted = true;
+        } else if c == sep {
+            row.push(std::mem::take(&mut field));
+        } else if c == '\n' {
+            row.push(std::mem::take(&mut field));
+            rows.push(std::mem::take(&mut row));
+        } else if c != '\r' {
+            field.push(c);
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+fn feed_insights_csv(
+    body: &str,
+    name: &str,
+    source: Source<'_>,
+    analyzer: &mut Sink<'_, '_>,
+) -> Result<(), InputError> {
+    let first = body.lines().next().unwrap_or("");
+    let sep = if first.contains('\t') && !first.contains(',') {
+        '\t'
+    } else {
+        ','
+    };
+    let mut rows = csv_records(body, sep).into_iter();
+    let head = rows.next().unwrap_or_default();
+    if !head.iter().any(|h| h.trim() == "@message") {
+        return Err(InputError::Json(
+            name.to_owned(),
+            "a Logs Insights CSV export with an @message column was expected".into(),
+        ));
+    }
+    for (i, row) in rows.enumerate() {
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let fields: Vec<(&str, &str)> = head
+            .iter()
+            .map(|h| h.trim())
+            .zip(row.iter().map(String::as_str))
+            .collect();
+        if !insights_row(&fields, i, source, analyzer) {
+            analyzer.analyzer.add_event(source, "row", 0, "");
+        }
+    }
+    Ok(())
+}
+
+/// JSON access-log records, pretty-printed one after another or in an array:
+/// each record is fed as one compact line.
+fn feed_json_records(
+    body: &str,
+    name: &str,
+    source: Source<'_>,
+    analyzer: &mut Sink<'_, '_>,
+) -> Result<(), InputError> {
+    let bad = |e: serde_json::Error| InputError::Json(name.to_owned(), e.to_string());
+    let mut n = 0usize;
+    let mut one = |v: &serde_json::Value, analyzer: &mut Sink<'_, '_>| {
+        n += 1;
+        // `$context.requestTimeEpoch` (ms) dates a record that has no log event around it.
+        let ts = v
+            .get("requestTimeEpoch")
+            .and_then(|t| t.as_i64().or_else(|| t.as_str()?.parse().ok()))
+            .unwrap_or(0);
+        let line = v.to_string();
+        analyzer.add_event(source, &format!("record:{n}"), ts, &line);
+    };
+    for v in serde_json::Deserializer::from_str(body).into_iter::<serde_json::Value>() {
+        match v.map_err(bad)? {
+            serde_json::Value::Array(items) => items.iter().for_each(|v| one(v, analyzer)),
+            v => one(&v, analyzer),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -162,7 +620,7 @@ fn feed_aws_logs(
     body: &str,
     name: &str,
     source: Source<'_>,
-    analyzer: &mut Analyzer<'_>,
+    analyzer: &mut Sink<'_, '_>,
 ) -> Result<(), InputError> {
     let t = body.trim();
     let events: Vec<AwsLogsEvent<'_>> = if t.starts_with('[') {
@@ -233,12 +691,12 @@ struct Pending {
     end: usize,
 }
 
-fn feed_console(body: &str, source: Source<'_>, analyzer: &mut Analyzer<'_>) {
+fn feed_console(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
     let mut current: Option<Pending> = None;
     let mut announced: Option<String> = None;
     let mut lone_ts = 0;
     let mut n = 0usize;
-    let flush = |p: Option<Pending>, analyzer: &mut Analyzer<'_>, n: &mut usize| {
+    let flush = |p: Option<Pending>, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
         if let Some(p) = p {
             *n += 1;
             let text = body[p.start..p.end].trim_end();
@@ -301,13 +759,13 @@ fn test_invoke_time(line: &str) -> Option<(i64, &str)> {
     Some((t.and_utc().timestamp_millis(), text))
 }
 
-fn feed_test_invoke(body: &str, source: Source<'_>, analyzer: &mut Analyzer<'_>) {
+fn feed_test_invoke(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
     // `…[TRUNCATED]Thu Apr 05 …`: the marker can be glued to the next line.
     let body = unglue_truncated(body);
     let mut id = "test-invoke-request".to_owned();
     let mut current: Option<(i64, String)> = None;
     let mut n = 0usize;
-    let flush = |c: Option<(i64, String)>, id: &str, analyzer: &mut Analyzer<'_>, n: &mut usize| {
+    let flush = |c: Option<(i64, String)>, id: &str, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
         if let Some((ts, text)) = c {
             *n += 1;
             analyzer.add_execution_line(
@@ -412,6 +870,104 @@ mod tests {
             announced_request_id("Starting execution for request: 9ac0."),
             Some("9ac0")
         );
+    }
+
+    fn read_all(text: &str) {
+        let config = crate::engine::analysis::EngineConfig::default();
+        for kind in [
+            InputKind::Auto,
+            InputKind::Tail,
+            InputKind::Insights,
+            InputKind::Json,
+            InputKind::TestInvoke,
+            InputKind::Console,
+        ] {
+            let mut a = Analyzer::new(&config);
+            let mut sink = Sink::new(
+                &mut a,
+                Window {
+                    since: Some(1),
+                    until: Some(1_800_000_000_000),
+                },
+            );
+            let _ = feed_window(text.as_bytes(), kind, "x", "", 1 << 20, &mut sink);
+            let _ = a.finish();
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn new_readers_never_panic(
+            head in proptest::sample::select(vec![
+                "", "@timestamp,@message\n", "{\"results\":[[{\"field\":\"@message\",\"value\":\"",
+                "[{\"@message\":\"", "2026-11-25T10:00:00.000000+00:00 s ", "{\"log\":\"Execution log for request ",
+                "{\n  \"requestId\": \"", "\"a,\"\"b\"\n",
+            ]),
+            body in "[ -~\n\t\"{}\\[\\],:()@]{0,300}",
+        ) {
+            read_all(&format!("{head}{body}"));
+        }
+    }
+
+    #[test]
+    fn formats_read() {
+        let config = crate::engine::analysis::EngineConfig::default();
+        let run = |text: &str, kind: InputKind| {
+            let mut a = Analyzer::new(&config);
+            feed(
+                text.as_bytes(),
+                kind,
+                "x",
+                "API-Gateway-Execution-Logs_abc/prod",
+                1 << 20,
+                &mut a,
+            )
+            .unwrap();
+            a.finish().0.summary
+        };
+        let exec = "(r1) Sending request to https://example.com/x\n(r1) Execution failed due to a timeout error\n";
+        let lines: Vec<&str> = exec.lines().collect();
+        let tail = format!(
+            "2026-11-25T10:00:00.000000+00:00 s1 {}\n2026-11-25T10:00:29.000000+00:00 s1 {}\n",
+            lines[0], lines[1]
+        );
+        assert_eq!(detect(&tail), InputKind::Tail);
+        assert_eq!(run(&tail, InputKind::Auto).timeouts, 1);
+        let csv = format!(
+            "@timestamp,@message\n2026-11-25 10:00:00.000,\"{}\"\n2026-11-25 10:00:29.000,{}\n",
+            lines[0], lines[1]
+        );
+        assert_eq!(detect(&csv), InputKind::Insights);
+        assert_eq!(run(&csv, InputKind::Auto).timeouts, 1);
+        let console_json =
+            serde_json::json!([{"@timestamp": "2026-11-25 10:00:00.000", "@message": lines[0]},
+            {"@timestamp": "2026-11-25 10:00:29.000", "@message": lines[1]}])
+            .to_string();
+        assert_eq!(detect(&console_json), InputKind::Insights);
+        assert_eq!(run(&console_json, InputKind::Auto).timeouts, 1);
+        assert_eq!(
+            csv_records("a,\"b,\"\"c\"\"\nd\"\n", ','),
+            vec![vec!["a", "b,\"c\"\nd"]]
+        );
+        assert_eq!(detect("{\n  \"status\": \"504\"\n}\n"), InputKind::Json);
+        assert_eq!(detect("[{\"status\": \"504\"}]"), InputKind::Json);
+    }
+
+    #[test]
+    fn times() {
+        let now = 1_764_590_400_000; // 2025-12-01T12:00:00Z
+        assert_eq!(parse_time("2h", now), Ok(now - 7_200_000));
+        assert_eq!(parse_time("30m", now), Ok(now - 1_800_000));
+        assert_eq!(parse_time("2025-12-01T11:00:00Z", now), Ok(now - 3_600_000));
+        assert_eq!(parse_time("2025-12-01 11:00", now), Ok(now - 3_600_000));
+        assert_eq!(parse_time("1764590400000", now), Ok(now));
+        assert!(parse_time("yesterday", now).is_err());
+        assert!(parse_time("2x", now).is_err());
+        let w = Window {
+            since: Some(10),
+            until: Some(20),
+        };
+        assert!(w.contains(10) && !w.contains(20) && !w.contains(9) && w.contains(0));
     }
 
     #[test]

@@ -2,5 +2,7 @@
 
 pub mod alert;
 pub mod display;
+pub mod html;
+pub mod markdown;
 pub mod metrics;
 pub mod report;

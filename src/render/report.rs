@@ -2,8 +2,10 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::analysis::{Analysis, Finding, Percentile, Summary};
+use crate::engine::analysis::{Analysis, Finding, Percentile, RouteStats, Summary};
 use crate::engine::findings::Kind;
+use crate::engine::incidents;
+use crate::engine::timeline::{self, Timeline};
 use crate::render::display::{ms, rate, thousands, time};
 
 /// Near-limit findings shown one by one in the text report; the rest are counted.
@@ -79,22 +81,9 @@ impl<'a> FindingJson<'a> {
     }
 }
 
-#[derive(serde::Serialize)]
-struct ReportJson<'a> {
-    summary: &'a Summary,
-    findings: Vec<FindingJson<'a>>,
-    routes: &'a [crate::engine::analysis::RouteStats],
-    functions: &'a [crate::engine::analysis::FunctionStats],
-}
-
+/// The JSON report with no warnings (see [`Report::json`]).
 pub fn json(a: &Analysis) -> String {
-    let doc = ReportJson {
-        summary: &a.summary,
-        findings: a.findings.iter().map(FindingJson::new).collect(),
-        routes: &a.routes,
-        functions: &a.functions,
-    };
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    Report::build(a, &Options::default()).json()
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -122,7 +111,11 @@ pub fn summary_line(s: &Summary) -> String {
 pub fn wrap(text: &str, indent: usize) -> String {
     let mut out = String::new();
     let mut col = indent;
-    for (i, word) in text.split(' ').filter(|w| !w.is_empty()).enumerate() {
+    for (i, word) in text
+        .split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             if col + 1 + word.chars().count() > WIDTH {
                 out.push('\n');
@@ -155,7 +148,25 @@ fn list(out: &mut String, label: &str, items: &[String], numbered: bool) {
     }
 }
 
-fn invoked_text(f: &Finding) -> &'static str {
+/// Times to the second (test-invoke logs, some exports) cannot measure a wait in
+/// milliseconds: say so rather than print `1,000 ms` beside a latency of 426 ms.
+pub fn second_resolution(f: &Finding) -> bool {
+    f.timestamp.is_some_and(|t| t % 1000 == 0) && f.elapsed_ms.is_some_and(|e| e % 1000 == 0)
+}
+
+pub fn elapsed_text(f: &Finding, e: u64) -> String {
+    if second_resolution(f) {
+        format!(
+            "about {} s after sending, to the second (these logs' times are whole seconds; limit {})",
+            thousands(e / 1000),
+            ms(f.limit_ms)
+        )
+    } else {
+        format!("{} after sending (limit {})", ms(e), ms(f.limit_ms))
+    }
+}
+
+pub fn invoked_text(f: &Finding) -> &'static str {
     match f.invoked {
         Some(true) => "yes",
         Some(false) => "no: the integration never received the request",
@@ -203,11 +214,7 @@ pub fn finding_text(out: &mut String, f: &Finding) {
         field(out, "Invoked", invoked_text(f));
     }
     if let Some(e) = f.elapsed_ms {
-        field(
-            out,
-            "Elapsed",
-            &format!("{} after sending (limit {})", ms(e), ms(f.limit_ms)),
-        );
+        field(out, "Elapsed", &elapsed_text(f, e));
     }
     list(out, "Evidence", &f.diagnosis.shows, false);
     list(out, "Not shown", &f.diagnosis.cannot_show, false);
@@ -229,6 +236,7 @@ pub fn finding_text(out: &mut String, f: &Finding) {
     out.push('\n');
 }
 
+/// Every finding, one block each (`analyze --details`).
 pub fn text(a: &Analysis) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "apigw-doctor: {}\n", summary_line(&a.summary));
@@ -258,7 +266,7 @@ pub fn text(a: &Analysis) -> String {
     out
 }
 
-fn route_table(out: &mut String, a: &Analysis) {
+pub fn route_table(out: &mut String, a: &Analysis) {
     if a.routes.is_empty() {
         return;
     }
@@ -329,5 +337,722 @@ fn route_table(out: &mut String, a: &Analysis) {
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}", line(&cells));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The incident report: summary, timeline, incidents, routes by impact,
+// exemplars, remedies. Built once as data; text, Markdown, HTML and JSON read it.
+
+/// What the report shows beyond the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Rows of the route table and incidents shown (0: all).
+    pub top: usize,
+    /// Exemplar requests per incident.
+    pub exemplars: usize,
+    /// Said first: inputs that could not be read, filters that matched nothing.
+    pub warnings: Vec<String>,
+}
+
+/// A route's row in the table by impact.
+#[derive(Debug, Clone)]
+pub struct RouteRow<'a> {
+    pub stats: &'a RouteStats,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+impl RouteRow<'_> {
+    pub fn timeout_pct(&self) -> Option<f64> {
+        pct(self.stats.timeouts, self.stats.requests)
+    }
+    pub fn error_pct(&self) -> Option<f64> {
+        pct(self.stats.errors, self.stats.requests)
+    }
+    pub fn name(&self) -> String {
+        let k = &self.stats.key;
+        format!("{}/{} {}", k.api_id, k.stage, k.route)
+    }
+}
+
+pub fn pct(n: u64, of: u64) -> Option<f64> {
+    (of > 0).then(|| n as f64 * 100.0 / of as f64)
+}
+
+/// `9.0 %`; `-` when there is nothing to divide by.
+pub fn pct_text(p: Option<f64>) -> String {
+    p.map_or_else(|| "-".to_owned(), |p| format!("{p:.1} %"))
+}
+
+/// One incident, grouped as alerts group them ([`incidents::group_analysis`]: API, stage,
+/// backend, kind), with what the report shows of it.
+#[derive(Debug, Clone)]
+pub struct Group<'a> {
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    /// The member routes (or the Lambda function of a misconfiguration), as one name.
+    pub target: String,
+    /// The backend the incident is about, when the logs name it.
+    pub backend: Option<String>,
+    pub kind: Kind,
+    /// The most frequent cause.
+    pub cause: crate::engine::findings::Cause,
+    /// Worst first: the longest wait, then the earliest.
+    pub findings: Vec<&'a Finding>,
+    /// First and last request start among the findings.
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    /// Requests on the member routes, for the rate.
+    pub route_requests: Option<u64>,
+    /// Member routes: (name, requests, affected).
+    pub routes: Vec<(String, u64, u64)>,
+}
+
+impl Group<'_> {
+    pub fn count(&self) -> u64 {
+        self.findings.len() as u64
+    }
+    pub fn rate(&self) -> Option<f64> {
+        self.route_requests.and_then(|n| pct(self.count(), n))
+    }
+    pub fn remedies(&self) -> &[String] {
+        self.findings
+            .first()
+            .map_or(&[][..], |f| &f.diagnosis.remedies[..])
+    }
+    pub fn title(&self) -> String {
+        format!(
+            "{} {} · {}/{} {}",
+            thousands(self.count()),
+            kind_label(self.kind, self.count()),
+            self.api_id,
+            self.stage,
+            self.target
+        )
+    }
+}
+
+pub fn kind_label(k: Kind, n: u64) -> &'static str {
+    match (k, n == 1) {
+        (Kind::Timeout, true) => "timeout (504)",
+        (Kind::Timeout, false) => "timeouts (504)",
+        (Kind::Error, true) => "integration error",
+        (Kind::Error, false) => "integration errors",
+        (Kind::NearLimit, true) => "request near the limit",
+        (Kind::NearLimit, false) => "requests near the limit",
+        (Kind::Misconfiguration, true) => "misconfiguration",
+        (Kind::Misconfiguration, false) => "misconfigurations",
+    }
+}
+
+/// The analysis's incidents, grouped exactly as alerts group them.
+pub fn groups<'a>(a: &'a Analysis) -> Vec<Group<'a>> {
+    incidents::group_analysis(a)
+        .into_iter()
+        .map(|g| {
+            let mut findings = g.findings;
+            findings.sort_by(|a, b| {
+                let wait = |f: &Finding| f.elapsed_ms.or(f.integration_latency_ms).unwrap_or(0);
+                wait(b).cmp(&wait(a)).then(a.timestamp.cmp(&b.timestamp))
+            });
+            let times = findings
+                .iter()
+                .filter_map(|f| f.timestamp.filter(|t| *t > 0));
+            let first = times.clone().min();
+            let last = times.max();
+            let routes: Vec<(String, u64, u64)> = g
+                .routes
+                .iter()
+                .map(|(name, c)| (name.clone(), c.requests, c.affected))
+                .collect();
+            let mut names: Vec<&str> = routes.iter().map(|r| r.0.as_str()).collect();
+            let more = names.len().saturating_sub(3);
+            names.truncate(3);
+            let mut target = names.join(", ");
+            if more > 0 {
+                let _ = write!(target, " and {more} more routes");
+            }
+            Group {
+                api_id: findings.first().map_or("", |f| f.api_id.as_str()),
+                stage: findings.first().map_or("", |f| f.stage.as_str()),
+                target,
+                backend: g.backend.map(|b| b.to_string()),
+                kind: g.key.kind,
+                cause: g.cause,
+                findings,
+                first,
+                last,
+                route_requests: (g.requests > 0).then_some(g.requests),
+                routes,
+            }
+        })
+        .collect()
+}
+
+/// Routes by impact: timeouts, then errors, then near-limit requests, then traffic.
+pub fn routes_by_impact(a: &Analysis) -> Vec<RouteRow<'_>> {
+    let seen = timeline::route_seen(a);
+    let mut rows: Vec<RouteRow<'_>> = a
+        .routes
+        .iter()
+        .zip(seen)
+        .map(|(stats, seen)| RouteRow {
+            stats,
+            first_seen: seen.map(|s| s.0),
+            last_seen: seen.map(|s| s.1),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let (x, y) = (a.stats, b.stats);
+        (y.timeouts, y.errors, y.near_limit, y.requests).cmp(&(
+            x.timeouts,
+            x.errors,
+            x.near_limit,
+            x.requests,
+        ))
+    });
+    rows
+}
+
+pub struct Report<'a> {
+    pub analysis: &'a Analysis,
+    pub timeline: Timeline,
+    pub routes: Vec<RouteRow<'a>>,
+    pub groups: Vec<Group<'a>>,
+    pub options: Options,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct IncidentJson<'a> {
+    pub kind: &'static str,
+    pub backend: Option<&'a str>,
+    pub cause: &'static str,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub route: &'a str,
+    pub count: u64,
+    pub route_requests: Option<u64>,
+    pub rate_pct: Option<f64>,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub exemplars: Vec<Option<&'a str>>,
+    pub remedies: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    summary: &'a Summary,
+    findings: Vec<FindingJson<'a>>,
+    routes: &'a [RouteStats],
+    functions: &'a [crate::engine::analysis::FunctionStats],
+    timeline: &'a Timeline,
+    incidents: Vec<IncidentJson<'a>>,
+    warnings: &'a [String],
+}
+
+impl<'a> Report<'a> {
+    pub fn build(a: &'a Analysis, options: &Options) -> Report<'a> {
+        let mut options = options.clone();
+        if options.exemplars == 0 {
+            options.exemplars = 3;
+        }
+        if a.summary.log_events > 0 && a.summary.requests == 0 && a.summary.unrecognised_lines > 0 {
+            options.warnings.push(format!(
+                "None of the {} log events read was an API Gateway request: the report covers nothing.",
+                thousands(a.summary.log_events)
+            ));
+        }
+        Report {
+            analysis: a,
+            timeline: timeline::timeline(a, None),
+            routes: routes_by_impact(a),
+            groups: groups(a),
+            options,
+        }
+    }
+
+    pub fn shown_routes(&self) -> &[RouteRow<'a>] {
+        match self.options.top {
+            0 => &self.routes,
+            n => &self.routes[..n.min(self.routes.len())],
+        }
+    }
+
+    pub fn shown_groups(&self) -> &[Group<'a>] {
+        match self.options.top {
+            0 => &self.groups,
+            n => &self.groups[..n.min(self.groups.len())],
+        }
+    }
+
+    /// First and last timestamp of the requests.
+    pub fn window(&self) -> Option<(i64, i64)> {
+        let t = self
+            .analysis
+            .observations
+            .iter()
+            .filter_map(|o| o.timestamp.filter(|t| *t > 0));
+        Some((t.clone().min()?, t.max()?))
+    }
+
+    pub fn worst_route(&self) -> Option<&RouteRow<'a>> {
+        self.routes
+            .first()
+            .filter(|r| r.stats.timeouts + r.stats.errors + r.stats.near_limit > 0)
+    }
+
+    /// The first and last timeout: the incident's onset and end.
+    pub fn onset_end(&self) -> Option<(i64, i64)> {
+        let t = self
+            .analysis
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::Timeout)
+            .filter_map(|f| f.timestamp.filter(|t| *t > 0));
+        Some((t.clone().min()?, t.max()?))
+    }
+
+    /// The summary's facts as (label, value) pairs, shared by the text and Markdown.
+    pub fn summary_rows(&self) -> Vec<(&'static str, String)> {
+        let s = &self.analysis.summary;
+        let mut rows = Vec::new();
+        rows.push((
+            "Window",
+            match self.window() {
+                Some((lo, hi)) => format!(
+                    "{} → {} ({})",
+                    time(lo),
+                    time(hi),
+                    duration((hi - lo).max(0))
+                ),
+                None => "unknown (the logs carry no timestamps)".to_owned(),
+            },
+        ));
+        let apis: std::collections::BTreeSet<(&str, &str)> = self
+            .analysis
+            .routes
+            .iter()
+            .map(|r| (r.key.api_id.as_str(), r.key.stage.as_str()))
+            .collect();
+        rows.push((
+            "Requests",
+            format!(
+                "{} on {} of {}",
+                thousands(s.requests),
+                plural(self.analysis.routes.len() as u64, "route", "routes"),
+                plural(apis.len() as u64, "API stage", "API stages"),
+            ),
+        ));
+        rows.push(("Timeouts", rate(s.timeouts, s.requests)));
+        rows.push(("Errors", rate(s.errors, s.requests)));
+        rows.push(("Near limit", thousands(s.near_limit)));
+        if s.misconfigurations > 0 {
+            rows.push(("Misconfig", thousands(s.misconfigurations)));
+        }
+        if let Some(w) = self.worst_route() {
+            rows.push((
+                "Worst route",
+                format!(
+                    "{}: {} timed out, {} with errors",
+                    w.name(),
+                    rate(w.stats.timeouts, w.stats.requests),
+                    thousands(w.stats.errors),
+                ),
+            ));
+        }
+        rows.push((
+            "Onset, end",
+            match self.onset_end() {
+                Some((a, b)) => format!("first timeout {}, last {}", time(a), time(b)),
+                None => "no timeouts".to_owned(),
+            },
+        ));
+        rows.push((
+            "Read",
+            format!(
+                "{}, {} not recognised",
+                plural(s.log_events, "log event", "log events"),
+                thousands(s.unrecognised_lines)
+            ),
+        ));
+        rows
+    }
+
+    pub fn json(&self) -> String {
+        let a = self.analysis;
+        let doc = ReportJson {
+            summary: &a.summary,
+            findings: a.findings.iter().map(FindingJson::new).collect(),
+            routes: &a.routes,
+            functions: &a.functions,
+            timeline: &self.timeline,
+            incidents: self
+                .groups
+                .iter()
+                .map(|g| IncidentJson {
+                    kind: g.kind.as_str(),
+                    backend: g.backend.as_deref(),
+                    cause: g.cause.as_str(),
+                    api_id: g.api_id,
+                    stage: g.stage,
+                    route: &g.target,
+                    count: g.count(),
+                    route_requests: g.route_requests,
+                    rate_pct: g.rate(),
+                    first: g.first,
+                    last: g.last,
+                    exemplars: g
+                        .findings
+                        .iter()
+                        .take(self.options.exemplars)
+                        .map(|f| f.request_id.as_deref())
+                        .collect(),
+                    remedies: g.remedies(),
+                })
+                .collect(),
+            warnings: &self.options.warnings,
+        };
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The text report: summary, timeline, incidents, routes, exemplars, remedies.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "apigw-doctor report\n");
+        for w in &self.options.warnings {
+            let _ = writeln!(out, "!! WARNING: {}\n", wrap(w, 12));
+        }
+        heading(&mut out, "SUMMARY");
+        for (label, value) in self.summary_rows() {
+            let _ = writeln!(out, "  {label:<12} {}", wrap(&value, 15));
+        }
+        out.push('\n');
+        self.timeline_text(&mut out);
+        heading(&mut out, "INCIDENTS");
+        if self.groups.is_empty() {
+            let _ = writeln!(out, "  {}", wrap(&self.nothing_found(), 2));
+        }
+        for (i, g) in self.shown_groups().iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", i + 1, g.title());
+            let _ = writeln!(out, "     {}", wrap(&group_facts(g), 5));
+        }
+        hidden(
+            &mut out,
+            self.groups.len(),
+            self.shown_groups().len(),
+            "incidents",
+        );
+        out.push('\n');
+        self.routes_text(&mut out);
+        if !self.groups.is_empty() {
+            heading(&mut out, "EXEMPLARS (worst first)");
+            for (i, g) in self.shown_groups().iter().enumerate() {
+                let _ = writeln!(out, "  {}. {}", i + 1, g.title());
+                for f in g.findings.iter().take(self.options.exemplars) {
+                    exemplar_text(&mut out, f);
+                }
+            }
+            heading(&mut out, "WHAT TO DO (once per incident)");
+            for (i, g) in self.shown_groups().iter().enumerate() {
+                let _ = writeln!(out, "  {}. {}", i + 1, g.title());
+                for (n, r) in g.remedies().iter().enumerate() {
+                    let _ = writeln!(out, "     {}. {}", n + 1, wrap(r, 8));
+                }
+                out.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "Every finding, one by one: --details. All of it as data: --format json."
+            );
+        }
+        out
+    }
+
+    /// What the report says when it found nothing; never an all-clear about input it could not read.
+    pub fn nothing_found(&self) -> String {
+        let s = &self.analysis.summary;
+        if !self.options.warnings.is_empty() || (s.requests == 0 && s.log_events > 0) {
+            format!(
+                "None found in what could be read ({} of {} log events were not recognised): this is not an all-clear.",
+                thousands(s.unrecognised_lines),
+                thousands(s.log_events)
+            )
+        } else if s.requests == 0 {
+            "No requests in the input: this is not an all-clear.".to_owned()
+        } else {
+            format!(
+                "No integration timeouts, near-limit requests or integration errors in {}.",
+                plural(s.requests, "request", "requests")
+            )
+        }
+    }
+
+    fn timeline_text(&self, out: &mut String) {
+        let t = &self.timeline;
+        if t.buckets.is_empty() {
+            return;
+        }
+        heading(
+            out,
+            &format!(
+                "TIMELINE (per {}, UTC; bar: requests, # = timeouts)",
+                bucket_name(t.bucket_ms)
+            ),
+        );
+        let max = t
+            .buckets
+            .iter()
+            .map(|b| b.requests)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let day_changes = t.buckets.first().map(|b| b.start_ms / 86_400_000)
+            != t.buckets.last().map(|b| b.start_ms / 86_400_000);
+        let rows: Vec<[String; 7]> = t
+            .buckets
+            .iter()
+            .map(|b| {
+                [
+                    bucket_label(b.start_ms, day_changes),
+                    thousands(b.requests),
+                    thousands(b.timeouts),
+                    thousands(b.errors),
+                    thousands(b.near_limit),
+                    p95_text(b.p95_ms, b.p95_censored),
+                    bar(b.requests, b.timeouts, max, 24),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "TIME", "REQUESTS", "TIMEOUTS", "ERRORS", "NEAR", "P95 MS", "",
+            ],
+            &rows,
+            &[0, 6],
+        );
+        if t.undated_requests > 0 {
+            let _ = writeln!(
+                out,
+                "  ({} requests carried no timestamp)",
+                thousands(t.undated_requests)
+            );
+        }
+        out.push('\n');
+    }
+
+    fn routes_text(&self, out: &mut String) {
+        if self.routes.is_empty() {
+            return;
+        }
+        heading(
+            out,
+            "ROUTES BY IMPACT (P95 counts timeouts at the limit: ≥ when it falls on one)",
+        );
+        let rows: Vec<[String; 10]> = self
+            .shown_routes()
+            .iter()
+            .map(|r| {
+                [
+                    r.name(),
+                    thousands(r.stats.requests),
+                    pct_text(r.timeout_pct()),
+                    pct_text(r.error_pct()),
+                    thousands(r.stats.near_limit),
+                    r.stats.p50_ms.map_or_else(|| "-".to_owned(), thousands),
+                    route_p95(r),
+                    thousands(r.stats.limit_ms),
+                    r.first_seen.map_or_else(|| "-".to_owned(), short_time),
+                    r.last_seen.map_or_else(|| "-".to_owned(), short_time),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "ROUTE", "REQUESTS", "TIMEOUT%", "ERROR%", "NEAR", "P50 MS", "P95 MS", "LIMIT MS",
+                "FIRST", "LAST",
+            ],
+            &rows,
+            &[0],
+        );
+        hidden(out, self.routes.len(), self.shown_routes().len(), "routes");
+        out.push('\n');
+    }
+}
+
+/// A route's p95 as the engine computed it: timeouts counted at the limit (`≥` when it
+/// falls on one), none below the engine's minimum sample.
+pub fn route_p95(r: &RouteRow<'_>) -> String {
+    match r.stats.p95 {
+        Some(p) => p95_text(Some(p.ms), p.at_least),
+        None => "-".to_owned(),
+    }
+}
+
+pub fn p95_text(p: Option<u64>, censored: bool) -> String {
+    match p {
+        Some(v) if censored => format!("≥{}", thousands(v)),
+        Some(v) => thousands(v),
+        None => "-".to_owned(),
+    }
+}
+
+pub fn group_facts(g: &Group<'_>) -> String {
+    let mut s = g.cause.to_string();
+    if let Some(b) = &g.backend {
+        let _ = write!(s, "; backend {b}");
+    }
+    if g.routes.len() > 1 {
+        let parts: Vec<String> = g
+            .routes
+            .iter()
+            .map(|(name, n, k)| format!("{name} {} of {}", thousands(*k), thousands(*n)))
+            .collect();
+        let _ = write!(s, "; routes: {}", parts.join(", "));
+    }
+    if let Some(n) = g.route_requests {
+        let _ = write!(
+            s,
+            "; {} of the {} requests on its routes",
+            pct_text(g.rate()),
+            thousands(n)
+        );
+    }
+    match (g.first, g.last) {
+        (Some(a), Some(b)) if a == b => {
+            let _ = write!(s, "; at {}", time(a));
+        }
+        (Some(a), Some(b)) => {
+            let _ = write!(s, "; from {} to {}", time(a), time(b));
+        }
+        _ => {}
+    }
+    s
+}
+
+fn exemplar_text(out: &mut String, f: &Finding) {
+    let id = f.request_id.as_deref().unwrap_or("(no request id)");
+    let at = f
+        .timestamp
+        .map(|t| format!(" at {}", time(t)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "     - Request {id}{at}");
+    let mut facts = vec![f.diagnosis.headline.clone()];
+    if let Some(b) = &f.backend {
+        facts.push(format!("Backend: {b}."));
+    }
+    if f.kind == Kind::Timeout {
+        facts.push(format!("Invoked: {}.", invoked_text(f)));
+    }
+    if let Some(e) = f.elapsed_ms {
+        facts.push(format!("Elapsed: {}.", elapsed_text(f, e)));
+    }
+    for fact in facts.iter().chain(&f.diagnosis.shows) {
+        let _ = writeln!(out, "       {}", wrap(fact, 7));
+    }
+    for c in &f.diagnosis.cannot_show {
+        let _ = writeln!(out, "       Not shown: {}", wrap(c, 18));
+    }
+    if let Some(u) = &f.diagnosis.console_url {
+        let _ = writeln!(out, "       Console: {u}");
+    }
+    if let Some(q) = &f.diagnosis.insights_query {
+        let _ = writeln!(out, "       Query: {q}");
+    }
+    out.push('\n');
+}
+
+fn heading(out: &mut String, h: &str) {
+    let _ = writeln!(out, "{h}");
+}
+
+fn hidden(out: &mut String, all: usize, shown: usize, what: &str) {
+    if all > shown {
+        let _ = writeln!(
+            out,
+            "  … and {} more {what} (--top 0 shows all).",
+            all - shown
+        );
+    }
+}
+
+/// A left/right-aligned table; `left` are the columns aligned left.
+fn table<const N: usize>(out: &mut String, head: &[&str; N], rows: &[[String; N]], left: &[usize]) {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::from("  ");
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = " ".repeat(w - cell.chars().count());
+            if left.contains(&i) {
+                s.push_str(cell);
+                s.push_str(&pad);
+            } else {
+                s.push_str(&pad);
+                s.push_str(cell);
+            }
+            s.push_str("  ");
+        }
+        s.trim_end().to_owned()
+    };
+    let _ = writeln!(out, "{}", line(head));
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "{}", line(&cells));
+    }
+}
+
+/// A bar `width` cells long at `max` requests: `#` for timeouts, `=` for the rest.
+pub fn bar(requests: u64, timeouts: u64, max: u64, width: u64) -> String {
+    let cells = |n: u64| (n * width).div_ceil(max.max(1));
+    let all = cells(requests);
+    let t = cells(timeouts).min(all);
+    format!(
+        "{}{}",
+        "#".repeat(t as usize),
+        "=".repeat((all - t) as usize)
+    )
+}
+
+pub fn bucket_name(ms: i64) -> String {
+    match ms / 60_000 {
+        1 => "minute".to_owned(),
+        60 => "hour".to_owned(),
+        1440 => "day".to_owned(),
+        m => format!("{m} minutes"),
+    }
+}
+
+fn bucket_label(ms: i64, with_day: bool) -> String {
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return ms.to_string();
+    };
+    if with_day {
+        t.format("%m-%d %H:%M").to_string()
+    } else {
+        t.format("%H:%M").to_string()
+    }
+}
+
+/// `2026-11-25 10:00:03Z`: the table's first/last seen.
+pub fn short_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%m-%d %H:%M:%S").to_string(),
+    )
+}
+
+pub fn duration(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
     }
 }

@@ -1,0 +1,372 @@
+//! `analyze --api-id … --since …`: the CLI reads the API's logs from CloudWatch Logs
+//! itself. API Gateway `GetStage` names the stage's access-log group; the execution
+//! log group's name is fixed (`API-Gateway-Execution-Logs_{api}/{stage}`). Each group is
+//! read with `FilterLogEvents`, page by page; throttling is retried by the SDK in its
+//! adaptive mode (backoff plus a client-side rate limit), so a large window slows down
+//! rather than fails. Credentials and endpoint come from the standard chain
+//! (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`…).
+
+use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("GetStage {api_id}/{stage}: {detail}")]
+    Stage {
+        api_id: String,
+        stage: String,
+        detail: String,
+    },
+    #[error("FilterLogEvents on {group}: {detail}")]
+    Logs { group: String, detail: String },
+}
+
+/// The execution-log group API Gateway writes for a REST API stage.
+pub fn execution_group(api_id: &str, stage: &str) -> String {
+    format!("API-Gateway-Execution-Logs_{api_id}/{stage}")
+}
+
+/// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]` → `NAME`.
+pub fn group_from_arn(arn: &str) -> Option<&str> {
+    let (_, name) = arn.split_once(":log-group:")?;
+    let name = name.strip_suffix(":*").unwrap_or(name);
+    (!name.is_empty()).then_some(name)
+}
+
+/// What has been read so far, for the progress line.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub group: String,
+    /// 1-based index of the group being read, of `groups`.
+    pub group_index: usize,
+    pub groups: usize,
+    pub events: u64,
+    pub bytes: u64,
+    /// The latest event time read in this group, against the window.
+    pub latest_ms: Option<i64>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl Progress {
+    /// The share of the whole job done, from the groups read and the time reached in this one.
+    pub fn done(&self) -> f64 {
+        let span = (self.end_ms - self.start_ms).max(1) as f64;
+        let within = self
+            .latest_ms
+            .map_or(0.0, |t| ((t - self.start_ms) as f64 / span).clamp(0.0, 1.0));
+        ((self.group_index.saturating_sub(1)) as f64 + within) / self.groups.max(1) as f64
+    }
+}
+
+/// One event read from a group.
+pub struct Event<'a> {
+    pub group: &'a str,
+    pub stream: &'a str,
+    pub id: &'a str,
+    pub timestamp: i64,
+    pub message: &'a str,
+}
+
+pub struct Fetcher {
+    logs: aws_sdk_cloudwatchlogs::Client,
+    apigw: aws_sdk_apigateway::Client,
+    /// Events per FilterLogEvents page (`APIGW_DOCTOR_FETCH_PAGE_LIMIT`; AWS's default, 10,000,
+    /// when unset): tests make small pages to exercise pagination.
+    page_limit: Option<i32>,
+}
+
+impl Fetcher {
+    pub async fn new(region: Option<String>) -> Fetcher {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r));
+        }
+        Fetcher::with_loader(loader).await
+    }
+
+    /// Adaptive retries: backoff, and a client-side rate limit once throttled.
+    pub async fn with_loader(loader: aws_config::ConfigLoader) -> Fetcher {
+        let retry = aws_config::retry::RetryConfig::adaptive().with_max_attempts(10);
+        let shared = loader.retry_config(retry).load().await;
+        Fetcher {
+            logs: aws_sdk_cloudwatchlogs::Client::new(&shared),
+            apigw: aws_sdk_apigateway::Client::new(&shared),
+            page_limit: std::env::var("APIGW_DOCTOR_FETCH_PAGE_LIMIT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| (1..=10_000).contains(n)),
+        }
+    }
+
+    /// The stage's log groups: its execution-log group, and its access-log group when
+    /// access logging goes to CloudWatch Logs. A failed GetStage (an HTTP API, or no
+    /// `apigateway:GET`) leaves the execution-log group alone, with a warning.
+    pub async fn stage_groups(&self, api_id: &str, stage: &str) -> (Vec<String>, Vec<String>) {
+        let mut groups = vec![execution_group(api_id, stage)];
+        let mut warnings = Vec::new();
+        match self
+            .apigw
+            .get_stage()
+            .rest_api_id(api_id)
+            .stage_name(stage)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                if let Some(g) = out
+                    .access_log_settings()
+                    .and_then(|s| s.destination_arn())
+                    .and_then(group_from_arn)
+                {
+                    groups.push(g.to_owned());
+                }
+            }
+            Err(e) => warnings.push(
+                FetchError::Stage {
+                    api_id: api_id.to_owned(),
+                    stage: stage.to_owned(),
+                    detail: DisplayErrorContext(&e).to_string(),
+                }
+                .to_string()
+                    + "; reading the execution log group only (add the access-log group with --log-group)",
+            ),
+        }
+        (groups, warnings)
+    }
+
+    /// Whether `group` exists (DescribeLogGroups): a stage without execution logging has none.
+    pub async fn group_exists(&self, group: &str) -> Result<bool, FetchError> {
+        let out = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(group)
+            .send()
+            .await
+            .map_err(|e| FetchError::Logs {
+                group: group.to_owned(),
+                detail: DisplayErrorContext(&e).to_string(),
+            })?;
+        Ok(out
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(group)))
+    }
+
+    /// Every event of `group` in [start, end), page by page, to `sink`; `progress`
+    /// after each page.
+    pub async fn read_group(
+        &self,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        progress: &mut Progress,
+        on_progress: &mut dyn FnMut(&Progress),
+        sink: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), FetchError> {
+        let mut token: Option<String> = None;
+        progress.group = group.to_owned();
+        progress.latest_ms = None;
+        loop {
+            let out = self
+                .logs
+                .filter_log_events()
+                .log_group_name(group)
+                .start_time(start_ms)
+                .end_time(end_ms)
+                .set_limit(self.page_limit)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| FetchError::Logs {
+                    group: group.to_owned(),
+                    detail: DisplayErrorContext(&e).to_string(),
+                })?;
+            for (i, e) in out.events().iter().enumerate() {
+                let message = e.message().unwrap_or_default();
+                let ts = e.timestamp().unwrap_or(0);
+                progress.events += 1;
+                progress.bytes += message.len() as u64;
+                progress.latest_ms = Some(progress.latest_ms.map_or(ts, |l| l.max(ts)));
+                let fallback;
+                let id = match e.event_id() {
+                    Some(id) => id,
+                    None => {
+                        fallback = format!("{group}:{}:{i}", progress.events);
+                        &fallback
+                    }
+                };
+                sink(Event {
+                    group,
+                    stream: e.log_stream_name().unwrap_or_default(),
+                    id,
+                    timestamp: ts,
+                    message,
+                });
+            }
+            on_progress(progress);
+            // The last page has no token; a repeated token would loop forever.
+            match out.next_token() {
+                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
+                    token = Some(t.to_owned());
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups() {
+        assert_eq!(
+            execution_group("abc123", "prod"),
+            "API-Gateway-Execution-Logs_abc123/prod"
+        );
+        assert_eq!(
+            group_from_arn("arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigw/access:*"),
+            Some("/aws/apigw/access")
+        );
+        assert_eq!(
+            group_from_arn("arn:aws:logs:us-east-1:123456789012:log-group:acc"),
+            Some("acc")
+        );
+        assert_eq!(group_from_arn("arn:aws:firehose:x"), None);
+    }
+
+    /// A fake CloudWatch Logs on loopback: three pages, the second throttled once.
+    #[tokio::test]
+    async fn pages_and_throttling() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        let n = match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        let Some(end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + len {
+                            continue;
+                        }
+                        let body =
+                            String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string();
+                        buf.drain(..end + 4 + len);
+                        let n = c.fetch_add(1, Ordering::SeqCst);
+                        let page = |i: usize, next: Option<&str>| {
+                            let events: Vec<serde_json::Value> = (0..3)
+                                .map(|k| serde_json::json!({"logStreamName": "s", "timestamp": 1000 + i * 10 + k,
+                                    "message": format!("(r{i}{k}) Sending request to https://x"), "eventId": format!("e{i}{k}")}))
+                                .collect();
+                            let mut v =
+                                serde_json::json!({"events": events, "searchedLogStreams": []});
+                            if let Some(t) = next {
+                                v["nextToken"] = serde_json::json!(t);
+                            }
+                            v.to_string()
+                        };
+                        let (status, reply) = if body.contains("\"p2\"") && n == 1 {
+                            (
+                                "400 Bad Request",
+                                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+                                    .to_owned(),
+                            )
+                        } else if body.contains("\"p2\"") {
+                            ("200 OK", page(2, Some("p3")))
+                        } else if body.contains("\"p3\"") {
+                            ("200 OK", page(3, None))
+                        } else {
+                            ("200 OK", page(1, Some("p2")))
+                        };
+                        let resp = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{reply}",
+                            reply.len()
+                        );
+                        if sock.write_all(resp.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ));
+        let fetcher = Fetcher::with_loader(loader).await;
+        let mut progress = Progress {
+            groups: 1,
+            group_index: 1,
+            start_ms: 1000,
+            end_ms: 1040,
+            ..Progress::default()
+        };
+        let mut pages = 0;
+        let mut ids = Vec::new();
+        fetcher
+            .read_group(
+                "g",
+                1000,
+                1040,
+                &mut progress,
+                &mut |_| pages += 1,
+                &mut |e| ids.push(e.id.to_owned()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(pages, 3);
+        assert_eq!(ids.len(), 9);
+        assert_eq!(ids[0], "e10");
+        assert_eq!(ids[8], "e32");
+        assert_eq!(progress.events, 9);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "three pages and one throttled retry"
+        );
+    }
+
+    #[test]
+    fn progress_share() {
+        let p = Progress {
+            group_index: 2,
+            groups: 2,
+            latest_ms: Some(50),
+            start_ms: 0,
+            end_ms: 100,
+            ..Progress::default()
+        };
+        assert!((p.done() - 0.75).abs() < 1e-9);
+    }
+}
