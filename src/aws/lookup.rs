@@ -149,17 +149,14 @@ impl CloudWatchLookup {
 /// The Lambda's [`CloudWatchLookup`], with the same bounded retries as the publishing
 /// clients (`aws::publish::aws_sink`).
 pub async fn cloudwatch_lookup(loader: aws_config::ConfigLoader) -> Arc<dyn LogLookup> {
-    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(10))
-        .build();
-    let shared = loader
-        .retry_config(retry)
-        .timeout_config(timeouts)
-        .load()
-        .await;
+    let shared = crate::aws::bounded_config(
+        loader,
+        3,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+        Duration::from_secs(10),
+    )
+    .await;
     Arc::new(CloudWatchLookup::new(aws_sdk_cloudwatchlogs::Client::new(
         &shared,
     )))

@@ -439,17 +439,14 @@ impl StateStore for Store {
 /// time to send the alert anyway (two attempts, each bounded).
 pub async fn dynamo_store(loader: aws_config::ConfigLoader, table: &str) -> Store {
     use std::time::Duration;
-    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(2);
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
-        .build();
-    let shared = loader
-        .retry_config(retry)
-        .timeout_config(timeouts)
-        .load()
-        .await;
+    let shared = crate::aws::bounded_config(
+        loader,
+        2,
+        Duration::from_secs(1),
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+    .await;
     Store::Dynamo(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&shared),
         table,

@@ -48,17 +48,14 @@ pub enum Sink {
 /// (the handler also bounds every call by the deadline itself).
 pub async fn aws_sink(loader: aws_config::ConfigLoader) -> Sink {
     use std::time::Duration;
-    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
-        .build();
-    let shared = loader
-        .retry_config(retry)
-        .timeout_config(timeouts)
-        .load()
-        .await;
+    let shared = crate::aws::bounded_config(
+        loader,
+        3,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+        Duration::from_secs(15),
+    )
+    .await;
     Sink::Aws {
         cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
         sns: aws_sdk_sns::Client::new(&shared),
