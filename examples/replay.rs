@@ -71,4 +71,15 @@ fn main() {
             }
         }
     }
+    // As deployed: the containers share their state (the DynamoDB table), healing on.
+    println!(
+        "\nWith shared state (INCIDENTS_TABLE), lookups on:\n{}",
+        Measurement::HEADER
+    );
+    for mode in [Mode::Subscription, Mode::Kinesis] {
+        for k in [1, 2, 4, 8] {
+            let m = replay::run_with(&s, mode, k, true, true, &[]);
+            println!("{}", m.row());
+        }
+    }
 }

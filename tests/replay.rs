@@ -5,7 +5,7 @@
 #[path = "common/replay.rs"]
 mod replay;
 
-use replay::{Mode, Scenario};
+use replay::{Measurement, Mode, Scenario};
 
 /// K = 4, random assignment, 3 % redelivered, 5 % late: with lookups, every timeout
 /// keeps its route, backend and "invoked", and none is published twice.
@@ -69,4 +69,19 @@ fn kinesis_ordering_is_exact() {
         "{m:?}"
     );
     assert_eq!(m.unknown_route_points, 0, "{m:?}");
+}
+
+/// The goal of issue 13: with K = 8 containers sharing their state (the DynamoDB table)
+/// and healing on, every timeout fully diagnosed, each published once, the stage's sums
+/// exact, and no alert repeated.
+#[test]
+fn eight_containers_with_shared_state_are_exact() {
+    let s = Scenario::ci();
+    let m = replay::run_with(&s, Mode::Subscription, 8, true, true, &[]);
+    println!("{}\n{}", Measurement::HEADER, m.row());
+    assert_eq!(m.timeouts_found, m.timeouts, "{m:?}");
+    assert_eq!(m.timeouts_diagnosed, m.timeouts, "{m:?}");
+    assert_eq!(m.timeouts_twice, 0, "{m:?}");
+    assert_eq!(m.stage_timeouts.0, m.stage_timeouts.1, "{m:?}");
+    assert_eq!(m.alerts_repeated, 0, "{m:?}");
 }

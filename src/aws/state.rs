@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -382,13 +383,19 @@ impl StateStore for DynamoStore {
 /// The store the function uses: DynamoDB when `INCIDENTS_TABLE` is set, else memory.
 #[derive(Debug)]
 pub enum Store {
-    Memory(MemoryStore),
+    Memory(Arc<MemoryStore>),
     Dynamo(DynamoStore),
 }
 
 impl Store {
     pub fn memory() -> Store {
-        Store::Memory(MemoryStore::default())
+        Store::Memory(Arc::default())
+    }
+
+    /// One in-memory store shared by several handlers in this process: what the DynamoDB
+    /// table gives containers, for simulations of many containers (tests/replay.rs).
+    pub fn shared_memory(store: &Arc<MemoryStore>) -> Store {
+        Store::Memory(Arc::clone(store))
     }
 
     pub fn is_shared(&self) -> bool {

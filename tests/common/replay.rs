@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
 use apigw_doctor::aws::publish::{Published, Sink};
+use apigw_doctor::aws::state::{MemoryStore, Store};
 use apigw_doctor::engine::findings::Kind;
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::handler::Monitor;
@@ -472,12 +473,25 @@ fn minute(ts: i64) -> i64 {
 
 type Diagnosed = (String, Option<String>, Option<bool>);
 
-/// Runs the traffic through K containers and measures it.
+/// Runs the traffic through K containers, each with its own state, and measures it.
 pub fn run(
     s: &Scenario,
     mode: Mode,
     k: usize,
     healing: bool,
+    extra_env: &[(&str, &str)],
+) -> Measurement {
+    run_with(s, mode, k, healing, false, extra_env)
+}
+
+/// As [`run`]; with `shared_state` the K containers share one incident store and batch
+/// claims, as the deployed function does through its DynamoDB table (`INCIDENTS_TABLE`).
+pub fn run_with(
+    s: &Scenario,
+    mode: Mode,
+    k: usize,
+    healing: bool,
+    shared_state: bool,
     extra_env: &[(&str, &str)],
 ) -> Measurement {
     let traffic = generate(s);
@@ -493,12 +507,19 @@ pub fn run(
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
     .collect();
     env.retain(|_, v| !v.is_empty());
+    let shared = Arc::new(MemoryStore::default());
     let containers: Vec<Monitor> = (0..k)
         .map(|_| {
             let lookup: Arc<dyn LogLookup> = Arc::new(Arc::clone(&groups));
-            Monitor::new(
+            let store = if shared_state {
+                Store::shared_memory(&shared)
+            } else {
+                Store::memory()
+            };
+            Monitor::with_store(
                 Config::from_lookup(|v| env.get(v).cloned()).unwrap(),
                 Sink::dry_run(),
+                store,
             )
             .with_lookup(lookup)
         })
