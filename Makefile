@@ -64,11 +64,11 @@ unit:
 	$(CARGO) test --quiet --all-targets
 
 ## aws-lookup: the FilterLogEvents lookups (split requests, backend function runs) against MiniStack's CloudWatch Logs, then a small
-## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack
+## replay through two real bootstrap processes behind runtime APIs, healing through MiniStack. The example is built
+## as a program (the test build makes it a test harness); built with it, the bootstrap keeps the dev features: only
+## the crate compiles.
 aws-lookup: tools
 	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
-	# The example as a program (the test build makes it a test harness); with it in the same command the
-	# dependencies keep the dev-dependencies' features, so only the crate compiles.
 	$(CARGO) build --quiet --bin bootstrap --example replay
 	$(PY) tests/aws/replay_bootstrap.py $(TARGET_DIR)/debug/bootstrap $(TARGET_DIR)/debug/examples/replay
 
