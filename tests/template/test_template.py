@@ -227,8 +227,8 @@ def backend_function_lookups_on_exactly_those_groups():
     loop = LOOPS["Fn::ForEach::BackendFunctionLogs"]
     assert loop[0] == "Name" and loop[1] == ref("BackendFunctionNames")
     (name, pol), = loop[2].items()
-    assert "&{Name}" in name and pol["Type"] == "AWS::IAM::RolePolicy"
-    assert pol["Condition"] == "HasBackendFunctions" and pol["Properties"]["RoleName"] == ref("FunctionRole")
+    assert "&{Name}" in name and pol["Type"] == "AWS::IAM::Policy"
+    assert pol["Condition"] == "HasBackendFunctions" and pol["Properties"]["Roles"] == [ref("FunctionRole")]
     (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
     assert st["Action"] == "logs:FilterLogEvents", st["Action"]
     arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Name}"
