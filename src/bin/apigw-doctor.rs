@@ -497,9 +497,17 @@ fn metric_json(d: &apigw_doctor::render::metrics::Datum) -> serde_json::Value {
     m
 }
 
-/// `dry-run --format json`: what the handler would send, as data.
-fn dry_run_json(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::aws::publish::{Published, Sink};
+/// Runs each file through the handler as the Lambda would (dry-run sink, in-memory state)
+/// and hands `each` the invocation's result and what it would have sent.
+fn dry_run_each(
+    files: &[String],
+    mut each: impl FnMut(
+        &str,
+        Result<apigw_doctor::lambda::handler::InvocationSummary, String>,
+        Vec<apigw_doctor::aws::publish::Published>,
+    ) -> Result<(), String>,
+) -> Result<(), String> {
+    use apigw_doctor::aws::publish::Sink;
     use apigw_doctor::lambda::config::Config;
     use apigw_doctor::lambda::handler::Monitor;
 
@@ -510,15 +518,27 @@ fn dry_run_json(files: &[String]) -> Result<String, String> {
         .enable_time()
         .build()
         .map_err(|e| e.to_string())?;
-    let (mut metrics, mut alerts, mut invocations) = (Vec::new(), Vec::new(), Vec::new());
     for path in files {
         let bytes = read(path, cap)?;
-        let result = rt.block_on(monitor.handle(&bytes, None));
+        let result = rt
+            .block_on(monitor.handle(&bytes, None))
+            .map_err(|e| e.to_string());
+        each(path, result, monitor.sink().take_recorded())?;
+    }
+    Ok(())
+}
+
+/// `dry-run --format json`: what the handler would send, as data.
+fn dry_run_json(files: &[String]) -> Result<String, String> {
+    use apigw_doctor::aws::publish::Published;
+
+    let (mut metrics, mut alerts, mut invocations) = (Vec::new(), Vec::new(), Vec::new());
+    dry_run_each(files, |path, result, recorded| {
         invocations.push(match result {
             Ok(s) => serde_json::json!({"file": path, "ok": true, "summary": s}),
-            Err(e) => serde_json::json!({"file": path, "ok": false, "error": e.to_string()}),
+            Err(e) => serde_json::json!({"file": path, "ok": false, "error": e}),
         });
-        for p in monitor.sink().take_recorded() {
+        for p in recorded {
             match p {
                 Published::Metrics(m) => metrics.extend(m.data.iter().map(metric_json)),
                 Published::Emf(_) => {}
@@ -528,7 +548,8 @@ fn dry_run_json(files: &[String]) -> Result<String, String> {
                 ),
             }
         }
-    }
+        Ok(())
+    })?;
     serde_json::to_string_pretty(
         &serde_json::json!({"metrics": metrics, "alerts": alerts, "invocations": invocations}),
     )
@@ -537,23 +558,13 @@ fn dry_run_json(files: &[String]) -> Result<String, String> {
 }
 
 fn dry_run(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::aws::publish::{Published, Sink};
-    use apigw_doctor::lambda::config::Config;
-    use apigw_doctor::lambda::handler::Monitor;
+    use apigw_doctor::aws::publish::Published;
     use std::fmt::Write as _;
 
-    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
-    let cap = config.max_decompressed_bytes;
-    let monitor = Monitor::new(config, Sink::dry_run());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| e.to_string())?;
     let mut out = String::new();
-    for path in files {
-        let bytes = read(path, cap)?;
+    dry_run_each(files, |path, result, recorded| {
         let _ = writeln!(out, "=== {path}");
-        match rt.block_on(monitor.handle(&bytes, None)) {
+        match result {
             Ok(s) => {
                 let _ = writeln!(
                     out,
@@ -568,7 +579,7 @@ fn dry_run(files: &[String]) -> Result<String, String> {
                 );
             }
         }
-        for p in monitor.sink().take_recorded() {
+        for p in recorded {
             match p {
                 Published::Metrics(m) => {
                     let _ = writeln!(
@@ -639,7 +650,8 @@ fn dry_run(files: &[String]) -> Result<String, String> {
             }
         }
         out.push('\n');
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
