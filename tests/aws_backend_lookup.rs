@@ -139,8 +139,7 @@ fn backend_runs_looked_up_in_the_emulator() {
         assert_eq!(findings.len(), 4);
         assert!(findings.iter().all(|f| f.run.wait == Wait::Unknown && f.run.lookup.is_some()));
 
-        let lookup: Arc<dyn LogLookup> =
-            cloudwatch_lookup(aws_config::defaults(aws_config::BehaviorVersion::latest())).await;
+        let lookup: Arc<dyn LogLookup> = cloudwatch_lookup(&conf);
         let allowed: HashSet<String> = [FUNCTION.to_owned()].into();
         let done = look_up(
             &mut findings,

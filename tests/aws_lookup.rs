@@ -59,7 +59,7 @@ fn filter_log_events_against_the_emulator() {
         }
         put.send().await.unwrap();
 
-        let lookup = cloudwatch_lookup(aws_config::defaults(aws_config::BehaviorVersion::latest())).await;
+        let lookup = cloudwatch_lookup(&conf);
         let query = Query {
             log_group: GROUP.into(),
             log_stream: Some(STREAM.into()),

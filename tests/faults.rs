@@ -121,7 +121,7 @@ async fn monitor(endpoint: &str) -> Monitor {
         .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
             "test", "test", None, None, "test",
         ));
-    Monitor::new(config, aws_sink(loader).await)
+    Monitor::new(config, aws_sink(&loader.load().await))
 }
 
 /// One invocation against `endpoint` that must fail; returns the error and how long it took.

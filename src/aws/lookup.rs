@@ -148,15 +148,14 @@ impl CloudWatchLookup {
 
 /// The Lambda's [`CloudWatchLookup`], with the same bounded retries as the publishing
 /// clients (`aws::publish::aws_sink`).
-pub async fn cloudwatch_lookup(loader: aws_config::ConfigLoader) -> Arc<dyn LogLookup> {
+pub fn cloudwatch_lookup(shared: &aws_config::SdkConfig) -> Arc<dyn LogLookup> {
     let shared = crate::aws::bounded_config(
-        loader,
+        shared,
         3,
         Duration::from_secs(2),
         Duration::from_secs(5),
         Duration::from_secs(10),
-    )
-    .await;
+    );
     Arc::new(CloudWatchLookup::new(aws_sdk_cloudwatchlogs::Client::new(
         &shared,
     )))

@@ -8,10 +8,11 @@ pub mod state;
 
 use std::time::Duration;
 
-/// The shared SDK configuration with bounded retries and timeouts: a slow or failing
-/// service must leave the invocation time for what matters more (the alert).
-pub async fn bounded_config(
-    loader: aws_config::ConfigLoader,
+/// The process's one SDK configuration (loaded once at init), with bounded retries and
+/// timeouts for one client: a slow or failing service must leave the invocation time for
+/// what matters more (the alert).
+pub fn bounded_config(
+    shared: &aws_config::SdkConfig,
     max_attempts: u32,
     connect: Duration,
     attempt: Duration,
@@ -23,9 +24,9 @@ pub async fn bounded_config(
         .operation_attempt_timeout(attempt)
         .operation_timeout(total)
         .build();
-    loader
+    shared
+        .to_builder()
         .retry_config(retry)
         .timeout_config(timeouts)
-        .load()
-        .await
+        .build()
 }

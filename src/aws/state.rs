@@ -444,16 +444,15 @@ impl StateStore for Store {
 
 /// The DynamoDB store with short timeouts: a failing table must leave the invocation
 /// time to send the alert anyway (two attempts, each bounded).
-pub async fn dynamo_store(loader: aws_config::ConfigLoader, table: &str) -> Store {
+pub fn dynamo_store(shared: &aws_config::SdkConfig, table: &str) -> Store {
     use std::time::Duration;
     let shared = crate::aws::bounded_config(
-        loader,
+        shared,
         2,
         Duration::from_secs(1),
         Duration::from_secs(2),
         Duration::from_secs(5),
-    )
-    .await;
+    );
     Store::Dynamo(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&shared),
         table,

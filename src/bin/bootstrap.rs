@@ -51,34 +51,34 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %e, "invalid configuration");
         e
     })?;
-    let sink = if config.dry_run {
-        Sink::dry_run()
+    // The SDK configuration is loaded once; each client gets its own retry and timeout
+    // bounds from it (publishing, incident state, lookups). A dry run loads none.
+    let shared = if config.dry_run {
+        None
     } else {
-        apigw_doctor::aws::publish::aws_sink(aws_config::defaults(
-            aws_config::BehaviorVersion::latest(),
-        ))
-        .await
+        Some(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await,
+        )
+    };
+    let sink = match &shared {
+        Some(shared) => apigw_doctor::aws::publish::aws_sink(shared),
+        None => Sink::dry_run(),
     };
     // Incident state shared by every container when INCIDENTS_TABLE is set.
-    let store = match (&config.incidents_table, config.dry_run) {
-        (Some(table), false) => {
-            apigw_doctor::aws::state::dynamo_store(
-                aws_config::defaults(aws_config::BehaviorVersion::latest()),
-                table,
-            )
-            .await
-        }
+    let store = match (&config.incidents_table, &shared) {
+        (Some(table), Some(shared)) => apigw_doctor::aws::state::dynamo_store(shared, table),
         _ => apigw_doctor::aws::state::Store::memory(),
     };
     // Split requests are healed with FilterLogEvents (LOG_LOOKUP=off, or a dry run: never).
-    let lookup = (config.log_lookup && !config.dry_run).then(|| {
-        apigw_doctor::aws::lookup::cloudwatch_lookup(aws_config::defaults(
-            aws_config::BehaviorVersion::latest(),
-        ))
-    });
+    let lookup = shared
+        .as_ref()
+        .filter(|_| config.log_lookup)
+        .map(apigw_doctor::aws::lookup::cloudwatch_lookup);
     let mut monitor = Monitor::with_store(config, sink, store);
     if let Some(lookup) = lookup {
-        monitor = monitor.with_lookup(lookup.await);
+        monitor = monitor.with_lookup(lookup);
     }
     let monitor = &monitor;
 

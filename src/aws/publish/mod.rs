@@ -46,16 +46,15 @@ pub enum Sink {
 /// SDK retries and timeouts for the function: three attempts with backoff, each
 /// bounded, so that a failing AWS call ends well inside the invocation's deadline
 /// (the handler also bounds every call by the deadline itself).
-pub async fn aws_sink(loader: aws_config::ConfigLoader) -> Sink {
+pub fn aws_sink(shared: &aws_config::SdkConfig) -> Sink {
     use std::time::Duration;
     let shared = crate::aws::bounded_config(
-        loader,
+        shared,
         3,
         Duration::from_secs(2),
         Duration::from_secs(5),
         Duration::from_secs(15),
-    )
-    .await;
+    );
     Sink::Aws {
         cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
         sns: aws_sdk_sns::Client::new(&shared),
