@@ -9,8 +9,7 @@ use serde::Serialize;
 use crate::engine::timeline::{self, Timeline};
 use crate::render::display::{thousands, time};
 use crate::render::report::{
-    bucket_name, elapsed_text, group_facts, invoked_text, p95_text, pct_text, route_p95,
-    short_time, Report,
+    bucket_name, elapsed_text, group_facts, invoked_text, pct_text, route_p95, short_time, Report,
 };
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -180,7 +179,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                         95,
                     )
                     .map(|v| v.0)),
-                    p95_text: route_p95(row),
+                    p95_text: route_p95(row.stats),
                     limit: s.limit_ms,
                     limit_text: thousands(s.limit_ms),
                     first: row.first_seen.unwrap_or(-1),
@@ -328,7 +327,7 @@ fn latency_chart(r: &Report<'_>, i: usize) -> Result<String, String> {
             .label(format!(
                 "{} requests, p95 {} ms",
                 thousands(s.requests),
-                route_p95_plain(r, i)
+                route_p95(s)
             ))
             .legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0].stroke_width(2))
@@ -358,11 +357,4 @@ fn latency_chart(r: &Report<'_>, i: usize) -> Result<String, String> {
         root.present().map_err(chart_err)?;
     }
     Ok(svg)
-}
-
-fn route_p95_plain(r: &Report<'_>, i: usize) -> String {
-    match r.analysis.routes[i].p95 {
-        Some(p) => p95_text(Some(p.ms), p.at_least),
-        None => "-".to_owned(),
-    }
 }

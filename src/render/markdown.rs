@@ -145,7 +145,7 @@ pub fn render(r: &Report<'_>) -> String {
                     pct_text(row.error_pct()),
                     thousands(row.stats.near_limit),
                     row.stats.p50_ms.map_or_else(|| "-".to_owned(), thousands),
-                    escape(&route_p95(row)),
+                    escape(&route_p95(row.stats)),
                     thousands(row.stats.limit_ms),
                     row.first_seen.map_or_else(|| "-".to_owned(), short_time),
                     row.last_seen.map_or_else(|| "-".to_owned(), short_time),

@@ -861,7 +861,7 @@ impl<'a> Report<'a> {
                     pct_text(r.error_pct()),
                     thousands(r.stats.near_limit),
                     r.stats.p50_ms.map_or_else(|| "-".to_owned(), thousands),
-                    route_p95(r),
+                    route_p95(r.stats),
                     thousands(r.stats.limit_ms),
                     r.first_seen.map_or_else(|| "-".to_owned(), short_time),
                     r.last_seen.map_or_else(|| "-".to_owned(), short_time),
@@ -884,11 +884,8 @@ impl<'a> Report<'a> {
 
 /// A route's p95 as the engine computed it: timeouts counted at the limit (`≥` when it
 /// falls on one), none below the engine's minimum sample.
-pub fn route_p95(r: &RouteRow<'_>) -> String {
-    match r.stats.p95 {
-        Some(p) => p95_text(Some(p.ms), p.at_least),
-        None => "-".to_owned(),
-    }
+pub fn route_p95(s: &RouteStats) -> String {
+    p95_text(s.p95.map(|p| p.ms), s.p95.is_some_and(|p| p.at_least))
 }
 
 pub fn p95_text(p: Option<u64>, censored: bool) -> String {
