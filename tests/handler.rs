@@ -786,3 +786,109 @@ fn hostile_route_text_cannot_mention_or_link_in_slack() {
         .contains("&lt;!channel&gt;"));
     assert!(!a[0].subject.chars().any(char::is_control));
 }
+
+/// The start and the end of one request, as two batches of one stream.
+fn split_request(latency: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut whole = Batch::new(API, 7);
+    whole.request(
+        &rid(70),
+        T0,
+        "GET",
+        "/orders/{orderId}",
+        "/orders/o-70",
+        "orders",
+        Outcome::Ok(latency),
+    );
+    let (mut start, mut end) = (Batch::new(API, 7), Batch::new(API, 8));
+    let (s, e) = whole.events.split_at(6);
+    start.events = s.to_vec();
+    end.events = e.to_vec();
+    (start.event(), end.event())
+}
+
+/// (Route, value) of every `Requests` datum with a Route dimension.
+fn requests_by_route(p: &[Published]) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for x in p {
+        if let Published::Metrics(b) = x {
+            for d in b.data.iter().filter(|d| d.name == "Requests") {
+                if let Some((_, r)) = d.dimensions.iter().find(|(n, _)| *n == "Route") {
+                    out.push((r.clone(), d.values[0]));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Two containers share the state (the DynamoDB table): the end of a request reaches
+/// one, its start the other, end first. The end is left out where it arrived; the start's
+/// container joins the two and counts the request once, on its route.
+#[test]
+fn a_request_split_between_containers_is_counted_once_on_its_route() {
+    use apigw_doctor::aws::state::{MemoryStore, Store};
+    let shared = std::sync::Arc::new(MemoryStore::default());
+    let container = || {
+        Monitor::with_store(
+            Config::from_lookup(|_| None).unwrap(),
+            Sink::dry_run(),
+            Store::shared_memory(&shared),
+        )
+    };
+    let (a, b) = (container(), container());
+    let (start, end) = split_request(24_000);
+    let (s, p) = go(&b, &end, T0 + 60_000);
+    assert_eq!((s.joining.writes, s.joining.deferred), (1, 1));
+    assert!(
+        requests_by_route(&p).is_empty(),
+        "{:?}",
+        requests_by_route(&p)
+    );
+    let (s, p) = go(&a, &start, T0 + 61_000);
+    assert_eq!((s.joining.writes, s.joining.joined), (1, 1));
+    assert_eq!(
+        requests_by_route(&p),
+        [("GET /orders/{orderId}".to_owned(), 1.0)]
+    );
+    assert_eq!(s.analysis.near_limit, 1, "the near-limit finding, whole");
+
+    // With each container's own memory, the end is counted where it arrived, routeless.
+    let (c, d) = (monitor(&[]), monitor(&[]));
+    let (s, p) = go(&d, &end, T0 + 60_000);
+    assert_eq!(s.joining.writes, 0);
+    assert_eq!(requests_by_route(&p), [("Other".to_owned(), 1.0)]);
+    let (_, p) = go(&c, &start, T0 + 61_000);
+    assert!(
+        requests_by_route(&p).is_empty(),
+        "still waiting: not counted"
+    );
+}
+
+/// The table fails: the end is counted where it arrived (under its unknown route),
+/// never lost, and the failed write counts in `StateErrors`.
+#[test]
+fn a_failing_state_store_counts_the_split_end_where_it_arrives() {
+    use apigw_doctor::aws::state::{DynamoStore, Store};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    let m = Monitor::with_store(
+        Config::from_lookup(|_| None).unwrap(),
+        Sink::dry_run(),
+        Store::Dynamo(DynamoStore::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            "incidents",
+        )),
+    );
+    let (_, end) = split_request(300);
+    let (s, p) = go(&m, &end, T0 + 60_000);
+    assert_eq!((s.joining.failed, s.joining.deferred), (1, 0));
+    assert_eq!(requests_by_route(&p), [("Other".to_owned(), 1.0)]);
+    assert!(s.state_errors >= 2, "claim and half: {}", s.state_errors);
+}

@@ -72,8 +72,8 @@ fn kinesis_ordering_is_exact() {
 }
 
 /// The goal of issue 13: with K = 8 containers sharing their state (the DynamoDB table)
-/// and healing on, every timeout fully diagnosed, each published once, the stage's sums
-/// exact, and no alert repeated.
+/// and healing on, every timeout fully diagnosed, each published once, every metric
+/// cell exact (split requests joined through the table), and no alert repeated.
 #[test]
 fn eight_containers_with_shared_state_are_exact() {
     let s = Scenario::ci();
@@ -83,5 +83,12 @@ fn eight_containers_with_shared_state_are_exact() {
     assert_eq!(m.timeouts_diagnosed, m.timeouts, "{m:?}");
     assert_eq!(m.timeouts_twice, 0, "{m:?}");
     assert_eq!(m.stage_timeouts.0, m.stage_timeouts.1, "{m:?}");
+    assert_eq!(
+        (m.cells_exact, m.off_by, m.unknown_route_points),
+        (m.cells, 0, 0),
+        "{m:?}"
+    );
     assert_eq!(m.alerts_repeated, 0, "{m:?}");
+    // Two small writes per split request at most; fewer lookups than without the table.
+    assert!(m.joined > 0 && m.join_writes <= 2 * m.requests / 5, "{m:?}");
 }

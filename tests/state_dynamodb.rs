@@ -169,3 +169,49 @@ fn two_containers_one_firing() {
         assert!(a.store().open().await.unwrap().is_empty());
     });
 }
+
+/// The halves of split requests (`lambda::join`) on DynamoDB: one UpdateItem each, and
+/// the second half to arrive, only, gets the first back to count the request.
+#[test]
+fn split_request_halves_join_once() {
+    use apigw_doctor::aws::state::Half;
+    let Some(_) = endpoint() else {
+        eprintln!("skipped: no AWS_ENDPOINT_URL on loopback (run `make state`)");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let table = format!("apigw-doctor-pairs-{}", std::process::id());
+        create_table(&client().await, &table).await;
+        let (a, b) = (
+            DynamoStore::new(client().await, &table),
+            DynamoStore::new(client().await, &table),
+        );
+        let j = |s: &DynamoStore, id: &'static str, h: Half, body: &'static str, counted: bool| {
+            let s = s.clone();
+            async move { s.join_half(id, h, body, counted, T0).await.unwrap() }
+        };
+        // End first, not counted: the start's writer counts it, once; a retry of its batch too.
+        assert_eq!(j(&a, "r1", Half::End, "{\"e\":1}", false).await, None);
+        assert_eq!(j(&a, "r1", Half::End, "{\"e\":2}", false).await, None);
+        let got = j(&b, "r1", Half::Start, "{\"s\":1}", false).await;
+        assert_eq!(
+            got.as_deref(),
+            Some("{\"e\":1}"),
+            "the first body written stays"
+        );
+        assert_eq!(j(&b, "r1", Half::Start, "{\"s\":1}", false).await, got);
+        // Start first: the end gets it back (a timeout healed without a lookup).
+        assert_eq!(j(&a, "r2", Half::Start, "{\"s\":2}", false).await, None);
+        assert_eq!(
+            j(&b, "r2", Half::End, "{\"e\":2}", true).await.as_deref(),
+            Some("{\"s\":2}")
+        );
+        // An end counted where it arrived: the later start counts nothing.
+        assert_eq!(j(&a, "r3", Half::End, "{\"e\":3}", true).await, None);
+        assert_eq!(j(&b, "r3", Half::Start, "{\"s\":3}", false).await, None);
+    });
+}

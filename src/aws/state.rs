@@ -11,7 +11,11 @@
 //!   schedule reads them all with one Query; `body` holds the [`Incident`] as JSON,
 //!   `version` the optimistic-concurrency version, `expires_at` the TTL;
 //! - batch claims: `pk = "batch#<key>"`, `sk = "claim"`, with `status`
-//!   (`processing` or `done`), `claimed_at` and `expires_at`.
+//!   (`processing` or `done`), `claimed_at` and `expires_at`;
+//! - halves of split requests: `pk = "pair#<request id>"`, `sk = "pair"`, with `start`
+//!   and `end` (each a partial request as JSON, written once), `first` (which half came
+//!   first), `counted` (the end was counted where it arrived) and `expires_at`. See
+//!   [`StateStore::join_half`] and `lambda::join`.
 //!
 //! [`IncidentKey::store_key`]: crate::engine::incidents::IncidentKey::store_key
 
@@ -36,6 +40,56 @@ pub const CLAIM_TTL_SECS: i64 = 24 * 3600;
 /// Resolved incidents are deleted; an open one that nobody touches expires after this
 /// (a safety net: the schedule resolves it long before).
 pub const INCIDENT_TTL_SECS: i64 = 7 * 24 * 3600;
+/// A half of a split request waits this long for the other (a request lasts at most
+/// the 29 s limit, or 300 s raised; deliveries lag by minutes at worst).
+pub const PAIR_TTL_SECS: i64 = 3600;
+
+/// One half of a request whose lines arrived in two batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// Its beginning (method, route, backend), still waiting for its end.
+    Start,
+    /// Its end (status, latency, failure), without its beginning.
+    End,
+}
+
+impl Half {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Half::Start => "start",
+            Half::End => "end",
+        }
+    }
+    fn other(self) -> Half {
+        match self {
+            Half::Start => Half::End,
+            Half::End => Half::Start,
+        }
+    }
+    fn parse(s: &str) -> Option<Half> {
+        match s {
+            "start" => Some(Half::Start),
+            "end" => Some(Half::End),
+            _ => None,
+        }
+    }
+}
+
+/// The rule of [`StateStore::join_half`], on what the item held before the write:
+/// the second half to arrive counts the request, unless the first was an end already
+/// counted where it arrived. A retry of the second writer's batch decides the same.
+fn completes(
+    half: Half,
+    first: Option<Half>,
+    other: Option<String>,
+    counted: bool,
+) -> Option<String> {
+    if first == Some(half.other()) && !counted {
+        other
+    } else {
+        None
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -82,6 +136,18 @@ pub trait StateStore {
         ok: bool,
         now: i64,
     ) -> impl Future<Output = Result<(), StateError>>;
+    /// Writes one half of the split request `request_id` (once: a second write of the
+    /// same half changes nothing), atomically. Returns the other half when this write
+    /// completes the pair and the request is this writer's to count; `counted`: this
+    /// half (an end) is counted where it arrived, whatever comes later.
+    fn join_half(
+        &self,
+        request_id: &str,
+        half: Half,
+        body: &str,
+        counted: bool,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<String>, StateError>>;
 }
 
 // ---------------------------------------------------------------- in memory
@@ -92,6 +158,17 @@ pub struct MemoryStore {
     incidents: Mutex<HashMap<String, Incident>>,
     /// Batch key → (done, claimed at).
     batches: Mutex<HashMap<String, (bool, i64)>>,
+    /// Request id → its halves.
+    pairs: Mutex<HashMap<String, Pair>>,
+}
+
+#[derive(Debug, Default)]
+struct Pair {
+    start: Option<String>,
+    end: Option<String>,
+    first: Option<Half>,
+    counted: bool,
+    at: i64,
 }
 
 impl MemoryStore {
@@ -152,6 +229,37 @@ impl StateStore for MemoryStore {
             m.remove(batch_key);
         }
         Ok(())
+    }
+
+    async fn join_half(
+        &self,
+        request_id: &str,
+        half: Half,
+        body: &str,
+        counted: bool,
+        now: i64,
+    ) -> Result<Option<String>, StateError> {
+        let mut m = Self::lock(&self.pairs);
+        if m.len() % 1024 == 1023 {
+            m.retain(|_, p| now - p.at < PAIR_TTL_SECS * 1000);
+        }
+        let p = m.entry(request_id.to_owned()).or_insert_with(|| Pair {
+            at: now,
+            ..Pair::default()
+        });
+        let (first, counted_before) = (p.first, p.counted);
+        let other = match half {
+            Half::Start => p.end.clone(),
+            Half::End => p.start.clone(),
+        };
+        let slot = match half {
+            Half::Start => &mut p.start,
+            Half::End => &mut p.end,
+        };
+        slot.get_or_insert_with(|| body.to_owned());
+        p.first.get_or_insert(half);
+        p.counted |= counted;
+        Ok(completes(half, first, other, counted_before))
     }
 }
 
@@ -376,6 +484,64 @@ impl StateStore for DynamoStore {
         }
         Ok(())
     }
+
+    async fn join_half(
+        &self,
+        request_id: &str,
+        half: Half,
+        body: &str,
+        counted: bool,
+        now: i64,
+    ) -> Result<Option<String>, StateError> {
+        // One UpdateItem: the half and `first` only if absent, and the item as it was
+        // before, from which [`completes`] decides (the write and the read are atomic).
+        let mut expr =
+            "SET #h = if_not_exists(#h, :body), #first = if_not_exists(#first, :half), expires_at = :exp"
+                .to_owned();
+        if counted {
+            expr.push_str(", #counted = :yes");
+        }
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("pair#{request_id}")))
+            .key("sk", s("pair"))
+            .update_expression(expr)
+            .expression_attribute_names("#h", half.as_str())
+            .expression_attribute_names("#first", "first")
+            .expression_attribute_values(":body", s(body))
+            .expression_attribute_values(":half", s(half.as_str()))
+            .expression_attribute_values(":exp", n(now / 1000 + PAIR_TTL_SECS))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
+        if counted {
+            req = req
+                .expression_attribute_names("#counted", "counted")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true));
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.err("UpdateItem (split request)", &e))?;
+        let old = out.attributes();
+        let text = |k: &str| {
+            old.and_then(|o| o.get(k))
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+        };
+        let first = text("first").as_deref().and_then(Half::parse);
+        let counted_before = old
+            .and_then(|o| o.get("counted"))
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false);
+        Ok(completes(
+            half,
+            first,
+            text(half.other().as_str()),
+            counted_before,
+        ))
+    }
 }
 
 // ---------------------------------------------------------------- either
@@ -383,7 +549,10 @@ impl StateStore for DynamoStore {
 /// The store the function uses: DynamoDB when `INCIDENTS_TABLE` is set, else memory.
 #[derive(Debug)]
 pub enum Store {
+    /// This container's own state.
     Memory(Arc<MemoryStore>),
+    /// State shared by handlers in one process (simulations of many containers).
+    SharedMemory(Arc<MemoryStore>),
     Dynamo(DynamoStore),
 }
 
@@ -395,49 +564,65 @@ impl Store {
     /// One in-memory store shared by several handlers in this process: what the DynamoDB
     /// table gives containers, for simulations of many containers (tests/replay.rs).
     pub fn shared_memory(store: &Arc<MemoryStore>) -> Store {
-        Store::Memory(Arc::clone(store))
+        Store::SharedMemory(Arc::clone(store))
     }
 
+    /// Every container sees this state: split requests can be joined through it.
     pub fn is_shared(&self) -> bool {
-        matches!(self, Store::Dynamo(_))
+        matches!(self, Store::Dynamo(_) | Store::SharedMemory(_))
     }
 }
 
 impl StateStore for Store {
     async fn get(&self, store_key: &str) -> Result<Option<Incident>, StateError> {
         match self {
-            Store::Memory(m) => m.get(store_key).await,
+            Store::Memory(m) | Store::SharedMemory(m) => m.get(store_key).await,
             Store::Dynamo(d) => d.get(store_key).await,
         }
     }
     async fn put(&self, next: &Incident, expected: u64) -> Result<bool, StateError> {
         match self {
-            Store::Memory(m) => m.put(next, expected).await,
+            Store::Memory(m) | Store::SharedMemory(m) => m.put(next, expected).await,
             Store::Dynamo(d) => d.put(next, expected).await,
         }
     }
     async fn remove(&self, store_key: &str, version: u64) -> Result<bool, StateError> {
         match self {
-            Store::Memory(m) => m.remove(store_key, version).await,
+            Store::Memory(m) | Store::SharedMemory(m) => m.remove(store_key, version).await,
             Store::Dynamo(d) => d.remove(store_key, version).await,
         }
     }
     async fn open(&self) -> Result<Vec<Incident>, StateError> {
         match self {
-            Store::Memory(m) => m.open().await,
+            Store::Memory(m) | Store::SharedMemory(m) => m.open().await,
             Store::Dynamo(d) => d.open().await,
         }
     }
     async fn claim_batch(&self, batch_key: &str, now: i64) -> Result<bool, StateError> {
         match self {
-            Store::Memory(m) => m.claim_batch(batch_key, now).await,
+            Store::Memory(m) | Store::SharedMemory(m) => m.claim_batch(batch_key, now).await,
             Store::Dynamo(d) => d.claim_batch(batch_key, now).await,
         }
     }
     async fn finish_batch(&self, batch_key: &str, ok: bool, now: i64) -> Result<(), StateError> {
         match self {
-            Store::Memory(m) => m.finish_batch(batch_key, ok, now).await,
+            Store::Memory(m) | Store::SharedMemory(m) => m.finish_batch(batch_key, ok, now).await,
             Store::Dynamo(d) => d.finish_batch(batch_key, ok, now).await,
+        }
+    }
+    async fn join_half(
+        &self,
+        request_id: &str,
+        half: Half,
+        body: &str,
+        counted: bool,
+        now: i64,
+    ) -> Result<Option<String>, StateError> {
+        match self {
+            Store::Memory(m) | Store::SharedMemory(m) => {
+                m.join_half(request_id, half, body, counted, now).await
+            }
+            Store::Dynamo(d) => d.join_half(request_id, half, body, counted, now).await,
         }
     }
 }
@@ -535,5 +720,26 @@ mod tests {
             !block(m.claim_batch("b", 10 * CLAIM_STALE_MS)).unwrap(),
             "done"
         );
+    }
+
+    #[test]
+    fn the_second_half_counts_once() {
+        let m = MemoryStore::default();
+        let j = |id, h, body: &str, counted| block(m.join_half(id, h, body, counted, 0)).unwrap();
+        // End first, not counted: the start's writer counts it, once.
+        assert_eq!(j("r1", Half::End, "e", false), None);
+        assert_eq!(j("r1", Half::End, "e2", false), None, "the same half again");
+        assert_eq!(j("r1", Half::Start, "s", false).as_deref(), Some("e"));
+        assert_eq!(
+            j("r1", Half::Start, "s", false).as_deref(),
+            Some("e"),
+            "a retry of that batch decides the same"
+        );
+        // Start first: the end's writer gets the start, counted or not.
+        assert_eq!(j("r2", Half::Start, "s", false), None);
+        assert_eq!(j("r2", Half::End, "e", true).as_deref(), Some("s"));
+        // An end counted where it arrived: the start that comes later counts nothing.
+        assert_eq!(j("r3", Half::End, "e", true), None);
+        assert_eq!(j("r3", Half::Start, "s", false), None);
     }
 }

@@ -117,6 +117,9 @@ async fn main() -> Result<(), Error> {
                     lookups = summary.healing.lookups,
                     healed = summary.healing.healed,
                     lookups_skipped = summary.healing.skipped,
+                    halves_written = summary.joining.writes,
+                    joined = summary.joining.joined,
+                    deferred = summary.joining.deferred,
                     duration_ms = summary.duration_ms,
                     "invocation done"
                 );

@@ -6,7 +6,7 @@
 //! health and diagnoses each finding. No IO, no async, no AWS types.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -330,6 +330,8 @@ pub struct Observation {
     /// timeouts, how long API Gateway waited (at least the limit, as far as the logs show).
     pub integration_latency_ms: Option<u64>,
     pub timed_out: bool,
+    /// Its end is still to come (in a later batch, where it is counted).
+    pub waiting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -395,6 +397,8 @@ pub struct Analyzer<'c> {
     shared: SharedTexts,
     /// Partial requests from earlier batches (the warm container's cache).
     earlier: HashMap<String, Request>,
+    /// Requests left out of this analysis: another batch's analysis counts them.
+    deferred: HashSet<String>,
     functions: BTreeMap<String, FunctionStats>,
     /// Backend functions' runs, to join requests to (connect or read).
     function_logs: FunctionLogs,
@@ -423,6 +427,7 @@ impl<'c> Analyzer<'c> {
             hasher: foldhash::fast::RandomState::default(),
             shared: SharedTexts::default(),
             earlier: HashMap::new(),
+            deferred: HashSet::new(),
             functions: BTreeMap::new(),
             function_logs: FunctionLogs::default(),
             function_logs_complete: false,
@@ -603,6 +608,69 @@ impl<'c> Analyzer<'c> {
     /// The requests of this analysis so far (for [`crate::engine::orphans`]).
     pub fn requests(&self) -> impl Iterator<Item = &Request> {
         self.requests.iter().map(|r| &**r)
+    }
+
+    /// The halves of split requests in this analysis (for `lambda::join`): execution-log
+    /// requests that ended here without their beginning, and those that began (here or
+    /// in an earlier batch of this container) and still wait for their end.
+    ///
+    /// The halves are told by the method line, which names the route: a piece with it is
+    /// a start, an ended piece without it an end. A piece with neither (a cut just
+    /// before `Sending request to`) waits in the container as before. REST only: the
+    /// gateway logs the method line of every REST request at INFO level.
+    pub fn split_halves(&self) -> (Vec<&Request>, Vec<&Request>) {
+        let rest =
+            |r: &&Request| r.from_execution_log && !r.from_access_log && r.kind == ApiKind::Rest;
+        let ends = self
+            .requests()
+            .filter(rest)
+            .filter(|r| r.ended() && r.method.is_none())
+            .collect();
+        let starts = self
+            .requests()
+            .chain(self.earlier.values())
+            .filter(rest)
+            .filter(|r| !r.ended() && r.method.is_some())
+            .collect();
+        (ends, starts)
+    }
+
+    /// Joins `other`, the other half of a request of this analysis (read back from the
+    /// shared state), as if its lines had come in this batch. `false`: no such request.
+    pub fn join(&mut self, other: Request) -> bool {
+        let hash = self.hasher.hash_one(other.id.as_str());
+        let requests = &self.requests;
+        let at = match self
+            .index
+            .find(hash, |&(h, at)| h == hash && requests[at].id == other.id)
+        {
+            Some(&(_, at)) => at,
+            None => match self.earlier.remove(&other.id) {
+                Some(earlier) => {
+                    self.requests.push(Box::new(earlier));
+                    let at = self.requests.len() - 1;
+                    self.index.insert_unique(hash, (hash, at), |&(h, _)| h);
+                    at
+                }
+                None => return false,
+            },
+        };
+        let here = &mut self.requests[at];
+        // The end half absorbs the start half, whichever of them is here.
+        if here.ended() {
+            here.absorb_earlier(other);
+        } else {
+            let start = std::mem::replace(&mut **here, other);
+            here.kind = start.kind;
+            here.absorb_earlier(start);
+        }
+        true
+    }
+
+    /// Leaves the request `id` out of this analysis (its metrics and findings): the
+    /// batch that brings its other half counts it.
+    pub fn defer(&mut self, id: &str) {
+        self.deferred.insert(id.to_owned());
     }
 
     /// A line fetched after the fact (`aws::lookup`) for a request of this analysis:
@@ -810,7 +878,10 @@ impl<'c> Analyzer<'c> {
             function_logs.mark_seen_complete();
         }
         function_logs.prepare();
-        let requests = self.requests;
+        let mut requests = self.requests;
+        if !self.deferred.is_empty() {
+            requests.retain(|r| !self.deferred.contains(&r.id));
+        }
 
         // Per request: its route, limit and finding (if any). A route is found by its
         // key written into a reused buffer, so a route seen before costs no allocation.
@@ -1073,11 +1144,12 @@ impl<'c> Analyzer<'c> {
                         .flatten(),
                 },
                 timed_out: matches!(verdict, Some((Kind::Timeout, _))),
+                waiting: !r.ended(),
             })
             .collect();
         let mut pending: Vec<Request> = requests
             .into_iter()
-            .filter(|r| !r.completed && !r.timed_out && r.failure.is_none())
+            .filter(|r| !r.ended())
             .map(|r| *r)
             .collect();
         pending.extend(self.earlier.into_values());

@@ -13,7 +13,7 @@ pub const MIN_MS: u64 = 50;
 /// A sanity bound on overrides (raised REST limits are reported up to 300 s).
 pub const MAX_MS: u64 = 900_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiKind {
     Rest,

@@ -41,10 +41,17 @@ pub struct Wanted {
 /// execution-log request with neither its method line nor `Sending request to`, or an
 /// access-log record with no execution line at all.
 pub fn is_orphan(r: &Request) -> bool {
-    let failed = r.timed_out || r.failure.is_some() || r.status.is_some_and(|s| s >= 500);
-    failed
-        && (!r.from_execution_log
-            || (r.method.is_none() && r.sending_ts().is_none() && !r.endpoint_request_seen))
+    failed(r) && (!r.from_execution_log || lacks_start(r))
+}
+
+/// A timeout or another 5xx.
+pub fn failed(r: &Request) -> bool {
+    r.timed_out || r.failure.is_some() || r.status.is_some_and(|s| s >= 500)
+}
+
+/// None of the lines that begin a request: no method line, no `Sending request to`.
+pub fn lacks_start(r: &Request) -> bool {
+    r.method.is_none() && r.sending_ts().is_none() && !r.endpoint_request_seen
 }
 
 /// What to fetch for the orphans among `requests`, timeouts first (a budget goes to

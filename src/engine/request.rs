@@ -14,7 +14,7 @@ use crate::logs::execution_log::{self, Line};
 use crate::logs::redact::redact;
 
 /// The part of a [`Request`] that only execution-log lines and failures fill.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct ExecutionDetail {
     /// The template from the usage-plan line (`/orders/{orderId}`).
     template: Option<Box<str>>,
@@ -29,14 +29,15 @@ struct ExecutionDetail {
 }
 
 /// Where the request's first line came from, to point people back at it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Provenance {
     pub log_group: std::sync::Arc<str>,
     pub log_stream: std::sync::Arc<str>,
     pub first_event_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialisable: a half of a split request waits in the shared state (`lambda::join`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 /// Text fields are `Box<str>` (16 bytes, not 24), or `Arc<str>` from [`SharedTexts`]
 /// for the texts many requests repeat: one `Request` is kept per request of a batch,
 /// ~14,000 in a 1 MB access-log batch.
@@ -399,6 +400,12 @@ impl Request {
         let start = self.sending_ts()?;
         let end = self.failed_ts().or(self.received_ts())?;
         u64::try_from(end - start).ok()
+    }
+
+    /// Its end was seen (final status, failure, or an access record): nothing more is
+    /// waited for.
+    pub fn ended(&self) -> bool {
+        self.completed || self.timed_out || self.failure.is_some()
     }
 
     pub fn route(&self) -> Route {

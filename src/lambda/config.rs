@@ -51,6 +51,9 @@ pub struct Config {
     /// (`FilterLogEvents`), at most `log_lookups_max` per invocation.
     pub log_lookup: bool,
     pub log_lookups_max: usize,
+    /// Join the halves of a request split between containers through the shared state
+    /// (`INCIDENTS_TABLE`), so that its metrics keep their route.
+    pub split_join: bool,
     /// Backend functions whose log groups the function may look runs up in (issue 16).
     pub backend_function_names: std::collections::HashSet<String>,
 }
@@ -87,6 +90,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("PENDING_MAX_REQUESTS", "20000", "5000", "cap on requests waiting for the rest of their lines"),
     ("LOG_LOOKUP", "on", "off", "`on`: fetch the early lines of a timeout or error whose start went to another batch (FilterLogEvents); `off`: never"),
     ("LOG_LOOKUPS_MAX", "20", "5", "lookups per invocation; past it findings go out undiagnosed and count in `LookupsSkipped`"),
+    ("SPLIT_JOIN", "on", "off", "`on` (with `INCIDENTS_TABLE`): a request whose start and end reach different containers is joined through the table (one small write per half), so its metrics keep their route; `off`: its end is counted under `Route=Other`"),
     ("BACKEND_FUNCTION_NAMES", "", "orders-api,payments", "backend Lambda functions whose `/aws/lambda/NAME` a timeout's run is looked up in (connect or read); the template grants FilterLogEvents on exactly those"),
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
@@ -295,6 +299,7 @@ impl Config {
                 "a whole number from 0 to 1000",
                 |n: &usize| *n <= 1000,
             )?,
+            split_join: parse_bool("SPLIT_JOIN", &or("SPLIT_JOIN", "on"))?,
             backend_function_names: or("BACKEND_FUNCTION_NAMES", "")
                 .split(',')
                 .map(str::trim)

@@ -69,6 +69,8 @@ pub struct InvocationSummary {
     pub pending_requests: usize,
     /// Split requests looked up and healed (`aws::lookup`).
     pub healing: crate::lambda::heal::Healing,
+    /// Split requests joined through the state table (`lambda::join`).
+    pub joining: crate::lambda::join::Joining,
     /// Backend function runs looked up for timeouts (`aws::backend_lookup`).
     pub backend_lookups: crate::aws::backend_lookup::BackendLookups,
     pub duration_ms: u64,
@@ -87,6 +89,8 @@ struct WarmState {
     metrics_sent: HashSet<String>,
     /// Execution log groups seen here: the function reads them, so they may be looked up.
     exec_groups: HashSet<String>,
+    /// Waiting requests whose start half is in the state table (`lambda::join`).
+    starts_written: HashSet<String>,
 }
 
 pub struct Monitor {
@@ -163,6 +167,7 @@ impl Monitor {
             seen: SeenEvents::new(SEEN_EVENTS_SECS, SEEN_EVENTS_MAX),
             metrics_sent: HashSet::new(),
             exec_groups: HashSet::new(),
+            starts_written: HashSet::new(),
         };
         let context = AlertContext {
             account: config.alert_topic_arn.as_deref().and_then(arn_account),
@@ -220,32 +225,23 @@ impl Monitor {
             Ok(s) => s,
             Err(e) => return Err(self.reject(e, deadline, now).await),
         };
-        let Analysed {
-            mut analysis,
-            event_ids,
-            batch_key,
-            earlier,
-            duplicates,
-            healing,
-            backend_lookups,
-        } = self.complete(streamed, deadline, now).await;
+        let batch_key = batch_key(&streamed.event_ids);
 
         // The batch, once across containers: a redelivery another container is handling
-        // (or has handled) is skipped whole.
+        // (or has handled) is skipped whole, before anything is looked up or joined.
         let mut state_errors = 0;
-        if !event_ids.is_empty() {
+        if !streamed.event_ids.is_empty() {
             match self.store.claim_batch(&batch_key, now).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!(batch = %batch_key, "batch already handled by another invocation: skipped");
                     let mut st = self.lock();
-                    st.pending.keep(earlier, now);
+                    st.pending.keep(streamed.earlier, now);
                     return Ok(InvocationSummary {
-                        duplicate_events: duplicates + analysis.summary.log_events,
+                        duplicate_events: streamed.duplicates
+                            + streamed.analyzer.counters().log_events,
                         duplicate_batch: true,
                         pending_requests: st.pending.len(),
-                        healing,
-                        backend_lookups,
                         duration_ms: started.elapsed().as_millis() as u64,
                         ..InvocationSummary::default()
                     });
@@ -256,6 +252,16 @@ impl Monitor {
                 }
             }
         }
+        let Analysed {
+            mut analysis,
+            event_ids,
+            earlier,
+            duplicates,
+            healing,
+            joining,
+            backend_lookups,
+        } = self.complete(streamed, deadline, now).await;
+        state_errors += joining.failed as u64;
 
         let lookups_skipped = healing.skipped + backend_lookups.skipped;
         let result = self
@@ -286,6 +292,7 @@ impl Monitor {
         summary.analysis = analysis.summary.clone();
         summary.duplicate_events = duplicates;
         summary.healing = healing;
+        summary.joining = joining;
         summary.backend_lookups = backend_lookups;
         summary.findings = std::mem::take(&mut analysis.findings);
         summary.state_errors += state_errors;
@@ -342,9 +349,9 @@ impl Monitor {
         }
     }
 
-    /// Step 1b: split requests healed (their early lines fetched back, no lock held while
-    /// waiting), the analysis finished, backend runs of timeouts looked up within what
-    /// healing left.
+    /// Step 1b: split requests joined through the state table and healed (their early
+    /// lines fetched back; no lock held while waiting), the analysis finished, backend
+    /// runs of timeouts looked up within what healing left.
     async fn complete(&self, s: Streamed<'_>, deadline: Option<Instant>, now: i64) -> Analysed {
         let cfg = &self.config;
         let Streamed {
@@ -353,6 +360,18 @@ impl Monitor {
             earlier,
             duplicates,
         } = s;
+        let joining = if cfg.split_join && self.store.is_shared() {
+            // Taken, not copied: invocations of one container never overlap.
+            let mut written = std::mem::take(&mut self.lock().starts_written);
+            let (joining, newly) =
+                crate::lambda::join::join(&mut analyzer, &self.store, &written, deadline, now)
+                    .await;
+            written.extend(newly);
+            self.lock().starts_written = written;
+            joining
+        } else {
+            crate::lambda::join::Joining::default()
+        };
         let subscribed = self.lock().exec_groups.clone();
         let bounds = crate::lambda::heal::Bounds {
             budget: cfg.log_lookups_max,
@@ -373,15 +392,26 @@ impl Monitor {
             lookups_until(deadline),
         )
         .await;
-        self.lock().pending.keep(pending, now);
-        let batch_key = batch_key(&event_ids);
+        {
+            let mut st = self.lock();
+            st.pending.keep(pending, now);
+            // Only the requests still waiting need to remember that their start is written.
+            let WarmState {
+                pending,
+                starts_written,
+                ..
+            } = &mut *st;
+            if !starts_written.is_empty() {
+                starts_written.retain(|id| pending.contains(id));
+            }
+        }
         Analysed {
             analysis,
             event_ids,
-            batch_key,
             earlier,
             duplicates,
             healing,
+            joining,
             backend_lookups,
         }
     }
@@ -838,10 +868,10 @@ struct Streamed<'c> {
 struct Analysed {
     analysis: Analysis,
     event_ids: Vec<u64>,
-    batch_key: String,
     earlier: Vec<crate::engine::request::Request>,
     duplicates: u64,
     healing: crate::lambda::heal::Healing,
+    joining: crate::lambda::join::Joining,
     backend_lookups: crate::aws::backend_lookup::BackendLookups,
 }
 

@@ -3,5 +3,6 @@
 pub mod config;
 pub mod handler;
 pub mod heal;
+pub mod join;
 pub mod pending;
 pub mod seen_events;

@@ -39,6 +39,10 @@ impl PendingRequests {
         self.by_id.is_empty()
     }
 
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
     /// Everything still fresh, for the next analysis (the cache is emptied).
     pub fn take(&mut self, now_ms: i64) -> Vec<Request> {
         self.expire(now_ms);

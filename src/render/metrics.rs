@@ -172,7 +172,8 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
             f(b);
         }
     };
-    for o in &analysis.observations {
+    // A request still waiting for its end is counted with its end, in a later batch.
+    for o in analysis.observations.iter().filter(|o| !o.waiting) {
         each(o.route, o.timestamp, &mut |b| {
             b.requests += 1;
             if let Some(l) = o.integration_latency_ms {

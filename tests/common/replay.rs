@@ -437,6 +437,9 @@ pub struct Measurement {
     pub alerts_repeated: usize,
     pub lookups: usize,
     pub lookups_skipped: usize,
+    /// Halves of split requests written to the shared state, and requests joined there.
+    pub join_writes: usize,
+    pub joined: usize,
 }
 
 impl Measurement {
@@ -445,7 +448,7 @@ impl Measurement {
     }
     pub fn row(&self) -> String {
         format!(
-            "| {} | {} | {} | {} / {} ({:.1} %) | {} | {} / {} | {} | {} | {} / {} | {} of {} | {} |",
+            "| {} | {} | {} | {} / {} ({:.1} %) | {} | {} / {} | {} | {} | {} / {} | {} of {} | {} | {} |",
             self.mode,
             self.k,
             if self.healing { "on" } else { "off" },
@@ -462,9 +465,10 @@ impl Measurement {
             self.alerts_repeated,
             self.alerts,
             self.lookups,
+            self.join_writes,
         )
     }
-    pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `Route=Other` points | stage timeouts (published / true) | timeout alerts repeated within the cooldown | lookups made |\n|---|---|---|---|---|---|---|---|---|---|---|";
+    pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `Route=Other` points | stage timeouts (published / true) | timeout alerts repeated within the cooldown | lookups made | halves written |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 }
 
 fn minute(ts: i64) -> i64 {
@@ -549,6 +553,8 @@ pub fn run_with(
             .expect("every batch is handled");
         m.lookups += summary.healing.lookups;
         m.lookups_skipped += summary.healing.skipped;
+        m.join_writes += summary.joining.writes;
+        m.joined += summary.joining.joined;
         published.extend(monitor.sink().take_recorded().into_iter().map(|p| (at, p)));
         for f in summary.findings.iter().filter(|f| f.kind == Kind::Timeout) {
             timeout_findings
@@ -614,6 +620,7 @@ pub fn run_with(
                         "NearLimitRequests" => "NearLimitRequests",
                         "IntegrationErrors" => "IntegrationErrors",
                         "IntegrationLatency" => "IntegrationLatency (samples)",
+                        "Requests" => "Requests",
                         _ => continue,
                     };
                     let v: f64 = if name.starts_with("IntegrationLatency") {
@@ -677,6 +684,7 @@ pub fn run_with(
         if error > 0 {
             *want.entry(cell("IntegrationErrors")).or_default() += error;
         }
+        *want.entry(cell("Requests")).or_default() += 1;
         // Every request has a latency sample, timeouts included (at the limit, issue 12).
         *want
             .entry(cell("IntegrationLatency (samples)"))
