@@ -544,8 +544,8 @@ fn slack_text_escapes_only_what_slack_needs() {
     }
 }
 
-#[test]
-fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
+/// A DynamoDB store whose every call fails at once (nothing listens on port 9).
+fn failing_store() -> apigw_doctor::aws::state::Store {
     use apigw_doctor::aws::state::{DynamoStore, Store};
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
@@ -556,10 +556,15 @@ fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
         ))
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
-    let store = Store::Dynamo(DynamoStore::new(
+    Store::Dynamo(DynamoStore::new(
         aws_sdk_dynamodb::Client::from_conf(config),
         "incidents",
-    ));
+    ))
+}
+
+#[test]
+fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
+    let store = failing_store();
     let env: std::collections::HashMap<String, String> = INCIDENT_ENV
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -868,23 +873,10 @@ fn a_request_split_between_containers_is_counted_once_on_its_route() {
 /// never lost, and the failed write counts in `StateErrors`.
 #[test]
 fn a_failing_state_store_counts_the_split_end_where_it_arrives() {
-    use apigw_doctor::aws::state::{DynamoStore, Store};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-        .build();
     let m = Monitor::with_store(
         Config::from_lookup(|_| None).unwrap(),
         Sink::dry_run(),
-        Store::Dynamo(DynamoStore::new(
-            aws_sdk_dynamodb::Client::from_conf(config),
-            "incidents",
-        )),
+        failing_store(),
     );
     let (_, end) = split_request(300);
     let (s, p) = go(&m, &end, T0 + 60_000);
