@@ -38,7 +38,7 @@ demo:
 ## real bootstrap on MiniStack, the template, incident state on MiniStack's DynamoDB, the CLI's fetch against
 ## MiniStack, the HTML report in headless Chromium, the stack deployed and driven on MiniStack, the arm64 zip and
 ## sam validate (`sam-build` is outside it: aws-sam-cli 1.170's build fails on the template's Fn::ForEach loops)
-test: lint deny unit aws-lookup template state fetch browser e2e build sam
+test: lint deny unit aws-lookup template state fetch browser e2e build sam sam-build
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -119,16 +119,19 @@ SAM_VENV := .venv-sam
 sam: sam-tools
 	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
-## sam-build: `sam build --beta-features` (rust-cargolambda: `cargo lambda build --release --arm64 --bin bootstrap`
-## in place), after `build` (its prerequisite): the same cargo command but for the zip output, so it reuses that
-## compile. Fails loudly if it compiled the arm64 bootstrap again (the reuse broke), rather than slowing CI unnoticed.
-ARM_BIN := $(TARGET_DIR)/aarch64-unknown-linux-gnu/release/bootstrap
+## sam-build: `sam build` (samconfig.toml: beta features for rust-cargolambda, language extensions for Fn::ForEach),
+## after `build` (its prerequisite): `cargo lambda build --release --arm64 --bin bootstrap` in place, the same cargo
+## command as `build`, so it reuses that compile. Fails loudly if cargo compiled the arm64 bootstrap again (the reuse
+## broke), rather than slowing CI unnoticed. The compiled file is the one in deps/: cargo lambda moves the copy.
+ARM_DEPS := $(TARGET_DIR)/aarch64-unknown-linux-gnu/release/deps
+ARM_STAMP = stat -c %Y $$(ls -t $(ARM_DEPS)/bootstrap-* 2>/dev/null | grep -v '\.d$$' | head -1) 2>/dev/null || echo none
 sam-build: tools sam-tools build
-	@before=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
-	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam build --beta-features --template-file template.yaml; \
-	after=$$(stat -c %Y $(ARM_BIN) 2>/dev/null || echo none); \
+	@before=$$($(ARM_STAMP)); \
+	SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 $(SAM_VENV)/bin/sam build --template-file template.yaml; \
+	after=$$($(ARM_STAMP)); \
 	if [ "$$before" != "$$after" ]; then echo "*** sam build compiled the arm64 bootstrap ($$before -> $$after): run it after 'make build', which it should reuse"; exit 1; fi
 	test -x .aws-sam/build/Function/bootstrap
+	grep -q 'Fn::ForEach::Subscriptions' .aws-sam/build/template.yaml
 sam-tools: $(SAM_VENV)/.installed
 $(SAM_VENV)/.installed: requirements-sam.txt
 	python3 -m venv $(SAM_VENV)

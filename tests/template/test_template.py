@@ -98,12 +98,22 @@ def a_schedule_resolves_quiet_incidents():
 
 @test
 def one_subscription_per_log_group_never_the_functions_own():
-    events = function()["Events"]
-    loop = events["Fn::ForEach::Subscriptions"]
+    loop = LOOPS["Fn::ForEach::Subscriptions"]
     assert loop[0] == "GroupName" and loop[1] == ref("ApiLogGroupNames")
-    (name, ev), = loop[2].items()
+    (name, sub), = loop[2].items()
     assert "&{GroupName}" in name
-    assert ev["Type"] == "CloudWatchLogs" and ev["Properties"]["LogGroupName"] == ref("GroupName")
+    assert sub["Type"] == "AWS::Logs::SubscriptionFilter" and sub["Properties"]["LogGroupName"] == ref("GroupName")
+    assert sub["Properties"]["DestinationArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    # Each filter after the invoke permission: CloudWatch Logs tests the invoke when it creates the filter.
+    assert sub["DependsOn"] == "SubscriptionPermission"
+    perm = R["SubscriptionPermission"]
+    assert perm["Type"] == "AWS::Lambda::Permission" and perm["Properties"]["Principal"] == "logs.amazonaws.com"
+    # CloudWatch Logs of this account and region only (the filters choose the groups).
+    assert perm["Properties"]["SourceAccount"] == ref("AWS::AccountId")
+    assert perm["Properties"]["SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+    # `sam build`/`sam deploy` refuse a loop inside the function's Events.
+    assert not any(k.startswith("Fn::ForEach") for k in function().get("Events", {}))
     assert "Default" not in P["ApiLogGroupNames"], "at least one group must be given"
     for r in R.values():
         if r["Type"] == "AWS::Logs::SubscriptionFilter":
