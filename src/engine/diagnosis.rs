@@ -514,11 +514,12 @@ fn remedies(f: &Finding, req: &Request, context: Context) -> Vec<String> {
             if f.invoked.is_none() && !req.from_access_log && !context.stage_logs_info {
                 r.push("Turn on INFO execution logging for this stage (at least while investigating) so that the next timeout shows whether and when the integration was invoked.".to_owned());
             }
-            r.push(format!("Have clients retry with backoff and an idempotency key: after a {} the backend may still finish the work, so a plain retry can do it twice.", f.api_kind.timeout_status()));
             r.push("Shorten the work in the request path: answer once the essential part is done and hand the rest to a queue or workflow (SQS, EventBridge, Step Functions).".to_owned());
             r.push(async_remedy(lambda));
             r.push(faster_remedy(lambda));
             r.extend(raise_limit(f));
+            // Last: retries add load to a backend that is already too slow.
+            r.push(format!("Have clients retry with backoff and an idempotency key: after a {} the backend may still finish the work, so a plain retry can do it twice.", f.api_kind.timeout_status()));
         }
         (Kind::NearLimit, _) if f.integration_latency_ms.is_some_and(|l| l > f.limit_ms) => {
             r.push(format!("Tell apigw-doctor this API's real limit: TIMEOUT_OVERRIDES (CLI: --timeout-overrides) `{}/{}=<the integration's timeoutInMillis>`; until then its near-limit counts and headroom for this API are wrong.", f.api_id, f.stage));
