@@ -579,7 +579,9 @@ impl<'c> Analyzer<'c> {
             return None;
         }
         let src = Source::from(header);
-        let (rec, len) = self.access.parse_escaped_at(rest)?;
+        // Filled in place: a record is ~400 bytes, and there is one per event.
+        let mut rec = AccessRecord::default();
+        let len = self.access.parse_escaped_at(rest, &mut rec)?;
         self.counters.log_events += 1;
         self.add_access_record(src, event_id, ts, &rec);
         Some(len)
