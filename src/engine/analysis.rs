@@ -382,12 +382,72 @@ impl GroupKind {
     }
 }
 
+/// Requests in blocks that never move: a request is ~330 bytes, and a box each costs an
+/// allocation per request, while one vector moves them all each time it grows (measured:
+/// a quarter of the time).
+#[derive(Default)]
+struct Requests {
+    blocks: Vec<Vec<Request>>,
+    len: usize,
+}
+
+impl Requests {
+    const BLOCK: usize = 256;
+
+    /// Adds a request; its index.
+    fn push(&mut self, req: Request) -> usize {
+        if self.len % Self::BLOCK == 0 {
+            self.blocks.push(Vec::with_capacity(Self::BLOCK));
+        }
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(req);
+        }
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Request> {
+        self.blocks.iter().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Requests {
+    type Output = Request;
+    fn index(&self, at: usize) -> &Request {
+        &self.blocks[at / Self::BLOCK][at % Self::BLOCK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Requests {
+    fn index_mut(&mut self, at: usize) -> &mut Request {
+        &mut self.blocks[at / Self::BLOCK][at % Self::BLOCK]
+    }
+}
+
+impl<'r> IntoIterator for &'r Requests {
+    type Item = &'r Request;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'r, Vec<Request>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.blocks.iter().flatten()
+    }
+}
+
+impl IntoIterator for Requests {
+    type Item = Request;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<Request>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.blocks.into_iter().flatten()
+    }
+}
+
 pub struct Analyzer<'c> {
     config: &'c EngineConfig,
-    /// In first-seen order, for deterministic output. Boxed: a request is large, and
-    /// growing the vector then moves pointers, not requests.
-    #[allow(clippy::vec_box)] // measured: moving 600-byte requests cost a quarter of the time
-    requests: Vec<Box<Request>>,
+    /// In first-seen order, for deterministic output.
+    requests: Requests,
     /// Where each request is in `requests`, with its id's hash (the id itself is not
     /// stored twice, and growing the table rehashes no id).
     index: hashbrown::HashTable<(u64, usize)>,
@@ -418,7 +478,7 @@ impl<'c> Analyzer<'c> {
         Analyzer {
             access: access_log::AccessParser::new(config.access_format.clone()),
             config,
-            requests: Vec::new(),
+            requests: Requests::default(),
             index: hashbrown::HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
             shared: SharedTexts::default(),
@@ -604,7 +664,7 @@ impl<'c> Analyzer<'c> {
 
     /// The requests of this analysis so far (for [`crate::engine::orphans`]).
     pub fn requests(&self) -> impl Iterator<Item = &Request> {
-        self.requests.iter().map(|r| &**r)
+        self.requests.iter()
     }
 
     /// A line fetched after the fact (`aws::lookup`) for a request of this analysis:
@@ -714,7 +774,7 @@ impl<'c> Analyzer<'c> {
                 provenance: Provenance {
                     log_group: src.log_group.into(),
                     log_stream: src.log_stream.into(),
-                    first_event_id: event_id.to_owned(),
+                    first_event_id: event_id.into(),
                 },
                 ..FunctionStats::default()
             });
@@ -781,9 +841,9 @@ impl<'c> Analyzer<'c> {
                 let provenance = Provenance {
                     log_group,
                     log_stream,
-                    first_event_id: event_id.to_owned(),
+                    first_event_id: event_id.into(),
                 };
-                let mut req = Box::new(Request::new(id, kind, provenance));
+                let mut req = Request::new(id, kind, provenance);
                 // Checked first: removing from an empty map still hashes the key.
                 let earlier = match self.earlier.is_empty() {
                     true => None,
@@ -793,8 +853,7 @@ impl<'c> Analyzer<'c> {
                     req.kind = earlier.kind;
                     req.absorb_earlier(earlier);
                 }
-                self.requests.push(req);
-                let at = self.requests.len() - 1;
+                let at = self.requests.push(req);
                 self.index.insert_unique(hash, (hash, at), |&(h, _)| h);
                 at
             }
@@ -1080,7 +1139,6 @@ impl<'c> Analyzer<'c> {
         let mut pending: Vec<Request> = requests
             .into_iter()
             .filter(|r| !r.completed && !r.timed_out && r.failure.is_none())
-            .map(|r| *r)
             .collect();
         pending.extend(self.earlier.into_values());
         let analysis = Analysis {
