@@ -261,24 +261,38 @@ enum Scalar<'a> {
 
 impl<'a> AccessRecord<'a> {
     fn set(&mut self, field: Field, value: Scalar<'a>) {
-        let text = match value {
-            Scalar::Null => return,
-            Scalar::Num(n) => {
-                return self.set_number(field, n);
+        match value {
+            Scalar::Null => {}
+            Scalar::Num(n) => self.set_number(field, n),
+            Scalar::Str(Cow::Borrowed(text)) => self.set_borrowed(field, text),
+            Scalar::Str(Cow::Owned(text)) => {
+                if let Some(v) = self.set_text(field, &text) {
+                    self.set_slot(field, Cow::Owned(v.to_owned()));
+                }
             }
-            Scalar::Str(s) => s,
-        };
+        }
+    }
+
+    fn set_borrowed(&mut self, field: Field, text: &'a str) {
+        if let Some(v) = self.set_text(field, text) {
+            self.set_slot(field, Cow::Borrowed(v));
+        }
+    }
+
+    /// Sets a number or time field from its text; for a text field, the part of
+    /// `text` to keep (trimmed, unquoted), for the caller to borrow or copy.
+    fn set_text<'t>(&mut self, field: Field, text: &'t str) -> Option<&'t str> {
         // `trim` decodes a character at each end; values rarely need it.
         let bare = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
         let b = text.as_bytes();
         let t = if bare(b.first()) && bare(b.last()) {
-            &*text
+            text
         } else {
             text.trim()
         };
         // `-` is API Gateway's "not set"; `(none)` appears for unmatched base paths.
         if t.is_empty() || t == "-" || t == "(none)" {
-            return;
+            return None;
         }
         match field {
             Field::Status
@@ -287,49 +301,62 @@ impl<'a> AccessRecord<'a> {
             | Field::IntegrationStatus
             | Field::RequestTimeEpoch => {
                 // Most are plain integers (`504`, `29010`): read without the float parser.
-                let plain = t.len() <= 15 && t.bytes().all(|c| c.is_ascii_digit());
-                let n = match plain {
-                    true => t.parse::<u64>().ok().map(|n| n as f64),
-                    false => t.parse::<f64>().ok(),
-                };
-                if let Some(n) = n {
+                if t.len() <= 15 && t.bytes().all(|c| c.is_ascii_digit()) {
+                    let n = t.bytes().fold(0, |n, c| n * 10 + u64::from(c - b'0'));
+                    self.set_integer(field, n);
+                } else if let Ok(n) = t.parse::<f64>() {
                     self.set_number(field, n);
                 }
+                None
             }
             Field::RequestTime => {
                 if self.request_time_epoch.is_none() {
                     self.request_time_epoch = clf_time_ms(t);
                 }
+                None
             }
             _ => {
                 // `$context.error.messageString` arrives wrapped in its own quotes.
                 let quoted = t.starts_with('"') || t.ends_with('"');
-                let unquoted = if quoted { t.trim_matches('"') } else { t };
-                let v = match text {
-                    Cow::Borrowed(b) if unquoted.len() == b.len() => Cow::Borrowed(b),
-                    Cow::Borrowed(b) => Cow::Borrowed(b.trim().trim_matches('"')),
-                    Cow::Owned(_) => Cow::Owned(unquoted.to_owned()),
-                };
-                let slot = match field {
-                    Field::RequestId => &mut self.request_id,
-                    Field::ExtendedRequestId => &mut self.extended_request_id,
-                    Field::ApiId => &mut self.api_id,
-                    Field::Stage => &mut self.stage,
-                    Field::HttpMethod => &mut self.http_method,
-                    Field::ResourcePath => &mut self.resource_path,
-                    Field::RouteKey => &mut self.route_key,
-                    Field::Path => &mut self.path,
-                    Field::ErrorResponseType => &mut self.error_response_type,
-                    Field::ErrorMessage => &mut self.error_message,
-                    Field::IntegrationError => &mut self.integration_error,
-                    Field::EventType => &mut self.event_type,
-                    Field::XrayTraceId => &mut self.xray_trace_id,
-                    _ => return,
-                };
-                if slot.is_none() {
-                    *slot = Some(v);
-                }
+                Some(if quoted { t.trim_matches('"') } else { t })
             }
+        }
+    }
+
+    fn set_slot(&mut self, field: Field, v: Cow<'a, str>) {
+        let slot = match field {
+            Field::RequestId => &mut self.request_id,
+            Field::ExtendedRequestId => &mut self.extended_request_id,
+            Field::ApiId => &mut self.api_id,
+            Field::Stage => &mut self.stage,
+            Field::HttpMethod => &mut self.http_method,
+            Field::ResourcePath => &mut self.resource_path,
+            Field::RouteKey => &mut self.route_key,
+            Field::Path => &mut self.path,
+            Field::ErrorResponseType => &mut self.error_response_type,
+            Field::ErrorMessage => &mut self.error_message,
+            Field::IntegrationError => &mut self.integration_error,
+            Field::EventType => &mut self.event_type,
+            Field::XrayTraceId => &mut self.xray_trace_id,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(v);
+        }
+    }
+
+    /// [`Self::set_number`] for an integer below 10^15 (exact as an f64), without floats.
+    fn set_integer(&mut self, field: Field, n: u64) {
+        match field {
+            Field::Status if n < 1000 => self.status = Some(n as u16),
+            Field::IntegrationStatus if n < 1000 => self.integration_status = Some(n as u16),
+            Field::IntegrationLatency => self.integration_latency_ms = Some(n),
+            Field::ResponseLatency => self.response_latency_ms = Some(n),
+            Field::RequestTimeEpoch if n < 100_000_000_000 => {
+                self.request_time_epoch = Some(n as i64 * 1000)
+            }
+            Field::RequestTimeEpoch => self.request_time_epoch = Some(n as i64),
+            _ => {}
         }
     }
 
@@ -368,7 +395,14 @@ impl<'a> AccessRecord<'a> {
 /// By hand: the stock formats log it in every record, and chrono's parser costs
 /// more than the rest of the record's reading.
 fn clf_time_ms(t: &str) -> Option<i64> {
-    let b = t.trim_matches(['[', ']']).as_bytes();
+    // `trim_matches(['[', ']'])`, bytewise (a char pattern costs more than the rest).
+    let mut b = t.as_bytes();
+    while let [b'[' | b']', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b'[' | b']'] = b {
+        b = rest;
+    }
     if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
         return None;
     }
@@ -445,7 +479,40 @@ fn parse_with<'a>(message: &'a str, keys: KeyLookup<'_>) -> Option<AccessRecord<
 /// recognised again by one comparison instead of a hash lookup.
 struct KeyLookup<'f>(Option<&'f AccessFormat>, &'f KeyMemo);
 
-type KeyMemo = std::cell::RefCell<Vec<(Box<str>, Option<Field>)>>;
+type KeyMemo = std::cell::RefCell<Memo>;
+
+#[derive(Debug, Default)]
+struct Memo {
+    /// Per place: the key and its field.
+    keys: Vec<(Box<str>, Option<Field>)>,
+    /// Per quoting (raw, escaped) and place, for the flat scanner: the bytes from the
+    /// key's opening quote to its value (`\"status\": `) and the key's field. When a
+    /// record starts a member with the same bytes, key, colon and spaces are known in
+    /// one comparison.
+    leads: [Vec<Lead>; 2],
+}
+
+type Lead = (Box<[u8]>, Option<Field>);
+
+/// `a` starts with `prefix`, compared a word at a time rather than by a call to memcmp
+/// (prefixes are a few words long, and there is one per member of every record).
+#[inline]
+fn starts_with(a: &[u8], prefix: &[u8]) -> bool {
+    let n = prefix.len();
+    let (Some(a), true) = (a.get(..n), n >= 8) else {
+        return a.starts_with(prefix);
+    };
+    let word = |s: &[u8], at: usize| s.get(at..).and_then(<[u8]>::first_chunk::<8>).copied();
+    // Whole words, then the last 8 bytes (overlapping the last whole word).
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(prefix, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(prefix, n - 8)
+}
 
 /// Top-level keys remembered per record (formats have a few dozen at most).
 const MEMO_PLACES: usize = 64;
@@ -475,42 +542,48 @@ impl AccessParser {
     /// when it cannot be read that way: the caller unescapes and calls [`Self::parse`].
     pub fn parse_escaped<'a>(&self, escaped: &'a str) -> Option<AccessRecord<'a>> {
         let t = escaped.trim();
-        let (rec, end) = self.escaped_record(t)?;
+        let mut rec = AccessRecord::default();
+        let end = self.escaped_record(t, &mut rec)?;
         (end == t.len()).then_some(rec)
     }
 
     /// [`Self::parse_escaped`] on a message whose end is not known yet (see
     /// `envelope::EventVisitor::event_in_place`): `rest` starts just after the
-    /// message's opening quote. The record and the message's length, if the message
-    /// is one flat JSON record and nothing else.
-    pub fn parse_escaped_at<'a>(&self, rest: &'a str) -> Option<(AccessRecord<'a>, usize)> {
+    /// message's opening quote. Fills `rec` (left unspecified on `None`) and returns the
+    /// message's length, if the message is one flat JSON record and nothing else.
+    pub fn parse_escaped_at<'a>(&self, rest: &'a str, rec: &mut AccessRecord<'a>) -> Option<usize> {
         // The scanner takes no bare quote: the first one after the record closes the message.
-        let (rec, end) = self.escaped_record(rest)?;
-        (rest.as_bytes().get(end) == Some(&b'"')).then_some((rec, end))
+        let end = self.escaped_record(rest, rec)?;
+        (rest.as_bytes().get(end) == Some(&b'"')).then_some(end)
     }
 
-    /// A plausible flat JSON record, still escaped, at the start of `s`, and where it
-    /// ends (after the whitespace behind its closing brace).
-    fn escaped_record<'a>(&self, s: &'a str) -> Option<(AccessRecord<'a>, usize)> {
+    /// Reads a plausible flat JSON record, still escaped, at the start of `s` into
+    /// `rec`, and returns where it ends (after the whitespace behind its closing brace).
+    fn escaped_record<'a>(&self, s: &'a str, rec: &mut AccessRecord<'a>) -> Option<usize> {
         if !s.starts_with('{') || self.format.as_ref().is_some_and(|f| !f.json) {
             return None;
         }
         let keys = KeyLookup(self.format.as_ref(), &self.memo);
-        let (rec, end) = scan_flat_json_at(s, &keys, true)?;
-        rec.is_plausible().then_some((rec, end))
+        let end = scan_flat_json_into(s, &keys, true, rec)?;
+        rec.is_plausible().then_some(end)
     }
 }
 
 impl KeyLookup<'_> {
     /// The field of the top-level key at `place` in its record.
     fn top(&self, place: usize, key: &str) -> Option<Field> {
-        if let Some((k, f)) = self.1.borrow().get(place) {
+        self.top_in(&mut self.1.borrow_mut(), place, key)
+    }
+
+    /// [`Self::top`] with the memo already borrowed.
+    fn top_in(&self, memo: &mut Memo, place: usize, key: &str) -> Option<Field> {
+        let memo = &mut memo.keys;
+        if let Some((k, f)) = memo.get(place) {
             if **k == *key {
                 return *f;
             }
         }
         let f = self.resolve(None, key);
-        let mut memo = self.1.borrow_mut();
         if place < memo.len() {
             memo[place] = (key.into(), f);
         } else if place == memo.len() && place < MEMO_PLACES {
@@ -695,88 +768,130 @@ fn scan_flat_json_at<'a>(
     keys: &KeyLookup<'_>,
     escaped: bool,
 ) -> Option<(AccessRecord<'a>, usize)> {
+    let mut rec = AccessRecord::default();
+    let end = scan_flat_json_into(s, keys, escaped, &mut rec)?;
+    Some((rec, end))
+}
+
+/// [`scan_flat_json_at`] into `rec` (a record is ~400 bytes: returned through a few
+/// calls, it was copied each time).
+fn scan_flat_json_into<'a>(
+    s: &'a str,
+    keys: &KeyLookup<'_>,
+    escaped: bool,
+    rec: &mut AccessRecord<'a>,
+) -> Option<usize> {
+    // One copy per quoting: the quote test runs for every key and value.
+    match escaped {
+        true => scan_flat::<true>(s, keys, rec),
+        false => scan_flat::<false>(s, keys, rec),
+    }
+}
+
+fn scan_flat<'a, const ESCAPED: bool>(
+    s: &'a str,
+    keys: &KeyLookup<'_>,
+    rec: &mut AccessRecord<'a>,
+) -> Option<usize> {
     let b = s.as_bytes();
-    let quote_len = if escaped { 2 } else { 1 };
+    let quote_len = if ESCAPED { 2 } else { 1 };
     let skip_ws = |mut i: usize| {
         while b.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
         }
         i
     };
-    // Byte tests, not a slice comparison: this runs for every key and value.
-    let is_quote = |i: usize| match b.get(i) {
-        Some(b'"') => !escaped,
-        Some(b'\\') => escaped && b.get(i + 1) == Some(&b'"'),
-        _ => false,
+    let is_quote = |i: usize| match ESCAPED {
+        true => b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'"'),
+        false => b.get(i) == Some(&b'"'),
     };
     // The string that opens at `i`: (its text's end, the index after its closing quote),
     // if it has no escapes.
     let string_end = |i: usize| {
-        let from = i + quote_len;
-        let p = crate::logs::envelope::quote_or_backslash(b, from)?;
+        let p = crate::logs::envelope::quote_or_backslash(b, i + quote_len)?;
         is_quote(p).then_some((p, p + quote_len))
     };
-    let mut rec = AccessRecord::default();
+    // Borrowed once per record, not per key.
+    let mut memo = keys.1.borrow_mut();
     let mut i = skip_ws(1);
     let mut place = 0;
     if b.get(i) == Some(&b'}') {
-        i += 1;
-    } else {
-        loop {
-            if !is_quote(i) {
-                return None;
+        return Some(skip_ws(i + 1));
+    }
+    loop {
+        let lead = memo.leads[usize::from(ESCAPED)].get(place);
+        let field = match lead {
+            // The same bytes as last time: the same key, and the same spaces around its colon.
+            Some((lead, field)) if starts_with(&b[i..], lead) => {
+                let field = *field;
+                i = skip_ws(i + lead.len());
+                field
             }
-            let (key_end, after) = string_end(i)?;
-            let key = &s[i + quote_len..key_end];
-            i = skip_ws(after);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            i = skip_ws(i + 1);
-            let value = match *b.get(i)? {
-                _ if is_quote(i) => {
-                    let (end, after) = string_end(i)?;
-                    let v = Scalar::Str(Cow::Borrowed(&s[i + quote_len..end]));
-                    i = after;
-                    v
+            _ => {
+                if !is_quote(i) {
+                    return None;
                 }
-                b'{' | b'[' | b'"' | b'\\' => return None,
-                _ => {
-                    let len = b[i..]
-                        .iter()
-                        .position(|c| matches!(c, b',' | b'}') || c.is_ascii_whitespace())
-                        .unwrap_or(b.len() - i);
-                    let lit = &s[i..i + len];
-                    i += len;
-                    match lit {
-                        "null" | "true" | "false" => Scalar::Null,
-                        _ if lit.starts_with(|c: char| c == '-' || c.is_ascii_digit())
-                            && lit
-                                .bytes()
-                                .all(|c| c.is_ascii_digit() || b"-+.eE".contains(&c)) =>
-                        {
-                            Scalar::Num(lit.parse().ok()?)
-                        }
-                        _ => return None,
+                let start = i;
+                let (key_end, after) = string_end(i)?;
+                let key = &s[i + quote_len..key_end];
+                i = skip_ws(after);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                i = skip_ws(i + 1);
+                let field = keys.top_in(&mut memo, place, key);
+                let leads = &mut memo.leads[usize::from(ESCAPED)];
+                let lead = (Box::from(&b[start..i]), field);
+                if place < leads.len() {
+                    leads[place] = lead;
+                } else if place == leads.len() && place < MEMO_PLACES {
+                    leads.push(lead);
+                }
+                field
+            }
+        };
+        let value = match *b.get(i)? {
+            _ if is_quote(i) => {
+                let (end, after) = string_end(i)?;
+                let v = &s[i + quote_len..end];
+                i = after;
+                Ok(v)
+            }
+            b'{' | b'[' | b'"' | b'\\' => return None,
+            _ => {
+                let len = b[i..]
+                    .iter()
+                    .position(|c| matches!(c, b',' | b'}') || c.is_ascii_whitespace())
+                    .unwrap_or(b.len() - i);
+                let lit = &s[i..i + len];
+                i += len;
+                match lit {
+                    "null" | "true" | "false" => Err(Scalar::Null),
+                    _ if lit.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                        && lit
+                            .bytes()
+                            .all(|c| c.is_ascii_digit() || b"-+.eE".contains(&c)) =>
+                    {
+                        Err(Scalar::Num(lit.parse().ok()?))
                     }
+                    _ => return None,
                 }
-            };
-            if let Some(field) = keys.top(place, key) {
-                rec.set(field, value);
             }
-            place += 1;
-            i = skip_ws(i);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(i + 1),
-                Some(b'}') => {
-                    i += 1;
-                    break;
-                }
-                _ => return None,
+        };
+        if let Some(field) = field {
+            match value {
+                Ok(text) => rec.set_borrowed(field, text),
+                Err(v) => rec.set(field, v),
             }
         }
+        place += 1;
+        i = skip_ws(i);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(i + 1),
+            Some(b'}') => return Some(skip_ws(i + 1)),
+            _ => return None,
+        }
     }
-    Some((rec, skip_ws(i)))
 }
 
 /// Reads `"key": value` pairs from JSON that a template made invalid:
@@ -1051,6 +1166,40 @@ mod tests {
             let escaped = &quoted[1..quoted.len() - 1];
             if !ws.contains('\n') {
                 let memo = KeyMemo::default();
+                let from_escaped = scan_flat_json(escaped, &KeyLookup(None, &memo), true);
+                proptest::prop_assert_eq!(from_escaped, fast, "{}", escaped);
+            }
+        }
+
+        /// Records read one after another with one memo (as an `AccessParser` reads a
+        /// stream) agree with serde, raw and escaped, whether or not their members
+        /// start as the last record's did.
+        #[test]
+        fn remembered_members_agree_with_serde(
+            keys in proptest::collection::vec(proptest::sample::select(vec!["requestId",
+                "status", "integrationLatency", "httpMethod", "ip", "statusCode"]), 0..6),
+            records in proptest::collection::vec(proptest::collection::vec((
+                proptest::prop_oneof![
+                    "[ a-z0-9/-]{0,12}".prop_map(|s| format!("\"{s}\"")),
+                    (0u32..100_000).prop_map(|n| n.to_string()),
+                    proptest::sample::select(vec!["null".to_owned(), "-1.5e3".to_owned()]),
+                ],
+                proptest::sample::select(vec!["", " ", "  "]),
+                proptest::sample::select(vec!["", " "]),
+            ), 6), 1..4),
+        ) {
+            let memo = KeyMemo::default();
+            for members in &records {
+                let body: Vec<String> = keys
+                    .iter()
+                    .zip(members)
+                    .map(|(k, (v, before, after))| format!("{before}\"{k}\"{after}:{before}{v}"))
+                    .collect();
+                let line = format!("{{{}}}", body.join(","));
+                let fast = scan_flat_json(&line, &KeyLookup(None, &memo), false);
+                proptest::prop_assert_eq!(&fast, &Some(via_serde(&line)), "{}", line);
+                let quoted = serde_json::to_string(&line).unwrap();
+                let escaped = &quoted[1..quoted.len() - 1];
                 let from_escaped = scan_flat_json(escaped, &KeyLookup(None, &memo), true);
                 proptest::prop_assert_eq!(from_escaped, fast, "{}", escaped);
             }
