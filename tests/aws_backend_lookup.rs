@@ -5,6 +5,9 @@
 //! runs it under MiniStack (`tests/aws/ministack.py -- cargo test --test
 //! aws_backend_lookup`); without `AWS_ENDPOINT_URL` it says so and does nothing.
 
+#[path = "common/emulator.rs"]
+mod emulator;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,24 +29,13 @@ fn req(n: u32) -> String {
 
 #[test]
 fn backend_runs_looked_up_in_the_emulator() {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        eprintln!("skipped: no AWS_ENDPOINT_URL (run `make aws-lookup`)");
+    let Some((rt, conf)) = emulator::emulator("make aws-lookup") else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     rt.block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
         let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
         logs.create_log_group().log_group_name(GROUP).send().await.unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
+        let now = emulator::now_ms();
         // Four timeouts, a minute apart; the gateway waited 29 s for each.
         let t = now - 600_000;
         let sent = |k: i64| t + k * 60_000 + 1;

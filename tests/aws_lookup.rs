@@ -4,6 +4,9 @@
 //! `AWS_ENDPOINT_URL` (a plain `cargo test`) it says so and does nothing: it never
 //! talks to a real account.
 
+#[path = "common/emulator.rs"]
+mod emulator;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,18 +19,10 @@ const OTHER: &str = "0000abcd-0000-4000-8000-000000000002";
 
 #[test]
 fn filter_log_events_against_the_emulator() {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        eprintln!("skipped: no AWS_ENDPOINT_URL (run `make aws-lookup`)");
+    let Some((rt, conf)) = emulator::emulator("make aws-lookup") else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     rt.block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
         let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
         logs.create_log_group().log_group_name(GROUP).send().await.unwrap();
         logs.create_log_stream()
@@ -36,10 +31,7 @@ fn filter_log_events_against_the_emulator() {
             .send()
             .await
             .unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
+        let now = emulator::now_ms();
         let t = now - 120_000;
         let lines = [
             (t, RID, "HTTP Method: POST, Resource Path: /orders/1"),

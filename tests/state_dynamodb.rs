@@ -6,6 +6,9 @@
 //! `make state` runs this under tests/aws/ministack.py (which sets AWS_ENDPOINT_URL);
 //! without an endpoint the test says so and passes, so that `cargo test` needs no emulator.
 
+#[path = "common/emulator.rs"]
+mod emulator;
+
 use apigw_doctor::aws::publish::{Published, Sink};
 use apigw_doctor::aws::state::{DynamoStore, StateStore, Store};
 use apigw_doctor::lambda::config::Config;
@@ -13,19 +16,6 @@ use apigw_doctor::lambda::handler::Monitor;
 
 /// 2026-11-25T10:00:00Z.
 const T0: i64 = 1_795_600_800_000;
-
-fn endpoint() -> Option<String> {
-    std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|e| e.starts_with("http://127.0.0.1") || e.starts_with("http://localhost"))
-}
-
-async fn client() -> aws_sdk_dynamodb::Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&shared)
-}
 
 async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str) {
     use aws_sdk_dynamodb::types::{
@@ -58,14 +48,14 @@ async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str) {
 }
 
 /// A container: its own SDK client and warm state, the shared table.
-async fn container(table: &str) -> Monitor {
+fn container(conf: &aws_config::SdkConfig, table: &str) -> Monitor {
     let config = Config::from_lookup(|k| match k {
         "AWS_REGION" => Some("us-east-1".to_owned()),
         "INCIDENTS_TABLE" => Some(table.to_owned()),
         _ => None,
     })
     .unwrap();
-    let store = Store::Dynamo(DynamoStore::new(client().await, table));
+    let store = Store::Dynamo(DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), table));
     Monitor::with_store(config, Sink::dry_run(), store)
 }
 
@@ -108,19 +98,14 @@ fn statuses(a: &Monitor, b: &Monitor) -> Vec<String> {
 
 #[test]
 fn two_containers_one_firing() {
-    let Some(ep) = endpoint() else {
-        eprintln!("skipped: no AWS_ENDPOINT_URL on loopback (run `make state`)");
+    let Some((rt, conf)) = emulator::emulator("make state") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let ep = emulator::endpoint().unwrap_or_default();
     rt.block_on(async {
         let table = format!("apigw-doctor-incidents-{}", std::process::id());
-        create_table(&client().await, &table).await;
-        let (a, b) = (container(&table).await, container(&table).await);
+        create_table(&aws_sdk_dynamodb::Client::new(&conf), &table).await;
+        let (a, b) = (container(&conf, &table), container(&conf, &table));
 
         // Round 1: the same batch, redelivered to two containers at the same moment.
         let batch = timeouts(1, 3, T0);
@@ -175,20 +160,16 @@ fn two_containers_one_firing() {
 #[test]
 fn split_request_halves_join_once() {
     use apigw_doctor::aws::state::Half;
-    let Some(_) = endpoint() else {
-        eprintln!("skipped: no AWS_ENDPOINT_URL on loopback (run `make state`)");
+    let Some((rt, conf)) = emulator::emulator("make state") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     rt.block_on(async {
         let table = format!("apigw-doctor-pairs-{}", std::process::id());
-        create_table(&client().await, &table).await;
+        let client = || aws_sdk_dynamodb::Client::new(&conf);
+        create_table(&client(), &table).await;
         let (a, b) = (
-            DynamoStore::new(client().await, &table),
-            DynamoStore::new(client().await, &table),
+            DynamoStore::new(client(), &table),
+            DynamoStore::new(client(), &table),
         );
         let j = |s: &DynamoStore, id: &'static str, h: Half, body: &'static str, counted: bool| {
             let s = s.clone();
