@@ -1,6 +1,7 @@
 //! AWS faults, injected by a fake endpoint on 127.0.0.1 that the real SDK clients are
-//! pointed at: CloudWatch 5xx, SNS throttling, an endpoint that refuses connections,
-//! and answers slower than the invocation's deadline. Retries stay bounded and inside
+//! pointed at (tests/common/loopback.rs): CloudWatch 5xx, SNS throttling, an endpoint
+//! that refuses connections, answers slower than the invocation's deadline, and the CLI's
+//! paginated FilterLogEvents with a throttled page. Retries stay bounded and inside
 //! the deadline, the invocation fails (so Lambda's retry and then the failure
 //! destination keep the batch), and nothing is published twice.
 
@@ -11,8 +12,10 @@ use std::time::{Duration, Instant};
 use apigw_doctor::aws::publish::{aws_sink, PublishError};
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::handler::{HandlerError, Monitor};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+
+#[path = "common/loopback.rs"]
+mod loopback;
+use loopback::{response, Answer};
 
 const NOW: i64 = 1_795_601_100_000;
 
@@ -33,79 +36,39 @@ struct Counts {
 /// Serves CloudWatch (`/service/GraniteServiceVersion20100801/...`, CBOR) and SNS (`/`, query
 /// protocol) with the given replies; counts the calls.
 async fn fake_aws(cloudwatch: Reply, sns: Reply) -> (String, Arc<Counts>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let counts = Arc::new(Counts::default());
     let c = counts.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let c = c.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    // Read one request: headers, then Content-Length bytes of body.
-                    let n = match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    let Some(end) = text.find("\r\n\r\n") else {
-                        continue;
-                    };
-                    let len = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if buf.len() < end + 4 + len {
-                        continue;
-                    }
-                    let is_cloudwatch =
-                        text.starts_with("POST /service/GraniteServiceVersion20100801");
-                    let reply = if is_cloudwatch {
-                        c.metrics.fetch_add(1, Ordering::SeqCst);
-                        cloudwatch
-                    } else {
-                        c.publishes.fetch_add(1, Ordering::SeqCst);
-                        sns
-                    };
-                    buf.drain(..end + 4 + len);
-                    let response = match (reply, is_cloudwatch) {
-                        (Reply::Hang, _) => {
-                            tokio::time::sleep(Duration::from_secs(60)).await;
-                            return;
-                        }
-                        // An empty CBOR map (0xa0): PutMetricData's empty output.
-                        (Reply::Ok, true) => "HTTP/1.1 200 OK\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\ncontent-length: 1\r\n\r\n".to_owned(),
-                        (Reply::Ok, false) => {
-                            let body = "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>";
-                            format!("HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}", body.len())
-                        }
-                        (Reply::ServerError, _) => "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_owned(),
-                        (Reply::Throttled, _) => {
-                            let body = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r-2</RequestId></ErrorResponse>";
-                            format!("HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}", body.len())
-                        }
-                    };
-                    let mut bytes = response.into_bytes();
-                    if reply == Reply::Ok && is_cloudwatch {
-                        bytes.push(0xa0);
-                    }
-                    if sock.write_all(&bytes).await.is_err() {
-                        return;
-                    }
-                }
-            });
+    let url = loopback::serve(move |head, _body| {
+        let is_cloudwatch = head.starts_with("POST /service/GraniteServiceVersion20100801");
+        let reply = if is_cloudwatch {
+            c.metrics.fetch_add(1, Ordering::SeqCst);
+            cloudwatch
+        } else {
+            c.publishes.fetch_add(1, Ordering::SeqCst);
+            sns
+        };
+        match (reply, is_cloudwatch) {
+            (Reply::Hang, _) => Answer::Hang,
+            // An empty CBOR map (0xa0): PutMetricData's empty output.
+            (Reply::Ok, true) => response(
+                "200 OK",
+                "smithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\n",
+                &[0xa0],
+            ),
+            (Reply::Ok, false) => response(
+                "200 OK",
+                "content-type: text/xml\r\n",
+                b"<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>",
+            ),
+            (Reply::ServerError, _) => response("500 Internal Server Error", "", b""),
+            (Reply::Throttled, _) => response(
+                "400 Bad Request",
+                "content-type: text/xml\r\n",
+                b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r-2</RequestId></ErrorResponse>",
+            ),
         }
-    });
+    })
+    .await;
     (url, counts)
 }
 
@@ -115,13 +78,7 @@ async fn monitor(endpoint: &str) -> Monitor {
         _ => None,
     })
     .unwrap();
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ));
-    Monitor::new(config, aws_sink(&loader.load().await))
+    Monitor::new(config, aws_sink(&loopback::loader(endpoint).load().await))
 }
 
 /// One invocation against `endpoint` that must fail; returns the error and how long it took.
@@ -208,7 +165,7 @@ async fn sns_throttled_fails_then_the_retry_sends_no_metrics_twice() {
 #[tokio::test]
 async fn an_unreachable_endpoint_fails_fast() {
     // A port that was just free: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap()
         .local_addr()
@@ -234,4 +191,73 @@ async fn a_slow_endpoint_is_cut_off_before_the_deadline() {
         "{err}"
     );
     assert!(Instant::now() < deadline, "returned after the deadline");
+}
+
+/// The CLI's fetch (`aws::fetch`) against a fake CloudWatch Logs: three pages, the second
+/// throttled once. Every event is read, in order, and the throttled page is retried.
+#[tokio::test]
+async fn fetch_reads_every_page_and_retries_a_throttled_one() {
+    use apigw_doctor::aws::fetch::{Fetcher, Progress};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let url = loopback::serve(move |_head, body| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        let page = |i: usize, next: Option<&str>| {
+            let events: Vec<serde_json::Value> = (0..3)
+                .map(|k| serde_json::json!({"logStreamName": "s", "timestamp": 1000 + i * 10 + k,
+                    "message": format!("(r{i}{k}) Sending request to https://x"), "eventId": format!("e{i}{k}")}))
+                .collect();
+            let mut v = serde_json::json!({"events": events, "searchedLogStreams": []});
+            if let Some(t) = next {
+                v["nextToken"] = serde_json::json!(t);
+            }
+            v.to_string()
+        };
+        let json = "content-type: application/x-amz-json-1.1\r\n";
+        if body.contains("\"p2\"") && n == 1 {
+            response(
+                "400 Bad Request",
+                json,
+                br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            )
+        } else if body.contains("\"p2\"") {
+            response("200 OK", json, page(2, Some("p3")).as_bytes())
+        } else if body.contains("\"p3\"") {
+            response("200 OK", json, page(3, None).as_bytes())
+        } else {
+            response("200 OK", json, page(1, Some("p2")).as_bytes())
+        }
+    })
+    .await;
+    let fetcher = Fetcher::with_loader(loopback::loader(&url)).await;
+    let mut progress = Progress {
+        groups: 1,
+        group_index: 1,
+        start_ms: 1000,
+        end_ms: 1040,
+        ..Progress::default()
+    };
+    let mut pages = 0;
+    let mut ids = Vec::new();
+    fetcher
+        .read_group(
+            "g",
+            1000,
+            1040,
+            &mut progress,
+            &mut |_| pages += 1,
+            &mut |e| ids.push(e.id.to_owned()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pages, 3);
+    assert_eq!(ids.len(), 9);
+    assert_eq!(ids[0], "e10");
+    assert_eq!(ids[8], "e32");
+    assert_eq!(progress.events, 9);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4,
+        "three pages and one throttled retry"
+    );
 }
