@@ -142,10 +142,7 @@ impl Fetcher {
             .log_group_name_prefix(group)
             .send()
             .await
-            .map_err(|e| FetchError::Logs {
-                group: group.to_owned(),
-                detail: DisplayErrorContext(&e).to_string(),
-            })?;
+            .map_err(|e| logs_error(group, &e))?;
         Ok(out
             .log_groups()
             .iter()
@@ -177,10 +174,7 @@ impl Fetcher {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| FetchError::Logs {
-                    group: group.to_owned(),
-                    detail: DisplayErrorContext(&e).to_string(),
-                })?;
+                .map_err(|e| logs_error(group, &e))?;
             for (i, e) in out.events().iter().enumerate() {
                 let message = e.message().unwrap_or_default();
                 let ts = e.timestamp().unwrap_or(0);
@@ -213,6 +207,14 @@ impl Fetcher {
             }
         }
         Ok(())
+    }
+}
+
+/// A CloudWatch Logs call on `group` that failed, with the SDK's whole context.
+fn logs_error<E: std::error::Error>(group: &str, e: &E) -> FetchError {
+    FetchError::Logs {
+        group: group.to_owned(),
+        detail: DisplayErrorContext(e).to_string(),
     }
 }
 
