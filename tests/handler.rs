@@ -239,20 +239,11 @@ impl Batch {
     }
 
     fn event(&self) -> Vec<u8> {
-        use base64::Engine as _;
-        use std::io::Write as _;
-        let doc = serde_json::json!({
-            "messageType": "DATA_MESSAGE", "owner": ACCOUNT,
-            "logGroup": format!("API-Gateway-Execution-Logs_{}/prod", self.api),
-            "logStream": "6f1c2a3b4d5e6f708192a3b4c5d6e7f8", "subscriptionFilters": ["apigw-doctor"],
-            "logEvents": self.events,
-        });
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(doc.to_string().as_bytes()).unwrap();
-        let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-        serde_json::json!({"awslogs": {"data": data}})
-            .to_string()
-            .into_bytes()
+        common::subscription::lambda_event(
+            &format!("API-Gateway-Execution-Logs_{}/prod", self.api),
+            "6f1c2a3b4d5e6f708192a3b4c5d6e7f8",
+            &self.events,
+        )
     }
 }
 

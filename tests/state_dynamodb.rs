@@ -8,6 +8,8 @@
 
 #[path = "common/emulator.rs"]
 mod emulator;
+#[path = "common/subscription.rs"]
+mod subscription;
 
 use apigw_doctor::aws::publish::{Published, Sink};
 use apigw_doctor::aws::state::{DynamoStore, StateStore, Store};
@@ -61,25 +63,13 @@ fn container(conf: &aws_config::SdkConfig, table: &str) -> Monitor {
 
 /// A subscription batch with ERROR-level timeouts (`first_id` numbers the requests).
 fn timeouts(first_id: u64, n: u64, ts: i64) -> Vec<u8> {
-    use base64::Engine as _;
-    use std::io::Write as _;
     let mut events = Vec::new();
     for i in first_id..first_id + n {
         let r = format!("5eed0000-0000-4000-8000-{i:012}");
         events.push(serde_json::json!({"id": format!("{i}-1"), "timestamp": ts, "message": format!("({r}) Execution failed due to a timeout error")}));
         events.push(serde_json::json!({"id": format!("{i}-2"), "timestamp": ts, "message": format!("({r}) Method completed with status: 504")}));
     }
-    let doc = serde_json::json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012",
-        "logGroup": "API-Gateway-Execution-Logs_a1b2c3d4e5/prod", "logStream": "s",
-        "subscriptionFilters": ["apigw-doctor"], "logEvents": events,
-    });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(doc.to_string().as_bytes()).unwrap();
-    let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    serde_json::json!({"awslogs": {"data": data}})
-        .to_string()
-        .into_bytes()
+    subscription::lambda_event("API-Gateway-Execution-Logs_a1b2c3d4e5/prod", "s", &events)
 }
 
 /// The statuses of the notifications both containers recorded.

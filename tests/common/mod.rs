@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod subscription;
+
 use std::path::{Path, PathBuf};
 
 use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig};

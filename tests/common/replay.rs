@@ -7,8 +7,10 @@
 //! Shared by `tests/replay.rs` (CI size) and `examples/replay.rs` (`make replay`).
 #![allow(dead_code)]
 
+#[path = "subscription.rs"]
+mod subscription;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
 
 use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
@@ -367,23 +369,12 @@ pub fn deliveries(
 
 /// The Lambda event for a batch: `{"awslogs":{"data": base64(gzip(document))}}`.
 pub fn event(b: &Batch) -> Vec<u8> {
-    let doc = serde_json::json!({
-        "messageType": "DATA_MESSAGE",
-        "owner": ACCOUNT,
-        "logGroup": b.group,
-        "logStream": b.stream,
-        "subscriptionFilters": ["apigw-doctor"],
-        "logEvents": b.events.iter().map(|e| serde_json::json!({"id": e.id, "timestamp": e.ts, "message": e.message})).collect::<Vec<_>>(),
-    });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(doc.to_string().as_bytes()).unwrap();
-    let data = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        gz.finish().unwrap(),
-    );
-    serde_json::json!({"awslogs": {"data": data}})
-        .to_string()
-        .into_bytes()
+    let events: Vec<serde_json::Value> = b
+        .events
+        .iter()
+        .map(|e| serde_json::json!({"id": e.id, "timestamp": e.ts, "message": e.message}))
+        .collect();
+    subscription::lambda_event(&b.group, &b.stream, &events)
 }
 
 /// What the log groups hold, for lookups: every event, as FilterLogEvents returns it.
