@@ -50,7 +50,7 @@ pub fn failed(r: &Request) -> bool {
 }
 
 /// None of the lines that begin a request: no method line, no `Sending request to`.
-pub fn lacks_start(r: &Request) -> bool {
+fn lacks_start(r: &Request) -> bool {
     r.method.is_none() && r.sending_ts().is_none() && !r.endpoint_request_seen
 }
 
