@@ -2,6 +2,9 @@
 //!
 //! The folders are the layers, and data flows down this list and back up only
 //! through return values:
+//! - [`model`]: the shared vocabulary (findings, kinds and causes, routes,
+//!   backends, limits, statistics, incident keys, backend runs); it imports
+//!   nothing else of the crate;
 //! - [`logs`]: bytes → log events ([`logs::envelope`], [`logs::input`]) → typed
 //!   lines and records ([`logs::execution_log`], [`logs::access_log`],
 //!   [`logs::function_log`]);
@@ -13,9 +16,12 @@
 //! - [`lambda`]: one invocation, its settings and the warm container's memory.
 //!
 //! Everything but [`aws`] and [`lambda::handler`] is synchronous and free of AWS types.
+//! `tests/layers.rs` checks the direction of every import, circles between files and
+//! the size of files and functions.
 
 pub mod aws;
 pub mod engine;
 pub mod lambda;
 pub mod logs;
+pub mod model;
 pub mod render;

@@ -21,9 +21,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::aws::lookup::{lookup_all, FetchedEvent, LogLookup, Outcome, Query};
-use crate::engine::analysis::Finding;
-use crate::engine::backend_run::{self, FunctionLogs, LookupPlan};
+use crate::engine::backend_run::{self, FunctionLogs};
 use crate::logs::function_log;
+use crate::model::backend_run::LookupPlan;
+use crate::model::finding::Finding;
 
 /// The FilterLogEvents term: the runtime's START / END / REPORT lines.
 pub const TERM: &str = "RequestId";
@@ -136,7 +137,7 @@ pub async fn look_up(
                         continue;
                     };
                     let join = backend_run::join(&plan.wanted, &logs, true);
-                    if join.wait != backend_run::Wait::Unknown {
+                    if join.wait != crate::model::backend_run::Wait::Unknown {
                         out.answered += 1;
                     }
                     backend_run::apply(f, join);
@@ -157,7 +158,7 @@ mod tests {
     use super::*;
     use crate::aws::lookup::MemoryLookup;
     use crate::engine::analysis::{Analyzer, EngineConfig, Source};
-    use crate::engine::backend_run::{MatchKind, Wait};
+    use crate::model::backend_run::{MatchKind, Wait};
 
     const T0: i64 = 1_795_600_800_000;
     const GROUP: &str = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";

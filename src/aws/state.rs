@@ -17,7 +17,7 @@
 //!   first), `counted` (the end was counted where it arrived) and `expires_at`. See
 //!   [`StateStore::join_half`] and `lambda::join`.
 //!
-//! [`IncidentKey::store_key`]: crate::engine::incidents::IncidentKey::store_key
+//! [`IncidentKey::store_key`]: crate::model::incident::IncidentKey::store_key
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -647,9 +647,10 @@ pub fn dynamo_store(shared: &aws_config::SdkConfig, table: &str) -> Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::findings::Cause;
-    use crate::engine::findings::Kind;
-    use crate::engine::incidents::{IncidentKey, Severity};
+    use crate::engine::incidents::Severity;
+    use crate::model::incident::IncidentKey;
+    use crate::model::kind::Cause;
+    use crate::model::kind::Kind;
 
     fn incident(version: u64) -> Incident {
         Incident {

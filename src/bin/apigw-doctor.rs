@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use apigw_doctor::engine::analysis::{Analyzer, Counters, EngineConfig, Source};
-use apigw_doctor::engine::findings::Kind;
-use apigw_doctor::engine::limits::{self, Limits};
 use apigw_doctor::engine::select::{select, Selection};
 use apigw_doctor::logs::access_log::AccessFormat;
 use apigw_doctor::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
 use apigw_doctor::logs::input::{self, InputKind, Sink, Window};
+use apigw_doctor::model::kind::Kind;
+use apigw_doctor::model::limits::{self, Limits};
 use apigw_doctor::render::display::thousands;
 use apigw_doctor::render::report::{self, Options, Report};
 use apigw_doctor::render::{html, markdown};

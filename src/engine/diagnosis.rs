@@ -2,14 +2,17 @@
 //! integration invoked, how long did it run, where, is the route routinely slow,
 //! what the logs cannot show, and what to do.
 
-use crate::engine::analysis::{
-    EngineConfig, Finding, FunctionStats, RouteStats, RouteVerdict, PERCENTILE_MIN,
-};
-use crate::engine::backend::Backend;
+use crate::engine::analysis::EngineConfig;
+
+use crate::model::finding::Finding;
+
 use crate::engine::backend_run;
-use crate::engine::findings::{Cause, ConnectionProblem, Kind};
-use crate::engine::limits::{ApiKind, REST_DEFAULT_MS};
 use crate::engine::request::Request;
+use crate::model::backend::Backend;
+use crate::model::diagnosis::Diagnosis;
+use crate::model::kind::{Cause, ConnectionProblem, Kind};
+use crate::model::limits::{ApiKind, REST_DEFAULT_MS};
+use crate::model::stats::{FunctionStats, RouteStats, RouteVerdict, PERCENTILE_MIN};
 use crate::render::display::{
     capitalised, censored_ms, ms, percent, rate, seconds, thousands, time, with_n,
 };
@@ -20,35 +23,6 @@ pub struct Context {
     /// Other requests of the same API stage logged INFO-level lines: the stage logs
     /// at INFO, so a request without them lost its early lines elsewhere.
     pub stage_logs_info: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Diagnosis {
-    /// One sentence: what happened.
-    pub headline: String,
-    /// What the logs show, with evidence.
-    pub shows: Vec<String>,
-    /// What the logs cannot show, and where to look instead.
-    pub cannot_show: Vec<String>,
-    /// How the other requests of the route did.
-    pub route_health: Option<String>,
-    /// What to do, most useful first.
-    pub remedies: Vec<String>,
-    /// CloudWatch Logs Insights query that pulls the request's full trace.
-    pub insights_query: Option<String>,
-    /// Console link to the log events of the request.
-    pub console_url: Option<String>,
-}
-
-impl Diagnosis {
-    /// The diagnosis as one paragraph of prose (the JSON report's `diagnosis`).
-    pub fn text(&self) -> String {
-        let mut parts = vec![self.headline.clone()];
-        parts.extend(self.shows.iter().cloned());
-        parts.extend(self.cannot_show.iter().cloned());
-        parts.extend(self.route_health.iter().cloned());
-        parts.join(" ")
-    }
 }
 
 fn where_(f: &Finding) -> String {
@@ -141,7 +115,7 @@ fn timeout(f: &Finding, req: &Request, context: Context) -> Diagnosis {
                     "It gave up after {} instead of {limit}: this integration's own timeoutInMillis is probably lower than assumed; set --timeout-ms or TIMEOUT_OVERRIDES to the configured value.",
                     ms(elapsed)
                 ));
-            } else if f.run.wait != backend_run::Wait::NotReached {
+            } else if f.run.wait != crate::model::backend_run::Wait::NotReached {
                 d.shows.push(
                     "The whole limit elapsed after sending: the backend was reached or was still being reached, and did not answer in time.".to_owned(),
                 );

@@ -13,63 +13,19 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::analysis::{Analysis, Finding, RouteStats};
-use crate::engine::backend::Backend;
-use crate::engine::findings::{Cause, Kind};
+use crate::engine::analysis::Analysis;
+
+use crate::model::finding::Finding;
+
+use crate::model::backend::Backend;
+use crate::model::incident::IncidentKey;
+use crate::model::kind::{Cause, Kind};
+use crate::model::stats::RouteStats;
 
 /// Routes remembered per incident; the rest are counted under [`OTHER_ROUTES`]
 /// (a DynamoDB item holds at most 400 KB).
 pub const MAX_ROUTES: usize = 100;
 pub const OTHER_ROUTES: &str = "(other routes)";
-
-/// What an incident is about: (API, stage, backend, kind).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct IncidentKey {
-    pub api_id: String,
-    pub stage: String,
-    /// `lambda:NAME`, `aws:SERVICE`, `http:URL`; `None` when the logs do not say.
-    pub backend: Option<String>,
-    pub kind: Kind,
-}
-
-impl IncidentKey {
-    pub fn of(f: &Finding) -> IncidentKey {
-        let backend = match (&f.backend, &f.function) {
-            (Some(b), _) => Some(backend_key(b)),
-            (None, Some(func)) => Some(format!("lambda:{}", func.name)),
-            (None, None) => None,
-        };
-        IncidentKey {
-            api_id: f.api_id.clone(),
-            stage: f.stage.clone(),
-            backend,
-            kind: f.kind,
-        }
-    }
-
-    /// The key as one string: the state store's partition key, the same in every
-    /// container and release.
-    pub fn store_key(&self) -> String {
-        format!(
-            "incident#{}#{}#{}#{}",
-            self.api_id,
-            self.stage,
-            self.kind.as_str(),
-            self.backend.as_deref().unwrap_or("-")
-        )
-    }
-}
-
-/// A Lambda function's identity is its name (an alias or version is the same backend).
-fn backend_key(b: &Backend) -> String {
-    match b {
-        Backend::Lambda { function_name, .. } => format!("lambda:{function_name}"),
-        Backend::AwsService { service, .. } => format!("aws:{service}"),
-        Backend::Http { url } | Backend::PrivateHttp { url, .. } => format!("http:{url}"),
-    }
-}
 
 /// One route's share of an incident.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -469,10 +425,10 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::diagnosis::Diagnosis;
-    use crate::engine::limits::ApiKind;
-    use crate::engine::request::Provenance;
-    use crate::engine::route::Route;
+    use crate::model::diagnosis::Diagnosis;
+    use crate::model::limits::ApiKind;
+    use crate::model::provenance::Provenance;
+    use crate::model::route::Route;
 
     const T0: i64 = 1_795_600_800_000;
 

@@ -2,14 +2,11 @@
 //! diagnosed. Plain functions on data.
 
 pub mod analysis;
-pub mod backend;
 pub mod backend_run;
 pub mod diagnosis;
 pub mod findings;
 pub mod incidents;
-pub mod limits;
 pub mod orphans;
 pub mod request;
-pub mod route;
 pub mod select;
 pub mod timeline;

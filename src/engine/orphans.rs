@@ -16,10 +16,10 @@
 //! The reverse case needs nothing: start lines whose end went to another container
 //! wait in the pending cache and expire from it without a finding.
 
-use crate::engine::limits::Limits;
 use crate::engine::request::Request;
-use crate::engine::route::Route;
 use crate::logs::execution_log;
+use crate::model::limits::Limits;
+use crate::model::route::Route;
 
 /// Slack before `end − limit`: lines logged before `Sending request to` (method
 /// request, authorizer, mapping) and clock spread between lines.

@@ -2,8 +2,12 @@
 //! narrowed to some routes and kinds, its summary counted again from what is left.
 //! Time filters (`--since`, `--until`) select log events before the engine sees them.
 
-use crate::engine::analysis::{Analysis, Finding, RouteKey};
-use crate::engine::findings::Kind;
+use crate::engine::analysis::Analysis;
+
+use crate::model::finding::Finding;
+
+use crate::model::kind::Kind;
+use crate::model::stats::RouteKey;
 
 #[derive(Debug, Clone, Default)]
 pub struct Selection {

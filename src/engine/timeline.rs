@@ -4,7 +4,7 @@
 //! numbers are the engine's.
 
 use crate::engine::analysis::{percentile, Analysis};
-use crate::engine::findings::Kind;
+use crate::model::kind::Kind;
 
 const MINUTE_MS: i64 = 60_000;
 /// Buckets grow past this many rows: 1, 5, 15, 60 minutes, then days.
@@ -76,7 +76,7 @@ pub fn on_grid(a: &Analysis, route: usize, like: &Timeline) -> Timeline {
 
 fn fill(a: &Analysis, route: Option<usize>, first: i64, bucket_ms: i64, n: usize) -> Timeline {
     let wanted = |r: usize| route.is_none_or(|x| x == r);
-    let route_of = |f: &crate::engine::analysis::Finding| {
+    let route_of = |f: &crate::model::finding::Finding| {
         a.routes.iter().position(|r| {
             r.key.api_id == f.api_id && r.key.stage == f.stage && r.key.route == f.route
         })

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::engine::analysis::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
 use crate::engine::incidents::Lifecycle;
-use crate::engine::limits::{self, Limits};
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
+use crate::model::limits::{self, Limits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricsMode {

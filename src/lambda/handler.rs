@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use crate::aws::lookup::LogLookup;
 use crate::aws::publish::{cloudwatch, sns, PublishError, Published, Sink};
 use crate::aws::state::{StateError, StateStore, Store};
-use crate::engine::analysis::{Analysis, Analyzer, Finding, Summary};
-use crate::engine::findings::Kind;
+use crate::engine::analysis::{Analysis, Analyzer, Summary};
 use crate::engine::incidents::{self, Incident, IncidentGroup, Status};
 use crate::lambda::config::{Config, MetricsMode};
 use crate::lambda::pending::PendingRequests;
 use crate::lambda::seen_events::{self, SeenEvents};
 use crate::logs::envelope::{self, EnvelopeError};
+use crate::model::finding::Finding;
+use crate::model::kind::Kind;
 use crate::render::alert::{self, AlertContext, Notice, Rendered};
 use crate::render::metrics::{self, Datum, Health, MetricBatch, Unit};
 
@@ -77,7 +78,7 @@ pub struct InvocationSummary {
     /// The findings themselves (moved out of the analysis once published), for callers
     /// that measure them; not part of the Lambda's response.
     #[serde(skip)]
-    pub findings: Vec<crate::engine::analysis::Finding>,
+    pub findings: Vec<crate::model::finding::Finding>,
 }
 
 /// What the warm container remembers between invocations.
@@ -703,7 +704,7 @@ impl Monitor {
     fn context_for(&self, i: &Incident) -> AlertContext {
         let mut ctx = self.context.clone();
         if ctx.account.is_none() {
-            if let Some(crate::engine::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
+            if let Some(crate::model::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
                 ctx.account = arn_account(function_arn);
             }
         }
@@ -711,7 +712,7 @@ impl Monitor {
             ctx.region = i
                 .backend
                 .as_ref()
-                .and_then(crate::engine::backend::Backend::region)
+                .and_then(crate::model::backend::Backend::region)
                 .map(str::to_owned);
         }
         ctx

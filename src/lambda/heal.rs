@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use crate::aws::lookup::{self, LogLookup, Outcome, Query};
 use crate::engine::analysis::{Analysis, Analyzer, Source};
-use crate::engine::limits::Limits;
 use crate::engine::orphans;
 use crate::lambda::seen_events;
+use crate::model::limits::Limits;
 
 /// What healing did in one invocation.
 #[derive(Debug, Default, Clone, serde::Serialize)]

@@ -84,8 +84,8 @@ impl PendingRequests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::limits::ApiKind;
-    use crate::engine::request::Provenance;
+    use crate::model::limits::ApiKind;
+    use crate::model::provenance::Provenance;
 
     fn req(id: &str) -> Request {
         Request::new(id, ApiKind::Rest, Provenance::default())

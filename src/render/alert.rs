@@ -15,11 +15,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::engine::analysis::Finding;
-use crate::engine::backend::Backend;
 use crate::engine::diagnosis::{insights_query, safe_id};
-use crate::engine::findings::{Cause, Kind};
 use crate::engine::incidents::{Incident, Severity, Status};
+use crate::model::backend::Backend;
+use crate::model::finding::Finding;
+use crate::model::kind::{Cause, Kind};
 use crate::render::display::{ms, seconds, thousands, time};
 use crate::render::report::FindingJson;
 
@@ -1019,7 +1019,8 @@ mod tests {
 
     #[test]
     fn http_api_timeouts_say_503_and_routes_come_before_the_api() {
-        use crate::engine::incidents::{IncidentKey, RouteCounts};
+        use crate::engine::incidents::RouteCounts;
+        use crate::model::incident::IncidentKey;
         let mut routes = BTreeMap::new();
         routes.insert(
             "GET /items".to_owned(),

@@ -119,7 +119,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                         if let Some(b) = &f.backend {
                             facts.push(format!("Backend: {b}."));
                         }
-                        if f.kind == crate::engine::findings::Kind::Timeout {
+                        if f.kind == crate::model::kind::Kind::Timeout {
                             facts.push(format!("Invoked: {}.", invoked_text(f)));
                         }
                         if let Some(e) = f.elapsed_ms {

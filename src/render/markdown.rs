@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::findings::Kind;
+use crate::model::kind::Kind;
 use crate::render::display::{thousands, time};
 use crate::render::report::{
     bucket_name, elapsed_text, group_facts, invoked_text, p95_text, pct_text, route_p95,

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::analysis::Analysis;
-use crate::engine::findings::Kind;
+use crate::model::kind::Kind;
 
 /// PutMetricData limits (API reference): metrics per call, values per metric, bytes per call.
 pub const MAX_DATA_PER_CALL: usize = 1000;
@@ -182,7 +182,7 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         });
     }
     // Findings name their route by key; index the routes once rather than scan them per finding.
-    let route_index: std::collections::HashMap<(&str, &str, &crate::engine::route::Route), usize> =
+    let route_index: std::collections::HashMap<(&str, &str, &crate::model::route::Route), usize> =
         analysis
             .routes
             .iter()

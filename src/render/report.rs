@@ -2,10 +2,14 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::analysis::{Analysis, Finding, Percentile, RouteStats, Summary};
-use crate::engine::findings::Kind;
+use crate::engine::analysis::{Analysis, Summary};
+
+use crate::model::finding::Finding;
+
 use crate::engine::incidents;
 use crate::engine::timeline::{self, Timeline};
+use crate::model::kind::Kind;
+use crate::model::stats::{Percentile, RouteStats};
 use crate::render::display::{ms, rate, thousands, time};
 
 /// Near-limit findings shown one by one in the text report; the rest are counted.
@@ -26,8 +30,8 @@ pub struct FindingJson<'a> {
     pub integration_latency_ms: Option<u64>,
     pub elapsed_ms: Option<u64>,
     pub limit_ms: u64,
-    pub api_type: crate::engine::limits::ApiKind,
-    pub backend: Option<&'a crate::engine::backend::Backend>,
+    pub api_type: crate::model::limits::ApiKind,
+    pub backend: Option<&'a crate::model::backend::Backend>,
     pub timestamp: Option<i64>,
     pub diagnosis: String,
     pub headline: &'a str,
@@ -42,8 +46,8 @@ pub struct FindingJson<'a> {
     pub lambda_request_id: Option<&'a str>,
     pub xray_trace_id: Option<&'a str>,
     /// The backend run that served the request (connect or read), and the verdict.
-    pub backend_run: Option<&'a crate::engine::backend_run::BackendRun>,
-    pub wait: crate::engine::backend_run::Wait,
+    pub backend_run: Option<&'a crate::model::backend_run::BackendRun>,
+    pub wait: crate::model::backend_run::Wait,
 }
 
 impl<'a> FindingJson<'a> {
@@ -397,7 +401,7 @@ pub struct Group<'a> {
     pub backend: Option<String>,
     pub kind: Kind,
     /// The most frequent cause.
-    pub cause: crate::engine::findings::Cause,
+    pub cause: crate::model::kind::Cause,
     /// Worst first: the longest wait, then the earliest.
     pub findings: Vec<&'a Finding>,
     /// First and last request start among the findings.
@@ -545,7 +549,7 @@ struct ReportJson<'a> {
     summary: &'a Summary,
     findings: Vec<FindingJson<'a>>,
     routes: &'a [RouteStats],
-    functions: &'a [crate::engine::analysis::FunctionStats],
+    functions: &'a [crate::model::stats::FunctionStats],
     timeline: &'a Timeline,
     incidents: Vec<IncidentJson<'a>>,
     warnings: &'a [String],

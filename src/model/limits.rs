@@ -4,7 +4,7 @@
 //! per API, API/stage or route, because Regional and private REST APIs can raise
 //! their limit above 29 s through a quota request.
 
-use crate::engine::route::Route;
+use crate::model::route::Route;
 
 pub const REST_DEFAULT_MS: u64 = 29_000;
 pub const HTTP_DEFAULT_MS: u64 = 30_000;

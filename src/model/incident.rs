@@ -1,0 +1,54 @@
+//! What an incident is about, as the key every container agrees on.
+
+use crate::model::backend::Backend;
+use crate::model::finding::Finding;
+use crate::model::kind::Kind;
+
+/// What an incident is about: (API, stage, backend, kind).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct IncidentKey {
+    pub api_id: String,
+    pub stage: String,
+    /// `lambda:NAME`, `aws:SERVICE`, `http:URL`; `None` when the logs do not say.
+    pub backend: Option<String>,
+    pub kind: Kind,
+}
+
+impl IncidentKey {
+    pub fn of(f: &Finding) -> IncidentKey {
+        let backend = match (&f.backend, &f.function) {
+            (Some(b), _) => Some(backend_key(b)),
+            (None, Some(func)) => Some(format!("lambda:{}", func.name)),
+            (None, None) => None,
+        };
+        IncidentKey {
+            api_id: f.api_id.clone(),
+            stage: f.stage.clone(),
+            backend,
+            kind: f.kind,
+        }
+    }
+
+    /// The key as one string: the state store's partition key, the same in every
+    /// container and release.
+    pub fn store_key(&self) -> String {
+        format!(
+            "incident#{}#{}#{}#{}",
+            self.api_id,
+            self.stage,
+            self.kind.as_str(),
+            self.backend.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// A Lambda function's identity is its name (an alias or version is the same backend).
+fn backend_key(b: &Backend) -> String {
+    match b {
+        Backend::Lambda { function_name, .. } => format!("lambda:{function_name}"),
+        Backend::AwsService { service, .. } => format!("aws:{service}"),
+        Backend::Http { url } | Backend::PrivateHttp { url, .. } => format!("http:{url}"),
+    }
+}
