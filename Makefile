@@ -15,7 +15,7 @@ ZIP := $(TARGET_DIR)/lambda/bootstrap/bootstrap.zip
 BUILD := $(CARGO) test --quiet --all-targets --no-run
 
 .PHONY: demo test lint deny unit state e2e deploy-local sam sam-build template build tools sam-tools events bench \
-	compare inflate-backends fuzz clean replay aws-lookup browser fetch fixtures
+	compare inflate-backends fuzz clean replay aws-lookup browser fetch fixtures help
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -40,6 +40,7 @@ demo:
 ## sam validate (`sam-build` is outside it: aws-sam-cli 1.170's build fails on the template's Fn::ForEach loops)
 test: lint deny unit aws-lookup template state fetch browser e2e build sam sam-build
 
+## lint: cargo fmt --check and clippy -D warnings on every target
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
@@ -59,6 +60,7 @@ deny: $(DENY)
 	  echo "*** Licences, bans and sources were checked. Run 'make deny REQUIRE_ADVISORIES=1' where GitHub is reachable."; \
 	else cat target/deny-advisories.log; exit 1; fi
 
+## unit: every cargo test target (unit, fixtures, snapshots, properties, the layer guard, the CI-sized replay)
 # One dev-profile build serves clippy's check, the tests, the demo and the e2e run.
 unit:
 	$(CARGO) test --quiet --all-targets
@@ -188,6 +190,12 @@ fuzz:
 events:
 	python3 events/generate.py
 
+## help: every target and what it does, from the `## target:` comments of this Makefile
+help:
+	@awk '/^## [a-z-]+:/ { line = substr($$0, 4); name = line; sub(/:.*/, "", name); sub(/^[a-z-]+: */, "", line); \
+	  printf "  %-17s %s\n", name, line; next } /^## / { printf "  %-17s %s\n", "", substr($$0, 4) }' $(firstword $(MAKEFILE_LIST))
+
+## clean: cargo clean, the venvs and the generated batches
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV) $(SAM_VENV)
