@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use apigw_doctor::aws::backend_lookup::look_up;
 use apigw_doctor::aws::lookup::{cloudwatch_lookup, LogLookup};
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig, Source};
-use apigw_doctor::engine::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::logs::envelope::Source;
+use apigw_doctor::model::backend_run::{MatchKind, Outcome, Wait};
 
 const EXEC: &str = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";
 const FUNCTION: &str = "orders-api";

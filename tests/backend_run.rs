@@ -5,10 +5,12 @@
 
 mod common;
 
-use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig, Finding};
-use apigw_doctor::engine::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig};
+
 use apigw_doctor::engine::incidents::{self, Lifecycle, Status};
 use apigw_doctor::logs::input::{self, InputKind};
+use apigw_doctor::model::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::model::finding::Finding;
 use apigw_doctor::render::alert::{self, AlertContext, Notice};
 use common::fixture;
 
@@ -184,7 +186,7 @@ fn alerts_for_read_with_a_cold_start_and_not_reached() {
 
 #[test]
 fn connect_for_an_http_backend_that_failed_fast() {
-    use apigw_doctor::engine::analysis::Source;
+    use apigw_doctor::logs::envelope::Source;
     let config = EngineConfig::default();
     let mut a = Analyzer::new(&config);
     let src = Source {
@@ -215,7 +217,7 @@ fn connect_for_an_http_backend_that_failed_fast() {
 
 #[test]
 fn access_log_trace_id_joins_exactly() {
-    use apigw_doctor::engine::analysis::Source;
+    use apigw_doctor::logs::envelope::Source;
     // An access-log-only timeout carries `$context.xrayTraceId`; the function's REPORT
     // carries the same trace: exact, without any execution log.
     let config = EngineConfig::default();

@@ -4,7 +4,7 @@
 mod common;
 
 use apigw_doctor::engine::analysis::EngineConfig;
-use apigw_doctor::engine::findings::{Cause, Kind};
+use apigw_doctor::model::kind::{Cause, Kind};
 use apigw_doctor::render::report;
 use common::{analyze, analyze_files, repo};
 
@@ -86,7 +86,7 @@ fn a_request_split_over_two_batches_is_joined() {
 #[test]
 fn timeout_limit_overrides_change_the_verdict() {
     let cfg = EngineConfig {
-        limits: apigw_doctor::engine::limits::Limits::default()
+        limits: apigw_doctor::model::limits::Limits::default()
             .with_overrides("a1b2c3d4e5/prod=60000")
             .unwrap(),
         ..EngineConfig::default()

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use apigw_doctor::engine::findings::Kind;
+use apigw_doctor::model::kind::Kind;
 
 const NAMES: &[&str] = &[
     "exec-16k",

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
 use apigw_doctor::aws::publish::{Published, Sink};
-use apigw_doctor::engine::findings::Kind;
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::handler::{InvocationSummary, Monitor};
+use apigw_doctor::model::kind::Kind;
 use replay::{Batch, Event, T0};
 
 const GROUP: &str = "API-Gateway-Execution-Logs_abc123/prod";

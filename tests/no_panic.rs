@@ -1,8 +1,10 @@
 //! Untrusted bytes never panic the engine: property tests over every entry point
 //! that reads them (the fuzz targets in fuzz/ cover the same functions more deeply).
 
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig, Source};
+use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+
 use apigw_doctor::logs::access_log::{self, AccessFormat};
+use apigw_doctor::logs::envelope::Source;
 use apigw_doctor::logs::envelope::{self, Origin};
 use apigw_doctor::logs::execution_log;
 use apigw_doctor::logs::input::{self, InputKind};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use apigw_doctor::engine::findings::{Cause, Kind};
+use apigw_doctor::model::kind::{Cause, Kind};
 use common::{analyze, fixture};
 
 struct Want {

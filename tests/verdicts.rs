@@ -5,9 +5,11 @@
 
 mod common;
 
-use apigw_doctor::engine::analysis::{Analysis, EngineConfig, RouteVerdict};
-use apigw_doctor::engine::backend::{Backend, PrivateTarget};
-use apigw_doctor::engine::findings::{Cause, Kind};
+use apigw_doctor::engine::analysis::{Analysis, EngineConfig};
+
+use apigw_doctor::model::backend::{Backend, PrivateTarget};
+use apigw_doctor::model::kind::{Cause, Kind};
+use apigw_doctor::model::stats::RouteVerdict;
 use apigw_doctor::render::report;
 use common::{analyze_files, fixture};
 
@@ -136,7 +138,8 @@ fn delivered_execution_logs() {
 /// computed here independently (timeouts as +∞, nearest rank).
 #[test]
 fn incident_scale_numbers_are_true() {
-    use apigw_doctor::engine::analysis::{Analyzer, Source};
+    use apigw_doctor::engine::analysis::Analyzer;
+    use apigw_doctor::logs::envelope::Source;
     use apigw_doctor::render::metrics;
     use std::collections::BTreeMap;
 

@@ -157,7 +157,8 @@ pub async fn look_up(
 mod tests {
     use super::*;
     use crate::aws::lookup::MemoryLookup;
-    use crate::engine::analysis::{Analyzer, EngineConfig, Source};
+    use crate::engine::analysis::{Analyzer, EngineConfig};
+    use crate::logs::envelope::Source;
     use crate::model::backend_run::{MatchKind, Wait};
 
     const T0: i64 = 1_795_600_800_000;

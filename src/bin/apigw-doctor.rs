@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use apigw_doctor::engine::analysis::{Analyzer, Counters, EngineConfig, Source};
+use apigw_doctor::engine::analysis::{Analyzer, Counters, EngineConfig};
+
 use apigw_doctor::engine::select::{select, Selection};
 use apigw_doctor::logs::access_log::AccessFormat;
+use apigw_doctor::logs::envelope::Source;
 use apigw_doctor::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
-use apigw_doctor::logs::input::{self, InputKind, Sink, Window};
+use apigw_doctor::logs::input::{self, InputKind, Window, Windowed};
 use apigw_doctor::model::kind::Kind;
 use apigw_doctor::model::limits::{self, Limits};
 use apigw_doctor::render::display::thousands;
@@ -281,7 +283,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
     // Function logs given to the CLI, or fetched for the window, are whole exports of their
     // groups: an invocation absent from their span did not happen.
     let mut analyzer = Analyzer::new(&config).with_complete_function_logs();
-    let mut sink = Sink::new(&mut analyzer, window);
+    let mut sink = Windowed::new(&mut analyzer, window);
     let mut warnings = Vec::new();
     // Some input could not be read: exit 3 (a stage without an access-log group is not that).
     let mut unreadable = false;
@@ -295,7 +297,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         let log_group = args.log_group.first().map_or("", String::as_str);
         for path in &args.files {
             let bytes = read(path, args.max_decompressed_bytes)?;
-            let before = sink.analyzer.counters().clone();
+            let before = sink.visitor.counters().clone();
             let kind = input::feed_window(
                 &bytes,
                 args.input,
@@ -305,7 +307,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
                 &mut sink,
             )
             .map_err(|e| e.to_string())?;
-            let after = sink.analyzer.counters();
+            let after = sink.visitor.counters();
             // Events dropped by --since/--until were not unrecognised: warn only without a window.
             if window == Window::default() || after.log_events > before.log_events {
                 // An event or an export with no log events is a quiet batch, not a misread.
@@ -367,7 +369,7 @@ fn fetch(
     args: &AnalyzeArgs,
     start_ms: i64,
     end_ms: i64,
-    analyzer: &mut Sink<'_, '_>,
+    analyzer: &mut Windowed<'_, Analyzer<'_>>,
 ) -> Result<(Vec<String>, bool), String> {
     use apigw_doctor::aws::fetch::{Fetcher, Progress};
     use std::io::IsTerminal;
@@ -411,7 +413,7 @@ fn fetch(
                 continue;
             }
             read_any = true;
-            let before = analyzer.analyzer.counters().clone();
+            let before = analyzer.visitor.counters().clone();
             let mut on_progress = |p: &Progress| {
                 if show {
                     let done = p.done();
@@ -437,7 +439,7 @@ fn fetch(
                 .read_group(group, start_ms, end_ms, &mut progress, &mut on_progress, &mut sink)
                 .await
                 .map_err(|e| e.to_string())?;
-            let after = analyzer.analyzer.counters();
+            let after = analyzer.visitor.counters();
             if after.log_events > before.log_events {
                 if let Some(w) = unrecognised_warning(group, "read from CloudWatch Logs", &before, after) {
                     warnings.push(w);

@@ -17,7 +17,7 @@ use crate::engine::diagnosis::{self};
 use crate::engine::findings::{self};
 use crate::engine::request::{Request, SharedTexts};
 use crate::logs::access_log::{self, AccessFormat, AccessRecord};
-use crate::logs::envelope::{Document, EventVisitor, Header, LogEvent};
+use crate::logs::envelope::{Document, EventVisitor, Header, LogEvent, Source};
 use crate::logs::execution_log;
 use crate::logs::function_log::{self, FunctionLine};
 use crate::model::backend::Backend;
@@ -121,22 +121,6 @@ pub struct Analysis {
     /// The configured cap on route-level metric series per API stage.
     #[serde(skip)]
     pub max_route_metrics: usize,
-}
-
-/// Where a batch came from.
-#[derive(Debug, Clone, Copy)]
-pub struct Source<'a> {
-    pub log_group: &'a str,
-    pub log_stream: &'a str,
-}
-
-impl<'a> From<&'a Header<'_>> for Source<'a> {
-    fn from(header: &'a Header<'_>) -> Self {
-        Source {
-            log_group: &header.log_group,
-            log_stream: &header.log_stream,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod backend_run;
 pub mod diagnosis;
 pub mod findings;
 pub mod incidents;
+pub mod input_visitor;
 pub mod orphans;
 pub mod request;
 pub mod select;

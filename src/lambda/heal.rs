@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::aws::lookup::{self, LogLookup, Outcome, Query};
-use crate::engine::analysis::{Analysis, Analyzer, Source};
+use crate::engine::analysis::{Analysis, Analyzer};
 use crate::engine::orphans;
 use crate::lambda::seen_events;
+use crate::logs::envelope::Source;
 use crate::model::limits::Limits;
 
 /// What healing did in one invocation.

@@ -145,7 +145,8 @@ fn body(r: &Request) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::analysis::{Analyzer, EngineConfig, Source};
+    use crate::engine::analysis::{Analyzer, EngineConfig};
+    use crate::logs::envelope::Source;
     use std::sync::Arc;
 
     const GROUP: &str = "API-Gateway-Execution-Logs_abc123/prod";

@@ -5,16 +5,18 @@
 //! the CloudWatch console, the API Gateway test-invoke log (the console's text or
 //! `aws apigateway test-invoke-method` JSON), pretty-printed JSON access-log records,
 //! and one-message-per-line files (JSON-lines access logs). Gzip files are inflated
-//! first. Everything is fed to one [`Analyzer`], so that several files are
+//! first. Everything is fed to one [`InputVisitor`] (the engine's analyzer), so that several files are
 //! analysed as one stream; `--since`/`--until` keep the log events of a [`Window`].
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use crate::engine::analysis::{Analyzer, Source};
-use crate::logs::envelope::{self, EnvelopeError, EventVisitor, Header, LogEvent, Origin};
+use crate::logs::envelope::{self, EnvelopeError, EventVisitor, Header, LogEvent, Origin, Source};
 use crate::logs::execution_log::split_request_id;
+
+mod insights;
+use insights::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputKind {
@@ -103,20 +105,35 @@ pub fn parse_time(s: &str, now_ms: i64) -> Result<i64, String> {
         })
 }
 
-/// The analyzer behind a [`Window`]: events outside it never reach the engine, except
+/// What the inputs are fed to (the engine's analyzer): the log events of envelopes, and
+/// the lines of the text formats, some of which carry the request id beside the line.
+pub trait InputVisitor: for<'a> EventVisitor<'a> {
+    fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str);
+    /// An execution-log line whose request id the format gives elsewhere.
+    fn add_execution_line(
+        &mut self,
+        src: Source<'_>,
+        event_id: &str,
+        request_id: &str,
+        ts: i64,
+        text: &str,
+    );
+}
+
+/// A visitor behind a [`Window`]: events outside it never reach the engine, except
 /// the later lines of a request that started inside it (its timeout line comes up to
 /// the limit after its start), so that a 504 at the window's end is not lost.
-pub struct Sink<'w, 'c> {
-    pub analyzer: &'w mut Analyzer<'c>,
+pub struct Windowed<'w, V> {
+    pub visitor: &'w mut V,
     pub window: Window,
     /// Requests that started inside the window, when it has an end.
     started: std::collections::HashSet<String>,
 }
 
-impl<'w, 'c> Sink<'w, 'c> {
-    pub fn new(analyzer: &'w mut Analyzer<'c>, window: Window) -> Self {
-        Sink {
-            analyzer,
+impl<'w, V: InputVisitor> Windowed<'w, V> {
+    pub fn new(visitor: &'w mut V, window: Window) -> Self {
+        Windowed {
+            visitor,
             window,
             started: std::collections::HashSet::new(),
         }
@@ -137,7 +154,7 @@ impl<'w, 'c> Sink<'w, 'c> {
 
     pub fn add_event(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
         if self.keeps(ts, split_request_id(message).map(|x| x.0)) {
-            self.analyzer.add_event(src, event_id, ts, message);
+            self.visitor.add_event(src, event_id, ts, message);
         }
     }
     fn add_execution_line(
@@ -149,28 +166,27 @@ impl<'w, 'c> Sink<'w, 'c> {
         text: &str,
     ) {
         if self.keeps(ts, Some(id)) {
-            self.analyzer
-                .add_execution_line(src, event_id, id, ts, text);
+            self.visitor.add_execution_line(src, event_id, id, ts, text);
         }
     }
 }
 
-impl<'a> EventVisitor<'a> for Sink<'_, '_> {
+impl<'a, V: InputVisitor> EventVisitor<'a> for Windowed<'_, V> {
     fn document(&mut self, header: &Header<'a>) {
-        self.analyzer.document(header);
+        self.visitor.document(header);
     }
     fn event(&mut self, header: &Header<'a>, event: LogEvent<'a>) {
         if self.keeps(
             event.timestamp,
             split_request_id(&event.message).map(|x| x.0),
         ) {
-            self.analyzer.event(header, event);
+            self.visitor.event(header, event);
         }
     }
     fn escaped_event(&mut self, header: &Header<'a>, id: Cow<'a, str>, ts: i64, escaped: &'a str) {
         // A request id has no JSON escapes: it reads the same in the escaped text.
         if self.keeps(ts, split_request_id(escaped).map(|x| x.0)) {
-            self.analyzer.escaped_event(header, id, ts, escaped);
+            self.visitor.escaped_event(header, id, ts, escaped);
         }
     }
     fn event_in_place(
@@ -182,7 +198,7 @@ impl<'a> EventVisitor<'a> for Sink<'_, '_> {
     ) -> Option<usize> {
         // Only inside the window; else None, and the event comes to `event` or `escaped_event`.
         if self.window.contains(ts) {
-            self.analyzer.event_in_place(header, id, ts, rest)
+            self.visitor.event_in_place(header, id, ts, rest)
         } else {
             None
         }
@@ -216,9 +232,9 @@ pub fn feed(
     name: &str,
     log_group: &str,
     limit: usize,
-    analyzer: &mut Analyzer<'_>,
+    analyzer: &mut impl InputVisitor,
 ) -> Result<(), InputError> {
-    let mut sink = Sink::new(analyzer, Window::default());
+    let mut sink = Windowed::new(analyzer, Window::default());
     feed_window(bytes, kind, name, log_group, limit, &mut sink).map(|_| ())
 }
 
@@ -229,7 +245,7 @@ pub fn feed_window(
     name: &str,
     log_group: &str,
     limit: usize,
-    analyzer: &mut Sink<'_, '_>,
+    analyzer: &mut Windowed<'_, impl InputVisitor>,
 ) -> Result<InputKind, InputError> {
     let inflated;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -357,11 +373,11 @@ fn tail_line(line: &str) -> Option<(i64, &str, &str)> {
     (m.starts_with('(') || m.starts_with('{') || m.starts_with('"')).then_some((ts, stream, m))
 }
 
-fn feed_tail(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
+fn feed_tail<V: InputVisitor>(body: &str, source: Source<'_>, analyzer: &mut Windowed<'_, V>) {
     // A message can run over several lines: the lines up to the next timestamped one.
     let mut current: Option<(i64, &str, String)> = None;
     let mut n = 0usize;
-    let flush = |c: Option<(i64, &str, String)>, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
+    let flush = |c: Option<(i64, &str, String)>, analyzer: &mut Windowed<'_, V>, n: &mut usize| {
         if let Some((ts, stream, message)) = c {
             *n += 1;
             let src = Source {
@@ -397,188 +413,17 @@ struct TestInvokeJson<'a> {
     log: Cow<'a, str>,
 }
 
-/// An Insights result row's timestamp: `2024-05-01 10:00:00.000` (UTC), RFC 3339, or epoch ms.
-fn insights_time(v: &str) -> i64 {
-    let v = v.trim();
-    if let Ok(n) = v.parse::<i64>() {
-        return n;
-    }
-    leading_timestamp(v).map_or(0, |(ts, _)| ts)
-}
-
-/// `@log` is `ACCOUNT:LOG_GROUP`.
-fn insights_group(v: &str) -> &str {
-    v.split_once(':').map_or(v, |(_, g)| g)
-}
-
-fn insights_row(
-    fields: &[(&str, &str)],
-    i: usize,
-    source: Source<'_>,
-    analyzer: &mut Sink<'_, '_>,
-) -> bool {
-    let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| *v);
-    let Some(message) = get("@message") else {
-        return false;
-    };
-    let src = Source {
-        log_group: get("@log").map_or(source.log_group, insights_group),
-        log_stream: get("@logStream").unwrap_or(source.log_stream),
-    };
-    let ts = get("@timestamp").map_or(0, insights_time);
-    let id = get("@ptr").map_or_else(|| format!("row:{}", i + 1), str::to_owned);
-    analyzer.add_event(src, &id, ts, message.trim_end_matches(['\n', '\r']));
-    true
-}
-
-#[derive(Deserialize)]
-struct InsightsField<'a> {
-    #[serde(borrow)]
-    field: Cow<'a, str>,
-    #[serde(borrow)]
-    value: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum InsightsDoc<'a> {
-    /// `aws logs get-query-results`: rows of {field, value}.
-    Query {
-        #[serde(borrow)]
-        results: Vec<Vec<InsightsField<'a>>>,
-    },
-    /// The same rows without the envelope.
-    Rows(#[serde(borrow)] Vec<Vec<InsightsField<'a>>>),
-    /// The console's JSON export: one object per row.
-    Objects(#[serde(borrow)] Vec<std::collections::BTreeMap<Cow<'a, str>, serde_json::Value>>),
-}
-
-fn feed_insights_json(
-    body: &str,
-    name: &str,
-    source: Source<'_>,
-    analyzer: &mut Sink<'_, '_>,
-) -> Result<(), InputError> {
-    let doc: InsightsDoc<'_> = serde_json::from_str(body.trim()).map_err(|e| {
-        InputError::Json(
-            name.to_owned(),
-            format!("Logs Insights results with an @message field were expected: {e}"),
-        )
-    })?;
-    match doc {
-        InsightsDoc::Query { results: rows } | InsightsDoc::Rows(rows) => {
-            for (i, row) in rows.iter().enumerate() {
-                let fields: Vec<(&str, &str)> =
-                    row.iter().map(|f| (&*f.field, &*f.value)).collect();
-                if !insights_row(&fields, i, source, analyzer) {
-                    analyzer.analyzer.add_event(source, "row", 0, "");
-                }
-            }
-        }
-        InsightsDoc::Objects(rows) => {
-            for (i, row) in rows.iter().enumerate() {
-                let texts: Vec<(&str, String)> = row
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            &**k,
-                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                        )
-                    })
-                    .collect();
-                let fields: Vec<(&str, &str)> =
-                    texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                if !insights_row(&fields, i, source, analyzer) {
-                    analyzer.analyzer.add_event(source, "row", 0, "");
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// RFC 4180 CSV: quoted fields may hold commas, `""` and newlines.
-fn csv_records(text: &str, sep: char) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-        } else if c == '"' && field.is_empty() {
-            quoted = true;
-        } else if c == sep {
-            row.push(std::mem::take(&mut field));
-        } else if c == '\n' {
-            row.push(std::mem::take(&mut field));
-            rows.push(std::mem::take(&mut row));
-        } else if c != '\r' {
-            field.push(c);
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
-fn feed_insights_csv(
-    body: &str,
-    name: &str,
-    source: Source<'_>,
-    analyzer: &mut Sink<'_, '_>,
-) -> Result<(), InputError> {
-    let first = body.lines().next().unwrap_or("");
-    let sep = if first.contains('\t') && !first.contains(',') {
-        '\t'
-    } else {
-        ','
-    };
-    let mut rows = csv_records(body, sep).into_iter();
-    let head = rows.next().unwrap_or_default();
-    if !head.iter().any(|h| h.trim() == "@message") {
-        return Err(InputError::Json(
-            name.to_owned(),
-            "a Logs Insights CSV export with an @message column was expected".into(),
-        ));
-    }
-    for (i, row) in rows.enumerate() {
-        if row.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let fields: Vec<(&str, &str)> = head
-            .iter()
-            .map(|h| h.trim())
-            .zip(row.iter().map(String::as_str))
-            .collect();
-        if !insights_row(&fields, i, source, analyzer) {
-            analyzer.analyzer.add_event(source, "row", 0, "");
-        }
-    }
-    Ok(())
-}
-
 /// JSON access-log records, pretty-printed one after another or in an array:
 /// each record is fed as one compact line.
-fn feed_json_records(
+fn feed_json_records<V: InputVisitor>(
     body: &str,
     name: &str,
     source: Source<'_>,
-    analyzer: &mut Sink<'_, '_>,
+    analyzer: &mut Windowed<'_, V>,
 ) -> Result<(), InputError> {
     let bad = |e: serde_json::Error| InputError::Json(name.to_owned(), e.to_string());
     let mut n = 0usize;
-    let mut one = |v: &serde_json::Value, analyzer: &mut Sink<'_, '_>| {
+    let mut one = |v: &serde_json::Value, analyzer: &mut Windowed<'_, V>| {
         n += 1;
         // `$context.requestTimeEpoch` (ms) dates a record that has no log event around it.
         let ts = v
@@ -620,7 +465,7 @@ fn feed_aws_logs(
     body: &str,
     name: &str,
     source: Source<'_>,
-    analyzer: &mut Sink<'_, '_>,
+    analyzer: &mut Windowed<'_, impl InputVisitor>,
 ) -> Result<(), InputError> {
     let t = body.trim();
     let events: Vec<AwsLogsEvent<'_>> = if t.starts_with('[') {
@@ -691,12 +536,12 @@ struct Pending {
     end: usize,
 }
 
-fn feed_console(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
+fn feed_console<V: InputVisitor>(body: &str, source: Source<'_>, analyzer: &mut Windowed<'_, V>) {
     let mut current: Option<Pending> = None;
     let mut announced: Option<String> = None;
     let mut lone_ts = 0;
     let mut n = 0usize;
-    let flush = |p: Option<Pending>, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
+    let flush = |p: Option<Pending>, analyzer: &mut Windowed<'_, V>, n: &mut usize| {
         if let Some(p) = p {
             *n += 1;
             let text = body[p.start..p.end].trim_end();
@@ -759,24 +604,29 @@ fn test_invoke_time(line: &str) -> Option<(i64, &str)> {
     Some((t.and_utc().timestamp_millis(), text))
 }
 
-fn feed_test_invoke(body: &str, source: Source<'_>, analyzer: &mut Sink<'_, '_>) {
+fn feed_test_invoke<V: InputVisitor>(
+    body: &str,
+    source: Source<'_>,
+    analyzer: &mut Windowed<'_, V>,
+) {
     // `…[TRUNCATED]Thu Apr 05 …`: the marker can be glued to the next line.
     let body = unglue_truncated(body);
     let mut id = "test-invoke-request".to_owned();
     let mut current: Option<(i64, String)> = None;
     let mut n = 0usize;
-    let flush = |c: Option<(i64, String)>, id: &str, analyzer: &mut Sink<'_, '_>, n: &mut usize| {
-        if let Some((ts, text)) = c {
-            *n += 1;
-            analyzer.add_execution_line(
-                source,
-                &format!("line-event:{n}"),
-                id,
-                ts,
-                text.trim_end(),
-            );
-        }
-    };
+    let flush =
+        |c: Option<(i64, String)>, id: &str, analyzer: &mut Windowed<'_, V>, n: &mut usize| {
+            if let Some((ts, text)) = c {
+                *n += 1;
+                analyzer.add_execution_line(
+                    source,
+                    &format!("line-event:{n}"),
+                    id,
+                    ts,
+                    text.trim_end(),
+                );
+            }
+        };
     for line in body.lines() {
         if let Some(rest) = line.strip_prefix("Execution log for request ") {
             flush(current.take(), &id, analyzer, &mut n);
@@ -821,158 +671,4 @@ fn unglue_truncated(body: &str) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detection() {
-        assert_eq!(detect(r#"{"awslogs":{"data":"x"}}"#), InputKind::Event);
-        assert_eq!(detect(r#"{"Records":[]}"#), InputKind::Event);
-        assert_eq!(
-            detect(r#"{ "messageType": "DATA_MESSAGE" }"#),
-            InputKind::Subscription
-        );
-        assert_eq!(
-            detect(r#"{"events":[],"searchedLogStreams":[]}"#),
-            InputKind::AwsLogs
-        );
-        assert_eq!(
-            detect("{\"requestId\":\"a\",\"status\":\"200\"}\n{}"),
-            InputKind::Lines
-        );
-        assert_eq!(detect("(abc) Sending request to x"), InputKind::Console);
-        assert_eq!(
-            detect("Execution log for request test-request\nThu Apr 05 09:01:24 UTC 2018 : Starting execution"),
-            InputKind::TestInvoke
-        );
-    }
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(
-            leading_timestamp("2016-10-01T10:55:45.602Z Verifying"),
-            Some((1_475_319_345_602, "Verifying"))
-        );
-        assert_eq!(
-            leading_timestamp("2024-05-01T10:00:00.000+00:00\t(abc) x").map(|x| x.1),
-            Some("(abc) x")
-        );
-        assert_eq!(
-            leading_timestamp("1551194973732\t(a) b").map(|x| x.0),
-            Some(1_551_194_973_732)
-        );
-        assert_eq!(leading_timestamp("(a) b"), None);
-        assert_eq!(
-            test_invoke_time("Thu Apr 05 09:01:24 UTC 2018 : x").map(|x| x.1),
-            Some("x")
-        );
-        assert_eq!(
-            announced_request_id("Starting execution for request: 9ac0."),
-            Some("9ac0")
-        );
-    }
-
-    fn read_all(text: &str) {
-        let config = crate::engine::analysis::EngineConfig::default();
-        for kind in [
-            InputKind::Auto,
-            InputKind::Tail,
-            InputKind::Insights,
-            InputKind::Json,
-            InputKind::TestInvoke,
-            InputKind::Console,
-        ] {
-            let mut a = Analyzer::new(&config);
-            let mut sink = Sink::new(
-                &mut a,
-                Window {
-                    since: Some(1),
-                    until: Some(1_800_000_000_000),
-                },
-            );
-            let _ = feed_window(text.as_bytes(), kind, "x", "", 1 << 20, &mut sink);
-            let _ = a.finish();
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn new_readers_never_panic(
-            head in proptest::sample::select(vec![
-                "", "@timestamp,@message\n", "{\"results\":[[{\"field\":\"@message\",\"value\":\"",
-                "[{\"@message\":\"", "2026-11-25T10:00:00.000000+00:00 s ", "{\"log\":\"Execution log for request ",
-                "{\n  \"requestId\": \"", "\"a,\"\"b\"\n",
-            ]),
-            body in "[ -~\n\t\"{}\\[\\],:()@]{0,300}",
-        ) {
-            read_all(&format!("{head}{body}"));
-        }
-    }
-
-    #[test]
-    fn formats_read() {
-        let config = crate::engine::analysis::EngineConfig::default();
-        let run = |text: &str, kind: InputKind| {
-            let mut a = Analyzer::new(&config);
-            feed(
-                text.as_bytes(),
-                kind,
-                "x",
-                "API-Gateway-Execution-Logs_abc/prod",
-                1 << 20,
-                &mut a,
-            )
-            .unwrap();
-            a.finish().0.summary
-        };
-        let exec = "(r1) Sending request to https://example.com/x\n(r1) Execution failed due to a timeout error\n";
-        let lines: Vec<&str> = exec.lines().collect();
-        let tail = format!(
-            "2026-11-25T10:00:00.000000+00:00 s1 {}\n2026-11-25T10:00:29.000000+00:00 s1 {}\n",
-            lines[0], lines[1]
-        );
-        assert_eq!(detect(&tail), InputKind::Tail);
-        assert_eq!(run(&tail, InputKind::Auto).timeouts, 1);
-        let csv = format!(
-            "@timestamp,@message\n2026-11-25 10:00:00.000,\"{}\"\n2026-11-25 10:00:29.000,{}\n",
-            lines[0], lines[1]
-        );
-        assert_eq!(detect(&csv), InputKind::Insights);
-        assert_eq!(run(&csv, InputKind::Auto).timeouts, 1);
-        let console_json =
-            serde_json::json!([{"@timestamp": "2026-11-25 10:00:00.000", "@message": lines[0]},
-            {"@timestamp": "2026-11-25 10:00:29.000", "@message": lines[1]}])
-            .to_string();
-        assert_eq!(detect(&console_json), InputKind::Insights);
-        assert_eq!(run(&console_json, InputKind::Auto).timeouts, 1);
-        assert_eq!(
-            csv_records("a,\"b,\"\"c\"\"\nd\"\n", ','),
-            vec![vec!["a", "b,\"c\"\nd"]]
-        );
-        assert_eq!(detect("{\n  \"status\": \"504\"\n}\n"), InputKind::Json);
-        assert_eq!(detect("[{\"status\": \"504\"}]"), InputKind::Json);
-    }
-
-    #[test]
-    fn times() {
-        let now = 1_764_590_400_000; // 2025-12-01T12:00:00Z
-        assert_eq!(parse_time("2h", now), Ok(now - 7_200_000));
-        assert_eq!(parse_time("30m", now), Ok(now - 1_800_000));
-        assert_eq!(parse_time("2025-12-01T11:00:00Z", now), Ok(now - 3_600_000));
-        assert_eq!(parse_time("2025-12-01 11:00", now), Ok(now - 3_600_000));
-        assert_eq!(parse_time("1764590400000", now), Ok(now));
-        assert!(parse_time("yesterday", now).is_err());
-        assert!(parse_time("2x", now).is_err());
-        let w = Window {
-            since: Some(10),
-            until: Some(20),
-        };
-        assert!(w.contains(10) && !w.contains(20) && !w.contains(9) && w.contains(0));
-    }
-
-    #[test]
-    fn comment_headers_are_skipped() {
-        assert_eq!(skip_comment_header("# a\n# b\n(x) y"), "(x) y");
-        assert_eq!(skip_comment_header("# only"), "");
-    }
-}
+mod tests;

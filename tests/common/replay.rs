@@ -16,9 +16,9 @@ use std::sync::Arc;
 use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
 use apigw_doctor::aws::publish::{Published, Sink};
 use apigw_doctor::aws::state::{MemoryStore, Store};
-use apigw_doctor::engine::findings::Kind;
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::handler::Monitor;
+use apigw_doctor::model::kind::Kind;
 
 /// 2026-11-25T10:00:00Z.
 pub const T0: i64 = 1_795_600_800_000;
