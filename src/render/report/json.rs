@@ -1,0 +1,100 @@
+//! The JSON report's shapes: one finding, one incident, the whole report.
+
+use super::*;
+
+/// One finding as the JSON report and the automation alert carry it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FindingJson<'a> {
+    pub kind: &'static str,
+    pub cause: &'static str,
+    pub request_id: Option<&'a str>,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub route: &'a str,
+    pub status: Option<u16>,
+    pub invoked: Option<bool>,
+    pub integration_latency_ms: Option<u64>,
+    pub elapsed_ms: Option<u64>,
+    pub limit_ms: u64,
+    pub api_type: crate::model::limits::ApiKind,
+    pub backend: Option<&'a crate::model::backend::Backend>,
+    pub timestamp: Option<i64>,
+    pub diagnosis: String,
+    pub headline: &'a str,
+    pub evidence: &'a [String],
+    pub cannot_show: &'a [String],
+    pub route_health: Option<&'a str>,
+    pub remedies: &'a [String],
+    pub insights_query: Option<&'a str>,
+    pub console_url: Option<&'a str>,
+    pub log_group: &'a str,
+    pub log_stream: &'a str,
+    pub lambda_request_id: Option<&'a str>,
+    pub xray_trace_id: Option<&'a str>,
+    /// The backend run that served the request (connect or read), and the verdict.
+    pub backend_run: Option<&'a crate::model::backend_run::BackendRun>,
+    pub wait: crate::model::backend_run::Wait,
+}
+
+impl<'a> FindingJson<'a> {
+    pub fn new(f: &'a Finding) -> Self {
+        FindingJson {
+            kind: f.kind.as_str(),
+            cause: f.cause.as_str(),
+            request_id: f.request_id.as_deref(),
+            api_id: &f.api_id,
+            stage: &f.stage,
+            route: f.route.as_str(),
+            status: f.status,
+            invoked: f.invoked,
+            integration_latency_ms: f.integration_latency_ms,
+            elapsed_ms: f.elapsed_ms,
+            limit_ms: f.limit_ms,
+            api_type: f.api_kind,
+            backend: f.backend.as_ref(),
+            timestamp: f.timestamp,
+            diagnosis: f.diagnosis.text(),
+            headline: &f.diagnosis.headline,
+            evidence: &f.diagnosis.shows,
+            cannot_show: &f.diagnosis.cannot_show,
+            route_health: f.diagnosis.route_health.as_deref(),
+            remedies: &f.diagnosis.remedies,
+            insights_query: f.diagnosis.insights_query.as_deref(),
+            console_url: f.diagnosis.console_url.as_deref(),
+            log_group: &f.provenance.log_group,
+            log_stream: &f.provenance.log_stream,
+            lambda_request_id: f.lambda_request_id.as_deref(),
+            xray_trace_id: f.xray_trace_id.as_deref(),
+            backend_run: f.run.backend_run.as_ref(),
+            wait: f.run.wait,
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct IncidentJson<'a> {
+    pub kind: &'static str,
+    pub backend: Option<&'a str>,
+    pub cause: &'static str,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub route: &'a str,
+    pub count: u64,
+    pub route_requests: Option<u64>,
+    pub rate_pct: Option<f64>,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub exemplars: Vec<Option<&'a str>>,
+    pub remedies: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+pub(super) struct ReportJson<'a> {
+    pub(super) summary: &'a Summary,
+    pub(super) findings: Vec<FindingJson<'a>>,
+    pub(super) routes: &'a [RouteStats],
+    pub(super) functions: &'a [crate::model::stats::FunctionStats],
+    pub(super) timeline: &'a Timeline,
+    pub(super) incidents: Vec<IncidentJson<'a>>,
+    pub(super) warnings: &'a [String],
+}
