@@ -2,6 +2,9 @@
 
 use crate::model::backend::Backend;
 
+/// A cold start's START comes after the init phase, which Lambda stops at 10 s.
+pub const COLD_START_MARGIN_MS: i64 = 10_000;
+
 /// What kept API Gateway waiting, per request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

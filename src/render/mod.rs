@@ -6,3 +6,4 @@ pub mod html;
 pub mod markdown;
 pub mod metrics;
 pub mod report;
+pub mod words;

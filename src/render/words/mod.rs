@@ -1,0 +1,4 @@
+//! Sentences, made once per fact: every rendering (text, Markdown, HTML, e-mail, Slack,
+//! JSON) takes its words from here.
+
+pub mod backend_run;
