@@ -187,32 +187,44 @@ fn imports(file: &str, code: &str) -> BTreeSet<Vec<String>> {
     if file.ends_with("/mod.rs") {
         base.pop();
     }
-    let text = code;
-    for (start, _) in text.match_indices("crate::") {
-        if start > 0 {
-            let prev = text[..start].chars().next_back().unwrap_or(' ');
-            if prev.is_alphanumeric() || prev == '_' || prev == ':' {
-                continue;
-            }
-        }
-        for path in expand(&text[start + "crate::".len()..]) {
-            out.insert(path);
-        }
+    for tail in after_word(code, "crate::") {
+        out.extend(expand(tail));
     }
-    for (start, _) in text.match_indices("super::") {
-        if start > 0 {
-            let prev = text[..start].chars().next_back().unwrap_or(' ');
-            if prev.is_alphanumeric() || prev == '_' || prev == ':' {
-                continue;
-            }
-        }
-        for path in expand(&text[start + "super::".len()..]) {
+    for tail in after_word(code, "super::") {
+        out.extend(expand(tail).into_iter().map(|path| {
             let mut full = base.clone();
             full.extend(path);
-            out.insert(full);
-        }
+            full
+        }));
     }
     out
+}
+
+/// What follows each `prefix` that starts a path (not `x::crate::`, not `my_super::`).
+fn after_word<'c>(code: &'c str, prefix: &'c str) -> impl Iterator<Item = &'c str> + 'c {
+    code.match_indices(prefix).filter_map(move |(start, _)| {
+        let prev = code[..start].chars().next_back().unwrap_or(' ');
+        let starts = !(prev.is_alphanumeric() || prev == '_' || prev == ':');
+        starts.then(|| &code[start + prefix.len()..])
+    })
+}
+
+/// The debts' rule: nothing found beyond `known` (`what` says what was found), and
+/// nothing in `known` that is no longer found (`list` names the list to strike it from).
+/// `found` maps each key to what the message shows of it.
+fn ratchet<K: Ord + Clone + std::fmt::Debug, D: std::fmt::Debug>(
+    found: &BTreeMap<K, D>,
+    known: &BTreeSet<K>,
+    what: &str,
+    list: &str,
+) {
+    let new: Vec<_> = found.iter().filter(|(k, _)| !known.contains(*k)).collect();
+    assert!(new.is_empty(), "{what}: {new:#?}");
+    let paid: Vec<_> = known.iter().filter(|k| !found.contains_key(*k)).collect();
+    assert!(
+        paid.is_empty(),
+        "no longer found, strike off {list}: {paid:?}"
+    );
 }
 
 /// The paths a `use` tail names: `a::b::{c, d::e}` → `[a,b,c]`, `[a,b,d,e]`.
@@ -315,7 +327,7 @@ fn graph(files: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>>
 #[test]
 fn lower_layers_never_import_higher_ones() {
     let files = sources();
-    let mut found = BTreeSet::new();
+    let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (file, deps) in graph(&files) {
         let Some((_, rank)) = layer_of(&file) else {
             continue;
@@ -323,30 +335,23 @@ fn lower_layers_never_import_higher_ones() {
         for dep in deps {
             if let Some((name, dep_rank)) = layer_of(&dep) {
                 if dep_rank > rank {
-                    found.insert((file.clone(), name.to_owned(), dep.clone()));
+                    found
+                        .entry((file.clone(), name.to_owned()))
+                        .or_default()
+                        .push(dep.clone());
                 }
             }
         }
     }
-    let known: BTreeSet<(String, String)> = KNOWN_UPWARD
+    let known = KNOWN_UPWARD
         .iter()
         .map(|(f, l)| ((*f).to_owned(), (*l).to_owned()))
         .collect();
-    let new: Vec<_> = found
-        .iter()
-        .filter(|(f, l, _)| !known.contains(&(f.clone(), l.clone())))
-        .collect();
-    assert!(
-        new.is_empty(),
-        "a lower layer imports a higher one (file, layer, what): {new:#?}"
-    );
-    let paid: Vec<_> = known
-        .iter()
-        .filter(|(f, l)| !found.iter().any(|(ff, ll, _)| ff == f && ll == l))
-        .collect();
-    assert!(
-        paid.is_empty(),
-        "no longer needed, strike off KNOWN_UPWARD: {paid:?}"
+    ratchet(
+        &found,
+        &known,
+        "a lower layer imports a higher one ((file, layer), what)",
+        "KNOWN_UPWARD",
     );
 }
 
@@ -415,20 +420,19 @@ fn circles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
 
 #[test]
 fn files_import_each_other_without_circles() {
-    let found = circles(&graph(&sources()));
-    let known: Vec<Vec<String>> = KNOWN_CIRCLES
+    let found = circles(&graph(&sources()))
+        .into_iter()
+        .map(|c| (c, ()))
+        .collect();
+    let known = KNOWN_CIRCLES
         .iter()
         .map(|c| c.iter().map(|f| (*f).to_owned()).collect())
         .collect();
-    let new: Vec<_> = found.iter().filter(|c| !known.contains(c)).collect();
-    assert!(
-        new.is_empty(),
-        "files import each other in a circle: {new:#?}"
-    );
-    let paid: Vec<_> = known.iter().filter(|c| !found.contains(c)).collect();
-    assert!(
-        paid.is_empty(),
-        "no longer a circle, strike off KNOWN_CIRCLES: {paid:?}"
+    ratchet(
+        &found,
+        &known,
+        "files import each other in a circle",
+        "KNOWN_CIRCLES",
     );
 }
 
@@ -437,24 +441,20 @@ fn files_stay_small_enough_to_hold() {
     let root = src();
     let mut all = Vec::new();
     rust_files(&root, &mut all);
-    let long: BTreeSet<String> = all
+    let long = all
         .iter()
-        .filter(|p| fs::read_to_string(p).map_or(0, |t| t.lines().count()) > MAX_FILE_LINES)
-        .map(|p| {
+        .filter_map(|p| {
+            let n = fs::read_to_string(p).map_or(0, |t| t.lines().count());
             let rel = p.strip_prefix(&root).expect("under src/");
-            rel.to_string_lossy().replace('\\', "/")
+            (n > MAX_FILE_LINES).then(|| (rel.to_string_lossy().replace('\\', "/"), n))
         })
         .collect();
-    let known: BTreeSet<String> = KNOWN_LONG_FILES.iter().map(|f| (*f).to_owned()).collect();
-    let new: Vec<_> = long.difference(&known).collect();
-    assert!(
-        new.is_empty(),
-        "split these before {MAX_FILE_LINES} lines: {new:?}"
-    );
-    let paid: Vec<_> = known.difference(&long).collect();
-    assert!(
-        paid.is_empty(),
-        "short now, strike off KNOWN_LONG_FILES: {paid:?}"
+    let known = KNOWN_LONG_FILES.iter().map(|f| (*f).to_owned()).collect();
+    ratchet(
+        &long,
+        &known,
+        &format!("split these before {MAX_FILE_LINES} lines (file, lines)"),
+        "KNOWN_LONG_FILES",
     );
 }
 
@@ -515,33 +515,23 @@ fn functions(code: &str) -> Vec<(String, usize)> {
 
 #[test]
 fn functions_stay_small_enough_to_hold() {
-    let mut long = BTreeSet::new();
+    let mut long = BTreeMap::new();
     for (file, text) in sources() {
         for (name, n) in functions(&code_only(&text)) {
             if n > MAX_FN_LINES {
-                long.insert((file.clone(), name, n));
+                long.insert((file.clone(), name), n);
             }
         }
     }
-    let known: BTreeSet<(String, String)> = KNOWN_LONG_FNS
+    let known = KNOWN_LONG_FNS
         .iter()
         .map(|(f, n)| ((*f).to_owned(), (*n).to_owned()))
         .collect();
-    let new: Vec<_> = long
-        .iter()
-        .filter(|(f, n, _)| !known.contains(&(f.clone(), n.clone())))
-        .collect();
-    assert!(
-        new.is_empty(),
-        "split these functions before {MAX_FN_LINES} lines: {new:#?}"
-    );
-    let paid: Vec<_> = known
-        .iter()
-        .filter(|(f, n)| !long.iter().any(|(ff, nn, _)| ff == f && nn == n))
-        .collect();
-    assert!(
-        paid.is_empty(),
-        "short now, strike off KNOWN_LONG_FNS: {paid:?}"
+    ratchet(
+        &long,
+        &known,
+        &format!("split these functions before {MAX_FN_LINES} lines ((file, fn), lines)"),
+        "KNOWN_LONG_FNS",
     );
 }
 

@@ -588,31 +588,6 @@ impl SharedTexts {
 mod tests {
     use super::*;
     use crate::logs::execution_log::parse_line;
-    use crate::model::provenance::EventId;
-
-    #[test]
-    fn event_ids_read_back_as_they_came() {
-        let ids = [
-            "",
-            "0",
-            "31795601410057000000156531777501331085832270982058667731",
-            "012345678901234567890123456789012345678901234567890123456789",
-            "0123456789012345678901234567890123456789012345678901234567890",
-            "e1",
-            "12a",
-        ];
-        for id in ids {
-            let e = EventId::new(id);
-            assert_eq!(e.to_string(), id);
-            assert_eq!(format!("{e:?}"), format!("{id:?}"));
-            assert_eq!(
-                serde_json::to_string(&e).unwrap(),
-                serde_json::to_string(id).unwrap()
-            );
-        }
-        assert_ne!(EventId::new("01"), EventId::new("1"));
-        assert_ne!(EventId::new("1"), EventId::new("10"));
-    }
 
     fn build(lines: &[(i64, &str)]) -> Request {
         let mut r = Request::new("r", ApiKind::Rest, Provenance::default());
