@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::Analyzer;
+
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::access_log::AccessParser;
 use apigw_doctor::logs::envelope::{self, DEFAULT_MAX_DECOMPRESSED};
 use apigw_doctor::logs::execution_log;

@@ -12,7 +12,9 @@
 use std::io::Read;
 use std::time::Instant;
 
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::Analyzer;
+
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::envelope;
 
 fn ceiling(event: &[u8]) -> usize {

@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 use apigw_doctor::aws::backend_lookup::look_up;
 use apigw_doctor::aws::lookup::{cloudwatch_lookup, LogLookup};
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::Analyzer;
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::envelope::Source;
 use apigw_doctor::model::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::render::words::diagnosis::Words;
 
 const EXEC: &str = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";
 const FUNCTION: &str = "orders-api";
@@ -169,8 +171,7 @@ fn backend_runs_looked_up_in_the_emulator() {
             (c.request_id.as_str(), c.matched, c.outcome),
             ("run-c", MatchKind::Time, Outcome::Running)
         );
-        assert!(findings[1]
-            .diagnosis
+        assert!(Words::of(&findings[1])
             .shows
             .iter()
             .any(|s| s.starts_with("2 runs of orders-api started")));

@@ -5,7 +5,9 @@
 
 mod common;
 
-use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::{Analysis, Analyzer};
+use apigw_doctor::engine::config::EngineConfig;
+use apigw_doctor::render::words::diagnosis::Words;
 
 use apigw_doctor::engine::incidents::{self, Lifecycle, Status};
 use apigw_doctor::logs::input::{self, InputKind};
@@ -55,7 +57,7 @@ fn verdicts_per_request() {
     assert_eq!(run.init_duration_ms, Some(7_912));
     assert_eq!(run.outcome, Outcome::Finished);
     assert_eq!(run.started, "2026-11-25T10:00:08.952Z");
-    let shown = pay.diagnosis.shows.join(" ");
+    let shown = Words::of(pay).shows.join(" ");
     assert!(
         shown.contains("ran 31.2 s (7.9 s of it a cold start)")
             && shown.contains("API Gateway gave up at 29.0 s while it kept running"),
@@ -66,8 +68,7 @@ fn verdicts_per_request() {
     let refund = on(&a, "POST /refund");
     assert_eq!(refund.run.wait, Wait::Unknown);
     assert!(refund.run.backend_run.is_none());
-    assert!(refund
-        .diagnosis
+    assert!(Words::of(refund)
         .shows
         .iter()
         .any(|s| s.starts_with("2 runs of orders-api started")));
@@ -90,7 +91,7 @@ fn verdicts_per_request() {
     let report = on(&a, "GET /report");
     assert_eq!(report.run.wait, Wait::NotReached);
     assert!(report.run.backend_run.is_none());
-    assert!(report.diagnosis.remedies[0].contains("Throttles and ConcurrentExecutions"));
+    assert!(Words::of(report).remedies[0].contains("Throttles and ConcurrentExecutions"));
 
     // JSON system logs, traced: init took 16.1 s of the 29 s.
     let import = on(&a, "POST /import");
@@ -100,7 +101,7 @@ fn verdicts_per_request() {
         (run.matched, run.duration_ms, run.init_duration_ms),
         (MatchKind::Xray, Some(14_006), Some(16_100))
     );
-    assert!(import.diagnosis.remedies[0].contains("provisioned concurrency"));
+    assert!(Words::of(import).remedies[0].contains("provisioned concurrency"));
 }
 
 #[test]
@@ -114,8 +115,7 @@ fn without_the_whole_group_absence_proves_nothing() {
     for f in &a.findings {
         assert_eq!(f.run.wait, Wait::Unknown, "{}", f.route);
         assert!(f.run.lookup.is_some());
-        assert!(f
-            .diagnosis
+        assert!(Words::of(f)
             .cannot_show
             .iter()
             .any(|s| s.contains("/aws/lambda/")));
@@ -265,8 +265,7 @@ fn access_log_trace_id_joins_exactly() {
         (run.request_id.as_str(), run.matched, run.duration_ms),
         ("run-p", MatchKind::Xray, Some(32_000))
     );
-    assert!(f
-        .diagnosis
+    assert!(Words::of(f)
         .shows
         .iter()
         .any(|s| s.contains("The function payments ran 32.0 s")));

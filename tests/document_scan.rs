@@ -349,7 +349,7 @@ proptest! {
             r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"{group}","logStream":"s","logEvents":[{}]}}"#,
             events.join(",")
         );
-        let config = apigw_doctor::engine::analysis::EngineConfig::default();
+        let config = apigw_doctor::engine::config::EngineConfig::default();
         let mut fast = apigw_doctor::engine::analysis::Analyzer::new(&config);
         envelope::visit_documents(doc.as_bytes(), &Origin::at("t"), &mut fast).unwrap();
         let mut plain = NoInPlace(apigw_doctor::engine::analysis::Analyzer::new(&config));

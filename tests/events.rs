@@ -3,9 +3,10 @@
 
 mod common;
 
-use apigw_doctor::engine::analysis::EngineConfig;
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::model::kind::{Cause, Kind};
 use apigw_doctor::render::report;
+use apigw_doctor::render::words::diagnosis::Words;
 use common::{analyze, analyze_files, repo};
 
 fn event(name: &str) -> std::path::PathBuf {
@@ -141,13 +142,12 @@ fn backend_function_logs_join_the_timeout_diagnosis() {
     );
     let timeout = &a.findings[0];
     assert_eq!(timeout.kind, Kind::Timeout);
-    assert!(timeout
-        .diagnosis
+    let words = Words::of(timeout);
+    assert!(words
         .shows
         .iter()
         .any(|s| s.contains("orders-api's own log shows its timeout is 60 s")));
-    assert!(timeout.diagnosis.remedies[0]
-        .starts_with("Set the timeout of Lambda function orders-api to 28 s"));
+    assert!(words.remedies[0].starts_with("Set the timeout of Lambda function orders-api to 28 s"));
     let mis = a
         .findings
         .iter()

@@ -14,6 +14,7 @@ use apigw_doctor::aws::publish::{Published, Sink};
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::handler::{InvocationSummary, Monitor};
 use apigw_doctor::model::kind::Kind;
+use apigw_doctor::render::words::diagnosis::Words;
 use replay::{Batch, Event, T0};
 
 const GROUP: &str = "API-Gateway-Execution-Logs_abc123/prod";
@@ -136,7 +137,7 @@ fn undiagnosed_and_saying_so(s: &InvocationSummary) -> usize {
         .filter(|f| {
             f.kind == Kind::Timeout
                 && f.route.is_unknown()
-                && f.diagnosis
+                && Words::of(f)
                     .cannot_show
                     .iter()
                     .any(|c| c.contains("arrived in another batch"))

@@ -1,7 +1,9 @@
 //! Untrusted bytes never panic the engine: property tests over every entry point
 //! that reads them (the fuzz targets in fuzz/ cover the same functions more deeply).
 
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::Analyzer;
+
+use apigw_doctor::engine::config::EngineConfig;
 
 use apigw_doctor::logs::access_log::{self, AccessFormat};
 use apigw_doctor::logs::envelope::Source;

@@ -4,6 +4,7 @@
 mod common;
 
 use apigw_doctor::model::kind::{Cause, Kind};
+use apigw_doctor::render::words::diagnosis::Words;
 use common::{analyze, fixture};
 
 struct Want {
@@ -95,7 +96,7 @@ fn s05_integration_timeout() {
         f.backend.as_ref().and_then(|b| b.lambda_name()),
         Some("lambda-ngrok-dev-hello")
     );
-    assert!(!f.diagnosis.remedies.is_empty());
+    assert!(!Words::of(f).remedies.is_empty());
 }
 
 #[test]

@@ -5,12 +5,15 @@
 
 mod common;
 
-use apigw_doctor::engine::analysis::{Analysis, EngineConfig};
+use apigw_doctor::engine::analysis::Analysis;
+
+use apigw_doctor::engine::config::EngineConfig;
 
 use apigw_doctor::model::backend::{Backend, PrivateTarget};
 use apigw_doctor::model::kind::{Cause, Kind};
 use apigw_doctor::model::stats::RouteVerdict;
 use apigw_doctor::render::report;
+use apigw_doctor::render::words::diagnosis::Words;
 use common::{analyze_files, fixture};
 
 fn run(names: &[&str]) -> Analysis {
@@ -32,13 +35,10 @@ fn bimodal_route() {
     );
     assert_eq!(r.p95, None, "no percentile below n = 20");
     assert_eq!(a.findings.len(), 2);
-    let health = a.findings[0].diagnosis.route_health.as_deref().unwrap();
+    let health = Words::of(&a.findings[0]).route_health.unwrap();
     assert!(!health.contains("routinely"), "{health}");
     assert!(health.contains("8 of 10 (80%)"), "{health}");
-    assert_eq!(
-        a.findings[1].diagnosis.route_health.as_deref(),
-        Some(health)
-    );
+    assert_eq!(Words::of(&a.findings[1]).route_health, Some(health));
     insta::assert_snapshot!("bimodal", report::text(&a));
 }
 
@@ -55,7 +55,7 @@ fn http_api_timeout() {
         Some(1_795_600_810_000),
         "from requestTimeEpoch"
     );
-    let text = f.diagnosis.text();
+    let text = Words::of(f).text();
     assert!(!text.contains("Sending request to"), "{text}");
     assert!(!text.contains("no timestamps"), "{text}");
     let r = &a.routes[0];
@@ -68,16 +68,14 @@ fn answer_above_the_limit() {
     let a = run(&["above-limit"]);
     let f = &a.findings[0];
     assert_eq!(f.integration_latency_ms, Some(45_000));
-    assert!(f
-        .diagnosis
+    assert!(Words::of(f)
         .headline
         .contains("this API's limit is not 29 s"));
-    assert!(f
-        .diagnosis
+    assert!(Words::of(f)
         .shows
         .iter()
         .any(|s| s.contains("TIMEOUT_OVERRIDES")));
-    assert!(!f.diagnosis.text().contains("from a 504"));
+    assert!(!Words::of(f).text().contains("from a 504"));
     insta::assert_snapshot!("above-limit", report::text(&a));
 }
 
@@ -90,7 +88,7 @@ fn orphaned_timeout() {
         "POST /orders",
         "the route from the access log"
     );
-    assert!(!f.diagnosis.remedies.iter().any(|r| r.contains("INFO")));
+    assert!(!Words::of(f).remedies.iter().any(|r| r.contains("INFO")));
     assert!(f.diagnosis.insights_query.is_some());
     insta::assert_snapshot!("orphan", report::text(&a));
 }
@@ -107,10 +105,9 @@ fn alb_connection_failure() {
             ..
         })
     ));
-    let text = f.diagnosis.text();
+    let text = Words::of(f).text();
     assert!(text.contains("failed fast"), "{text}");
-    assert!(!f
-        .diagnosis
+    assert!(!Words::of(f)
         .remedies
         .iter()
         .any(|r| r.contains("mapping template")));
@@ -240,7 +237,12 @@ fn incident_scale_numbers_are_true() {
                 assert_eq!(got.ms, v, "{} p{p}", r.key.route);
             }
         }
-        let health = &r.health;
+        let facts = analysis
+            .route_health
+            .iter()
+            .find(|h| h.key == r.key)
+            .unwrap();
+        let health = apigw_doctor::render::words::route_health::words(facts);
         if *t > 0 {
             let pct = (t * 100 + n / 2) / n;
             assert!(

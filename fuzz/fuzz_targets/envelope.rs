@@ -1,6 +1,7 @@
 #![no_main]
 //! Any bytes as a Lambda event, and as a gzip payload: decode, and analyse what decodes.
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::Analyzer;
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::envelope::{self, Origin};
 use libfuzzer_sys::fuzz_target;
 

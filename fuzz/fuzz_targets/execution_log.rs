@@ -1,6 +1,7 @@
 #![no_main]
 //! Any text as execution-log messages of one stream, through the whole engine and both reports.
-use apigw_doctor::engine::analysis::{Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::Analyzer;
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::envelope::Source;
 use libfuzzer_sys::fuzz_target;
 

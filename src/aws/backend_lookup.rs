@@ -157,9 +157,11 @@ pub async fn look_up(
 mod tests {
     use super::*;
     use crate::aws::lookup::MemoryLookup;
-    use crate::engine::analysis::{Analyzer, EngineConfig};
+    use crate::engine::analysis::Analyzer;
+    use crate::engine::config::EngineConfig;
     use crate::logs::envelope::Source;
     use crate::model::backend_run::{MatchKind, Wait};
+    use crate::render::words::diagnosis::Words;
 
     const T0: i64 = 1_795_600_800_000;
     const GROUP: &str = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";
@@ -240,22 +242,21 @@ mod tests {
             first.run.backend_run.as_ref().unwrap().matched,
             MatchKind::Time
         );
-        assert!(first
-            .diagnosis
+        let said = Words::of(first);
+        assert!(said
             .shows
             .iter()
             .any(|s| s.contains("was still running when its log was read")));
-        assert!(!first
-            .diagnosis
+        assert!(!said
             .cannot_show
             .iter()
             .any(|s| s.starts_with("Connect or read")));
         assert!(
-            first.diagnosis.headline.ends_with(
+            said.headline.ends_with(
                 "to Lambda function orders and gave up 29,003 ms later (limit 29,000 ms): the function was still running; API Gateway gave up at 29.0 s while it kept running."
             ),
             "{}",
-            first.diagnosis.headline
+            said.headline
         );
         // Applying a join again does not stack the words.
         let mut again = first.clone();
@@ -263,7 +264,7 @@ mod tests {
         crate::engine::backend_run::apply(&mut again, join);
         assert_eq!(again.diagnosis, first.diagnosis);
         assert_eq!(findings[1].run.wait, Wait::NotReached);
-        assert!(findings[1].diagnosis.remedies[0].contains("Throttles"));
+        assert!(Words::of(&findings[1]).remedies[0].contains("Throttles"));
     }
 
     #[test]
@@ -299,8 +300,7 @@ mod tests {
         let allowed: HashSet<String> = ["orders".to_owned()].into();
         rt().block_on(look_up(&mut findings, Some(&lookup), &allowed, 20, None));
         assert_eq!(findings[0].run.wait, Wait::Unknown);
-        assert!(findings[0]
-            .diagnosis
+        assert!(Words::of(&findings[0])
             .cannot_show
             .iter()
             .any(|s| s.contains("no run that fits")));

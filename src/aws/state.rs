@@ -673,7 +673,7 @@ mod tests {
             affected: 1,
             routes: Default::default(),
             log_group: String::new(),
-            onset_headline: String::new(),
+            onset: None,
             notified_at: 0,
             notified_affected: 1,
             notified_routes: 0,

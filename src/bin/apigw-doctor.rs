@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use apigw_doctor::engine::analysis::{Analyzer, Counters, EngineConfig};
+use apigw_doctor::engine::analysis::{Analyzer, Counters};
+
+use apigw_doctor::engine::config::EngineConfig;
 
 use apigw_doctor::engine::select::{select, Selection};
 use apigw_doctor::logs::access_log::AccessFormat;

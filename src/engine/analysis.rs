@@ -13,61 +13,22 @@ use std::sync::Arc;
 use foldhash::HashMap as FastMap;
 
 use crate::engine::backend_run::{self, FunctionLogs};
+use crate::engine::config::EngineConfig;
 use crate::engine::diagnosis::{self};
 use crate::engine::findings::{self};
 use crate::engine::request::{Request, SharedTexts};
-use crate::logs::access_log::{self, AccessFormat, AccessRecord};
+use crate::logs::access_log::{self, AccessRecord};
 use crate::logs::envelope::{Document, EventVisitor, Header, LogEvent, Source};
 use crate::logs::execution_log;
 use crate::logs::function_log::{self, FunctionLine};
 use crate::model::backend::Backend;
-use crate::model::diagnosis::Diagnosis;
+use crate::model::diagnosis::{Diagnosis, RouteHealth};
 use crate::model::finding::Finding;
 use crate::model::kind::{Cause, Kind};
-use crate::model::limits::{ApiKind, Limits};
+use crate::model::limits::ApiKind;
 use crate::model::provenance::Provenance;
 use crate::model::route::Route;
 use crate::model::stats::{FunctionStats, RouteKey, RouteStats, RouteVerdict};
-
-pub const DEFAULT_NEAR_LIMIT_RATIO: f64 = 0.8;
-
-/// Everything the engine needs to know; built once.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    pub limits: Limits,
-    /// Near-limit threshold as a fraction of the limit, in (0, 1].
-    pub near_limit_ratio: f64,
-    pub access_format: Option<AccessFormat>,
-    /// The region for console links when the logs do not name one.
-    pub region: Option<String>,
-    /// Route-level metric series per API stage (`MAX_ROUTE_METRICS`); the rest is `Route=Other`.
-    pub max_route_metrics: usize,
-}
-
-pub const DEFAULT_MAX_ROUTE_METRICS: usize = 25;
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            limits: Limits::default(),
-            near_limit_ratio: DEFAULT_NEAR_LIMIT_RATIO,
-            access_format: None,
-            region: None,
-            max_route_metrics: DEFAULT_MAX_ROUTE_METRICS,
-        }
-    }
-}
-
-impl EngineConfig {
-    /// The ratio in millionths: integer comparisons make 0.8 × 29000 exactly 23200.
-    pub fn ratio_ppm(&self) -> u64 {
-        (self.near_limit_ratio * 1_000_000.0).round() as u64
-    }
-
-    pub fn near_limit_ms(&self, limit_ms: u64) -> u64 {
-        (limit_ms * self.ratio_ppm()).div_ceil(1_000_000)
-    }
-}
 
 /// What the engine read, for the summary and the function's own health metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -113,6 +74,9 @@ pub struct Analysis {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub routes: Vec<RouteStats>,
+    /// Each route's health facts, in the order of `routes`.
+    #[serde(skip)]
+    pub route_health: Vec<RouteHealth>,
     pub functions: Vec<FunctionStats>,
     #[serde(skip)]
     pub counters: Counters,
@@ -756,7 +720,6 @@ impl<'c> Analyzer<'c> {
                         p99: None,
                         max: None,
                         verdict: RouteVerdict::NoBaseline,
-                        health: String::new(),
                         templated: req.has_template(),
                         latencies: Vec::new(),
                         censored_min_ms: u64::MAX,
@@ -813,8 +776,11 @@ impl<'c> Analyzer<'c> {
         }
         for s in &mut routes {
             s.finish(config.near_limit_ms(s.limit_ms));
-            s.health = diagnosis::route_health(s, config);
         }
+        let route_health: Vec<RouteHealth> = routes
+            .iter()
+            .map(|s| diagnosis::route_health(s, config))
+            .collect();
         // API stages whose execution log is at INFO level in what this analysis saw.
         let info_stages: std::collections::BTreeSet<(&str, &str)> = routes
             .iter()
@@ -872,7 +838,7 @@ impl<'c> Analyzer<'c> {
                 stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
             };
             finding.diagnosis =
-                diagnosis::diagnose(&finding, req, Some(route_stats), config, context);
+                diagnosis::diagnose(&finding, req, Some(&route_health[at]), config, context);
             out.push(finding);
         }
 
@@ -978,6 +944,7 @@ impl<'c> Analyzer<'c> {
             summary,
             findings: out,
             routes,
+            route_health,
             functions: self.functions.into_values().collect(),
             counters: self.counters,
             observations,
@@ -1054,6 +1021,15 @@ pub fn analyze_documents<'d>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    fn words(f: &Finding) -> crate::render::words::diagnosis::Words {
+        crate::render::words::diagnosis::Words::of(f)
+    }
+
+    fn health(a: &Analysis, r: &RouteStats) -> String {
+        let h = a.route_health.iter().find(|h| h.key == r.key).unwrap();
+        crate::render::words::route_health::words(h)
+    }
     use crate::model::stats::Percentile;
 
     #[test]
@@ -1165,17 +1141,21 @@ pub(crate) mod tests {
             }
         );
         assert!(
-            r.health.contains("80 of 100 (80%) timed out"),
+            health(&a, r).contains("80 of 100 (80%) timed out"),
             "{}",
-            r.health
+            health(&a, r)
         );
-        assert!(r.health.contains("p95 ≥ 29,000 ms"), "{}", r.health);
-        assert!(r.health.contains("(n=100)"), "{}", r.health);
+        assert!(
+            health(&a, r).contains("p95 ≥ 29,000 ms"),
+            "{}",
+            health(&a, r)
+        );
+        assert!(health(&a, r).contains("(n=100)"), "{}", health(&a, r));
         // Every finding quotes the same route health.
         assert!(a
             .findings
             .iter()
-            .all(|f| f.diagnosis.route_health.as_deref() == Some(r.health.as_str())));
+            .all(|f| words(f).route_health == Some(health(&a, r))));
         // The metrics see the timeouts' latencies too.
         let latencies = a
             .observations
@@ -1225,12 +1205,11 @@ pub(crate) mod tests {
         assert_eq!(r.verdict, RouteVerdict::Bimodal);
         assert_eq!((r.fast, r.slow), (8, 2));
         assert_eq!(r.p95, None);
-        assert!(!r.health.contains("routinely"), "{}", r.health);
+        assert!(!health(&a, r).contains("routinely"), "{}", health(&a, r));
         assert!(
-            r.health
-                .contains("Bimodal: 8 of 10 (80%) answered under 23,200 ms, 2 did not"),
+            health(&a, r).contains("Bimodal: 8 of 10 (80%) answered under 23,200 ms, 2 did not"),
             "{}",
-            r.health
+            health(&a, r)
         );
     }
 
@@ -1270,10 +1249,10 @@ pub(crate) mod tests {
         );
         assert_eq!(f.timestamp, Some(1_764_064_800_000));
         assert_eq!(f.integration_latency_ms, None, "a timeout is not an answer");
-        let text = f.diagnosis.text();
+        let text = words(f).text();
         assert!(!text.contains("Sending request to"), "{text}");
-        assert!(!f.diagnosis.headline.contains("504"), "{text}");
-        assert!(f.diagnosis.remedies.iter().all(|r| !r.contains("504")));
+        assert!(!words(f).headline.contains("504"), "{text}");
+        assert!(words(f).remedies.iter().all(|r| !r.contains("504")));
         assert!(!text.contains("no timestamps"), "{text}");
         assert!(text.contains("503"), "{text}");
         let r = &a.routes[0];
@@ -1286,7 +1265,7 @@ pub(crate) mod tests {
             &EngineConfig::default(),
             &[rest("r1", "POST /report", 200, 45_000)],
         );
-        let d = &a.findings[0].diagnosis;
+        let d = words(&a.findings[0]);
         assert!(
             d.headline.contains("this API's limit is not 29 s"),
             "{}",
@@ -1327,11 +1306,11 @@ pub(crate) mod tests {
         let f = a.findings.iter().find(|f| f.kind == Kind::Timeout).unwrap();
         assert_eq!(f.route.as_str(), "POST /orders");
         assert!(
-            !f.diagnosis.remedies.iter().any(|r| r.contains("INFO")),
+            !words(f).remedies.iter().any(|r| r.contains("INFO")),
             "{:?}",
-            f.diagnosis.remedies
+            words(f).remedies
         );
-        assert!(f.diagnosis.cannot_show[0].contains("another log stream"));
+        assert!(words(f).cannot_show[0].contains("another log stream"));
         assert!(f.diagnosis.insights_query.is_some());
     }
 
@@ -1417,14 +1396,14 @@ pub(crate) mod tests {
         let f = &a.findings[0];
         assert_eq!((f.kind, f.cause), (Kind::Error, Cause::AwsServiceRejected));
         assert!(
-            f.diagnosis.remedies[0].contains("execution role"),
+            words(f).remedies[0].contains("execution role"),
             "{:?}",
-            f.diagnosis.remedies
+            words(f).remedies
         );
         assert!(
-            f.diagnosis.shows.iter().any(|s| s.contains("answered 403")),
+            words(f).shows.iter().any(|s| s.contains("answered 403")),
             "{:?}",
-            f.diagnosis.shows
+            words(f).shows
         );
     }
 

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use crate::engine::diagnosis::{self};
 use crate::engine::request::Request;
 use crate::logs::function_log::{self, FunctionLine, RunStatus};
 use crate::model::backend::Backend;
@@ -27,7 +26,6 @@ use crate::model::backend_run::{
 use crate::model::diagnosis::Diagnosis;
 use crate::model::finding::Finding;
 use crate::model::kind::{Cause, Kind};
-use crate::render::words::backend_run::{likely_cause, remedies, sentence, what_would_tell};
 
 /// From API Gateway sending to a warm run's START (tens of ms seen; 1 s is generous).
 pub const WARM_MARGIN_MS: i64 = 1_000;
@@ -604,59 +602,15 @@ pub fn join_request(f: &Finding, req: &Request, logs: &FunctionLogs) -> Join {
     join(&w, logs, false)
 }
 
-/// Puts the verdict's evidence and remedies into the diagnosis; for a timeout without
-/// one, what would give it (the general connect-or-read paragraph for other backends).
+/// Sets the headline's verdict from the backend run (timeouts: what alerts give as the
+/// likely cause). The run's evidence, gaps and remedies are read from the finding's
+/// `run` by the words.
 pub fn explain(d: &mut Diagnosis, f: &Finding) {
-    // The headline (what alerts give as the likely cause) says the verdict in few words.
-    if let (Kind::Timeout, Some(c)) = (f.kind, likely_cause(&f.run, f.limit_ms)) {
-        d.headline = match d.headline.strip_suffix(GENERIC_END) {
-            Some(stem) => format!("{stem}: {c}."),
-            None => format!("{} Likely: {c}.", d.headline),
-        };
-    }
-    if let Some(s) = sentence(&f.run, f.limit_ms) {
-        d.shows.push(s);
-    } else if let Some(gap) = gap(f) {
-        d.cannot_show.push(gap);
-    }
-    for (i, r) in remedies(&f.run).into_iter().enumerate() {
-        d.remedies.insert(i, r);
-    }
+    d.headline.likely = (f.kind == Kind::Timeout).then(|| f.run.likely()).flatten();
 }
 
-/// How diagnosis ends the headline of a timeout whose integration was sent the request.
-const GENERIC_END: &str = ": the integration did not answer in time.";
-
-/// What a timeout without a verdict cannot show, and where to look.
-fn gap(f: &Finding) -> Option<String> {
-    if f.kind != Kind::Timeout {
-        return None;
-    }
-    Some(what_would_tell(&f.run).unwrap_or_else(|| diagnosis::connect_vs_read(f)))
-}
-
-/// After a lookup: the finding's join and its diagnosis, brought up to date.
+/// After a lookup: the finding's join replaced, and the headline's verdict with it.
 pub fn apply(f: &mut Finding, join: Join) {
-    // What the old join wrote, taken out before the new one writes.
-    let old_shows = sentence(&f.run, f.limit_ms);
-    let old_gap = gap(f);
-    let old_remedies = remedies(&f.run);
-    let old_cause = (f.kind == Kind::Timeout)
-        .then(|| likely_cause(&f.run, f.limit_ms))
-        .flatten();
-    let d = &mut f.diagnosis;
-    if let Some(c) = old_cause {
-        let with = format!(": {c}.");
-        let likely = format!(" Likely: {c}.");
-        if let Some(stem) = d.headline.strip_suffix(&with) {
-            d.headline = format!("{stem}{GENERIC_END}");
-        } else if let Some(stem) = d.headline.strip_suffix(&likely) {
-            d.headline = stem.to_owned();
-        }
-    }
-    d.shows.retain(|s| Some(s) != old_shows.as_ref());
-    d.cannot_show.retain(|s| Some(s) != old_gap.as_ref());
-    d.remedies.retain(|r| !old_remedies.contains(r));
     f.run = join;
     let mut d = std::mem::take(&mut f.diagnosis);
     explain(&mut d, f);
@@ -672,6 +626,19 @@ fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::words::backend_run::{sentence, what_would_tell};
+
+    fn likely_cause(j: &Join, limit_ms: u64) -> Option<String> {
+        j.likely()
+            .map(|l| crate::render::words::diagnosis::likely(&l, limit_ms))
+    }
+
+    fn remedies(j: &Join) -> Vec<String> {
+        j.remedies()
+            .iter()
+            .map(crate::render::words::remedy::words)
+            .collect()
+    }
 
     const T0: i64 = 1_795_600_800_000;
     const TRACE: &str = "1-5e1b4151-5ac6c58f5b5dbd6a1e6d2d8c";

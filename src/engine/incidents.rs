@@ -18,6 +18,7 @@ use crate::engine::analysis::Analysis;
 use crate::model::finding::Finding;
 
 use crate::model::backend::Backend;
+use crate::model::diagnosis::Headline;
 use crate::model::incident::IncidentKey;
 use crate::model::kind::{Cause, Kind};
 use crate::model::stats::RouteStats;
@@ -264,9 +265,10 @@ pub struct Incident {
     pub routes: BTreeMap<String, RouteCounts>,
     /// Log group of the onset finding (for the links).
     pub log_group: String,
-    /// The onset finding's diagnosis in one sentence (for `resolved`, which has no findings).
+    /// The onset finding's headline facts (for `resolved`, which has no findings).
+    /// Incidents stored before it carried an `onset_headline` sentence, now ignored.
     #[serde(default)]
-    pub onset_headline: String,
+    pub onset: Option<Headline>,
     /// When the last notification went out, and what it said.
     pub notified_at: i64,
     pub notified_affected: u64,
@@ -345,11 +347,7 @@ pub fn observe(
                 .first()
                 .map(|f| f.provenance.log_group.to_string())
                 .unwrap_or_default(),
-            onset_headline: group
-                .findings
-                .first()
-                .map(|f| f.diagnosis.headline.clone())
-                .unwrap_or_default(),
+            onset: group.findings.first().map(|f| f.diagnosis.headline.clone()),
             notified_at: now,
             notified_affected: group.affected,
             version: existing.map_or(0, |e| e.version) + 1,

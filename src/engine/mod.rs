@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod backend_run;
+pub mod config;
 pub mod diagnosis;
 pub mod findings;
 pub mod incidents;

@@ -118,7 +118,8 @@ pub fn wanted<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::analysis::{Analyzer, EngineConfig};
+    use crate::engine::analysis::Analyzer;
+    use crate::engine::config::EngineConfig;
     use crate::logs::envelope::Source;
 
     const ID: &str = "0000abcd-0000-4000-8000-000000000001";

@@ -60,6 +60,7 @@ pub fn select(mut a: Analysis, sel: &Selection) -> Analysis {
         }
     }
     a.routes.retain(|r| sel.keeps_key(&r.key));
+    a.route_health.retain(|h| sel.keeps_key(&h.key));
     a.observations = a
         .observations
         .into_iter()

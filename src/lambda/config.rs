@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::analysis::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
+use crate::engine::config::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
 use crate::engine::incidents::Lifecycle;
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;

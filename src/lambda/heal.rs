@@ -12,6 +12,7 @@ use crate::engine::analysis::{Analysis, Analyzer};
 use crate::engine::orphans;
 use crate::lambda::seen_events;
 use crate::logs::envelope::Source;
+use crate::model::diagnosis::Unhealed;
 use crate::model::limits::Limits;
 
 /// What healing did in one invocation.
@@ -29,7 +30,7 @@ pub struct Healing {
     pub skipped: usize,
     /// Request id → why its earlier lines are missing from the diagnosis.
     #[serde(skip)]
-    pub undiagnosed: HashMap<String, &'static str>,
+    pub undiagnosed: HashMap<String, Unhealed>,
 }
 
 /// How lookups are bounded in one invocation.
@@ -106,24 +107,17 @@ pub async fn heal(
                 if healed {
                     out.healed += 1;
                 } else {
-                    out.undiagnosed.insert(
-                        id,
-                        "were looked up in the log group but not found (expired, or not logged at INFO level)",
-                    );
+                    out.undiagnosed.insert(id, Unhealed::NotFound);
                 }
             }
             Outcome::Failed(e) => {
                 tracing::warn!(request_id = %id, error = %e, "log lookup failed: the finding goes out undiagnosed");
                 out.failed += 1;
-                out.undiagnosed
-                    .insert(id, "could not be looked up (the lookup failed)");
+                out.undiagnosed.insert(id, Unhealed::LookupFailed);
             }
             Outcome::Skipped => {
                 out.skipped += 1;
-                out.undiagnosed.insert(
-                    id,
-                    "were not looked up (LOG_LOOKUPS_MAX or the invocation's deadline reached)",
-                );
+                out.undiagnosed.insert(id, Unhealed::Skipped);
             }
         }
     }
@@ -144,9 +138,7 @@ impl Healing {
             else {
                 continue;
             };
-            f.diagnosis.cannot_show.push(format!(
-                "This request's earlier log lines (route, backend, whether the integration was invoked) arrived in another batch and {why}."
-            ));
+            f.diagnosis.unhealed = Some(*why);
         }
     }
 }

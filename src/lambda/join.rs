@@ -145,7 +145,8 @@ fn body(r: &Request) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::analysis::{Analyzer, EngineConfig};
+    use crate::engine::analysis::Analyzer;
+    use crate::engine::config::EngineConfig;
     use crate::logs::envelope::Source;
     use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! A finding's backend run: what kept API Gateway waiting, and the evidence for it.
 
 use crate::model::backend::Backend;
+use crate::model::diagnosis::{Likely, Remedy};
 
 /// A cold start's START comes after the init phase, which Lambda stops at 10 s.
 pub const COLD_START_MARGIN_MS: i64 = 10_000;
@@ -170,4 +171,37 @@ pub struct LookupPlan {
     pub filter_pattern: String,
     /// What the join needs again once the events are in.
     pub wanted: Wanted,
+}
+
+impl Join {
+    /// The verdict in few words' worth of facts, for the headline.
+    pub fn likely(&self) -> Option<Likely> {
+        Some(match self.wait {
+            Wait::Read | Wait::ColdStart => {
+                let run = self.backend_run.as_ref()?;
+                Likely::Ran {
+                    total_ms: run.total_ms(),
+                    init_ms: run.init_duration_ms,
+                    cold_start: self.wait == Wait::ColdStart,
+                }
+            }
+            Wait::NotReached => Likely::NotReached,
+            Wait::Connect => Likely::Connect,
+            Wait::Unknown => return None,
+        })
+    }
+
+    /// Remedies that follow from the verdict, most useful first.
+    pub fn remedies(&self) -> Vec<Remedy> {
+        let function = match &self.evidence {
+            Evidence::Run { function, .. } | Evidence::NoRun { function, .. } => function.clone(),
+            _ => String::new(),
+        };
+        match self.wait {
+            Wait::ColdStart => vec![Remedy::ProvisionedConcurrency { function }],
+            Wait::NotReached => vec![Remedy::InvokeNotReached { function }],
+            // The connection-failure cause's own remedies say it (diagnosis).
+            Wait::Connect | Wait::Read | Wait::Unknown => Vec::new(),
+        }
+    }
 }

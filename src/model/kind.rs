@@ -58,7 +58,8 @@ pub enum Cause {
 }
 
 /// Which connection failure a detail names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ConnectionProblem {
     Network,
     Dns,

@@ -85,7 +85,7 @@ impl RouteVerdict {
 }
 
 /// How the requests of one route did: tells one slow request from a route that lives near the limit.
-/// Computed once per analysis; every finding on the route quotes the same `health`.
+/// Computed once per analysis; every finding on the route quotes the same health facts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RouteStats {
     #[serde(flatten)]
@@ -115,8 +115,6 @@ pub struct RouteStats {
     pub p99: Option<Percentile>,
     pub max: Option<Percentile>,
     pub verdict: RouteVerdict,
-    /// The route-health sentence, the same in every finding that quotes it.
-    pub health: String,
     /// The route's template was recovered (from the logs, not guessed from a concrete path).
     pub templated: bool,
     /// Answered latencies, sorted once the analysis is finished.

@@ -18,10 +18,12 @@ use std::fmt::Write as _;
 use crate::engine::diagnosis::{insights_query, safe_id};
 use crate::engine::incidents::{Incident, Severity, Status};
 use crate::model::backend::Backend;
+use crate::model::diagnosis::{Headline, Remedy};
 use crate::model::finding::Finding;
 use crate::model::kind::{Cause, Kind};
 use crate::render::display::{ms, seconds, thousands, time};
 use crate::render::report::FindingJson;
+use crate::render::words;
 
 // One file per rendering of a notice.
 mod automation;
@@ -491,17 +493,17 @@ fn facts_once(shown: &[&Finding]) -> Vec<Vec<(&'static str, String)>> {
         .collect()
 }
 
-/// The remedies of the onset finding; for a timeout, anything about retrying goes last:
-/// retries add load to a backend that is already too slow.
-fn afterwards<'a>(n: &Notice<'a>) -> Vec<&'a str> {
+/// The remedies of the onset finding; for a timeout, retry advice goes last: retries
+/// add load to a backend that is already too slow.
+fn afterwards(n: &Notice<'_>) -> Vec<String> {
     let Some(f) = n.findings.first() else {
         return Vec::new();
     };
-    let mut r: Vec<&str> = f.diagnosis.remedies.iter().map(String::as_str).collect();
+    let mut r = words::diagnosis::remedies(f);
     if matches!(n.incident.key.kind, Kind::Timeout | Kind::NearLimit) {
-        r.sort_by_key(|s| s.to_ascii_lowercase().contains("retry"));
+        r.sort_by_key(Remedy::priority);
     }
-    r
+    r.iter().map(words::remedy::words).collect()
 }
 
 fn afterwards_title(kind: Kind) -> &'static str {
@@ -597,12 +599,15 @@ fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
         api_label(ctx, &i.key.api_id),
         i.key.stage
     );
-    let cause = match n.findings.first() {
-        Some(f) if !f.diagnosis.headline.is_empty() => {
-            format!("Likely cause: {}", f.diagnosis.headline)
-        }
-        _ if !i.onset_headline.is_empty() => format!("Likely cause: {}", i.onset_headline),
-        _ => format!("Likely cause: {}.", i.cause.title()),
+    let said = |h: &Headline| Some(words::diagnosis::headline(h)).filter(|h| !h.is_empty());
+    let headline = n
+        .findings
+        .first()
+        .and_then(|f| said(&f.diagnosis.headline))
+        .or_else(|| i.onset.as_ref().and_then(said));
+    let cause = match headline {
+        Some(h) => format!("Likely cause: {h}"),
+        None => format!("Likely cause: {}.", i.cause.title()),
     };
     (what, where_, cause)
 }

@@ -11,6 +11,7 @@ use crate::render::display::{thousands, time};
 use crate::render::report::{
     bucket_name, elapsed_text, group_facts, invoked_text, pct_text, route_p95, short_time, Report,
 };
+use crate::render::words::diagnosis::Words;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
 /// Routes drawn in the charts (the table has them all).
@@ -125,13 +126,9 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                         if let Some(e) = f.elapsed_ms {
                             facts.push(format!("Elapsed: {}.", elapsed_text(f, e)));
                         }
-                        facts.extend(f.diagnosis.shows.iter().cloned());
-                        facts.extend(
-                            f.diagnosis
-                                .cannot_show
-                                .iter()
-                                .map(|c| format!("Not shown: {c}")),
-                        );
+                        let words = Words::of(f);
+                        facts.extend(words.shows);
+                        facts.extend(words.cannot_show.iter().map(|c| format!("Not shown: {c}")));
                         ExemplarCtx {
                             kind: f.kind.as_str(),
                             id: f
@@ -139,7 +136,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                                 .clone()
                                 .unwrap_or_else(|| "(no request id)".into()),
                             at: f.timestamp.map(time),
-                            headline: f.diagnosis.headline.clone(),
+                            headline: words.headline,
                             facts,
                             console: f
                                 .diagnosis
@@ -150,7 +147,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                         }
                     })
                     .collect(),
-                remedies: g.remedies().to_vec(),
+                remedies: g.remedies(),
             })
             .collect(),
         nothing_found: r.nothing_found(),

@@ -10,6 +10,7 @@ use crate::render::report::{
     bucket_name, elapsed_text, group_facts, invoked_text, p95_text, pct_text, route_p95,
     short_time, Report,
 };
+use crate::render::words::diagnosis::Words;
 
 /// Escapes Markdown (CommonMark and GitHub's tables) in text from the logs.
 pub fn escape(s: &str) -> String {
@@ -177,6 +178,7 @@ pub fn render(r: &Report<'_>) -> String {
             let _ = writeln!(out, "### {}\n", escape(&g.title()));
             for f in g.findings.iter().take(r.options.exemplars) {
                 let id = f.request_id.as_deref().unwrap_or("(no request id)");
+                let words = Words::of(f);
                 let at = f
                     .timestamp
                     .map(|t| format!(" at {}", time(t)))
@@ -185,7 +187,7 @@ pub fn render(r: &Report<'_>) -> String {
                     out,
                     "- Request {}{at}: {}",
                     code(id),
-                    escape(&f.diagnosis.headline)
+                    escape(&words.headline)
                 );
                 if let Some(b) = &f.backend {
                     let _ = writeln!(out, "  - Backend: {}", escape(&b.to_string()));
@@ -196,10 +198,10 @@ pub fn render(r: &Report<'_>) -> String {
                 if let Some(e) = f.elapsed_ms {
                     let _ = writeln!(out, "  - Elapsed: {}", escape(&elapsed_text(f, e)));
                 }
-                for s in &f.diagnosis.shows {
+                for s in &words.shows {
                     let _ = writeln!(out, "  - {}", escape(s));
                 }
-                for s in &f.diagnosis.cannot_show {
+                for s in &words.cannot_show {
                     let _ = writeln!(out, "  - Not shown: {}", escape(s));
                 }
                 if let Some(u) = f.diagnosis.console_url.as_deref().and_then(link) {

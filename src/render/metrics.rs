@@ -368,7 +368,7 @@ mod tests {
     }
 
     use crate::engine::analysis::tests::{analyse, rest};
-    use crate::engine::analysis::EngineConfig;
+    use crate::engine::config::EngineConfig;
     use std::collections::{BTreeMap as Map, BTreeSet};
 
     const NOW: i64 = 1_764_064_800_000 + 60_000;

@@ -11,6 +11,7 @@ use crate::engine::timeline::{self, Timeline};
 use crate::model::kind::Kind;
 use crate::model::stats::{Percentile, RouteStats};
 use crate::render::display::{ms, rate, thousands, time};
+use crate::render::words::diagnosis::Words;
 
 mod blocks;
 pub use blocks::*;
@@ -146,7 +147,8 @@ pub fn finding_text(out: &mut String, f: &Finding) {
             .unwrap_or_default();
         field(out, "Request", &format!("{id}{at}"));
     }
-    field(out, "What", &f.diagnosis.headline);
+    let words = Words::of(f);
+    field(out, "What", &words.headline);
     if let Some(b) = &f.backend {
         field(out, "Backend", &b.to_string());
     }
@@ -156,12 +158,12 @@ pub fn finding_text(out: &mut String, f: &Finding) {
     if let Some(e) = f.elapsed_ms {
         field(out, "Elapsed", &elapsed_text(f, e));
     }
-    list(out, "Evidence", &f.diagnosis.shows, false);
-    list(out, "Not shown", &f.diagnosis.cannot_show, false);
-    if let Some(h) = &f.diagnosis.route_health {
+    list(out, "Evidence", &words.shows, false);
+    list(out, "Not shown", &words.cannot_show, false);
+    if let Some(h) = &words.route_health {
         field(out, "Route", h);
     }
-    list(out, "Do this", &f.diagnosis.remedies, true);
+    list(out, "Do this", &words.remedies, true);
     if let Some(q) = &f.diagnosis.insights_query {
         let group = if f.provenance.log_group.is_empty() {
             String::new()
@@ -356,10 +358,10 @@ impl Group<'_> {
     pub fn rate(&self) -> Option<f64> {
         self.route_requests.and_then(|n| pct(self.count(), n))
     }
-    pub fn remedies(&self) -> &[String] {
+    pub fn remedies(&self) -> Vec<String> {
         self.findings
             .first()
-            .map_or(&[][..], |f| &f.diagnosis.remedies[..])
+            .map_or_else(Vec::new, |f| Words::of(f).remedies)
     }
     pub fn title(&self) -> String {
         format!(
@@ -596,7 +598,7 @@ impl<'a> Report<'a> {
         let doc = ReportJson {
             summary: &a.summary,
             findings: a.findings.iter().map(FindingJson::new).collect(),
-            routes: &a.routes,
+            routes: RouteJson::all(&a.routes, &a.route_health),
             functions: &a.functions,
             timeline: &self.timeline,
             incidents: self

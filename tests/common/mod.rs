@@ -5,7 +5,9 @@ pub mod subscription;
 
 use std::path::{Path, PathBuf};
 
-use apigw_doctor::engine::analysis::{Analysis, Analyzer, EngineConfig};
+use apigw_doctor::engine::analysis::{Analysis, Analyzer};
+
+use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::input::{self, InputKind};
 
 pub fn repo() -> PathBuf {

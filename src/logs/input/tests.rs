@@ -50,7 +50,7 @@ fn timestamps() {
 }
 
 fn read_all(text: &str) {
-    let config = crate::engine::analysis::EngineConfig::default();
+    let config = crate::engine::config::EngineConfig::default();
     for kind in [
         InputKind::Auto,
         InputKind::Tail,
@@ -88,7 +88,7 @@ proptest::proptest! {
 
 #[test]
 fn formats_read() {
-    let config = crate::engine::analysis::EngineConfig::default();
+    let config = crate::engine::config::EngineConfig::default();
     let run = |text: &str, kind: InputKind| {
         let mut a = Analyzer::new(&config);
         feed(

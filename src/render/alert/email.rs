@@ -1,6 +1,7 @@
 //! The e-mail text: triage first, the evidence, then the design remedies.
 
 use super::*;
+use crate::render::words::diagnosis::Words;
 
 pub(super) fn email_text(
     n: &Notice<'_>,
@@ -29,7 +30,7 @@ pub(super) fn email_text(
             }
         );
     }
-    let mut said: Vec<&str> = Vec::new();
+    let mut said: Vec<String> = Vec::new();
     for (k, (f, facts)) in shown.iter().zip(facts_once(shown)).enumerate() {
         let label = match (k, n.status) {
             (0, Status::Firing) => "Onset",
@@ -48,19 +49,22 @@ pub(super) fn email_text(
             .collect();
         let _ = writeln!(out, "  {}", facts.join("; "));
         // Each fact once: what the logs show, and each route's health, the first time.
-        let lines = f.diagnosis.shows.iter().chain(&f.diagnosis.route_health);
+        let words = Words::of(f);
+        let lines = words.shows.into_iter().chain(words.route_health);
         for s in lines {
-            if !said.contains(&s.as_str()) && (k == 0 || !s.starts_with("The request was sent at"))
-            {
-                said.push(s);
+            // The onset's send time is said once, by the onset.
+            let repeated_send = k > 0 && s.starts_with("The request was sent at");
+            if !said.contains(&s) && !repeated_send {
                 let _ = writeln!(out, "  - {s}");
+                said.push(s);
             }
         }
     }
     if let Some(f) = shown.first() {
-        if !f.diagnosis.cannot_show.is_empty() {
+        let cannot_show = Words::of(f).cannot_show;
+        if !cannot_show.is_empty() {
             let _ = writeln!(out, "\nNOT IN THE LOGS");
-            for s in &f.diagnosis.cannot_show {
+            for s in &cannot_show {
                 let _ = writeln!(out, "- {s}");
             }
         }

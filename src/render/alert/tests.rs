@@ -73,7 +73,7 @@ fn http_api_timeouts_say_503_and_routes_come_before_the_api() {
         affected: 8,
         routes,
         log_group: String::new(),
-        onset_headline: String::new(),
+        onset: None,
         notified_at: 0,
         notified_affected: 8,
         notified_routes: 1,

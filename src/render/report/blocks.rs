@@ -56,7 +56,8 @@ pub(super) fn exemplar_text(out: &mut String, f: &Finding) {
         .map(|t| format!(" at {}", time(t)))
         .unwrap_or_default();
     let _ = writeln!(out, "     - Request {id}{at}");
-    let mut facts = vec![f.diagnosis.headline.clone()];
+    let words = Words::of(f);
+    let mut facts = vec![words.headline.clone()];
     if let Some(b) = &f.backend {
         facts.push(format!("Backend: {b}."));
     }
@@ -66,10 +67,10 @@ pub(super) fn exemplar_text(out: &mut String, f: &Finding) {
     if let Some(e) = f.elapsed_ms {
         facts.push(format!("Elapsed: {}.", elapsed_text(f, e)));
     }
-    for fact in facts.iter().chain(&f.diagnosis.shows) {
+    for fact in facts.iter().chain(&words.shows) {
         let _ = writeln!(out, "       {}", wrap(fact, 7));
     }
-    for c in &f.diagnosis.cannot_show {
+    for c in &words.cannot_show {
         let _ = writeln!(out, "       Not shown: {}", wrap(c, 18));
     }
     if let Some(u) = &f.diagnosis.console_url {

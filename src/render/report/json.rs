@@ -1,6 +1,9 @@
 //! The JSON report's shapes: one finding, one incident, the whole report.
 
 use super::*;
+use crate::model::diagnosis::RouteHealth;
+use crate::render::words::diagnosis::Words;
+use crate::render::words::route_health;
 
 /// One finding as the JSON report and the automation alert carry it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -20,11 +23,11 @@ pub struct FindingJson<'a> {
     pub backend: Option<&'a crate::model::backend::Backend>,
     pub timestamp: Option<i64>,
     pub diagnosis: String,
-    pub headline: &'a str,
-    pub evidence: &'a [String],
-    pub cannot_show: &'a [String],
-    pub route_health: Option<&'a str>,
-    pub remedies: &'a [String],
+    pub headline: String,
+    pub evidence: Vec<String>,
+    pub cannot_show: Vec<String>,
+    pub route_health: Option<String>,
+    pub remedies: Vec<String>,
     pub insights_query: Option<&'a str>,
     pub console_url: Option<&'a str>,
     pub log_group: &'a str,
@@ -38,6 +41,7 @@ pub struct FindingJson<'a> {
 
 impl<'a> FindingJson<'a> {
     pub fn new(f: &'a Finding) -> Self {
+        let words = Words::of(f);
         FindingJson {
             kind: f.kind.as_str(),
             cause: f.cause.as_str(),
@@ -53,12 +57,12 @@ impl<'a> FindingJson<'a> {
             api_type: f.api_kind,
             backend: f.backend.as_ref(),
             timestamp: f.timestamp,
-            diagnosis: f.diagnosis.text(),
-            headline: &f.diagnosis.headline,
-            evidence: &f.diagnosis.shows,
-            cannot_show: &f.diagnosis.cannot_show,
-            route_health: f.diagnosis.route_health.as_deref(),
-            remedies: &f.diagnosis.remedies,
+            diagnosis: words.text(),
+            headline: words.headline,
+            evidence: words.shows,
+            cannot_show: words.cannot_show,
+            route_health: words.route_health,
+            remedies: words.remedies,
             insights_query: f.diagnosis.insights_query.as_deref(),
             console_url: f.diagnosis.console_url.as_deref(),
             log_group: &f.provenance.log_group,
@@ -85,16 +89,40 @@ pub struct IncidentJson<'a> {
     pub first: Option<i64>,
     pub last: Option<i64>,
     pub exemplars: Vec<Option<&'a str>>,
-    pub remedies: &'a [String],
+    pub remedies: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
 pub(super) struct ReportJson<'a> {
     pub(super) summary: &'a Summary,
     pub(super) findings: Vec<FindingJson<'a>>,
-    pub(super) routes: &'a [RouteStats],
+    pub(super) routes: Vec<RouteJson<'a>>,
     pub(super) functions: &'a [crate::model::stats::FunctionStats],
     pub(super) timeline: &'a Timeline,
     pub(super) incidents: Vec<IncidentJson<'a>>,
     pub(super) warnings: &'a [String],
+}
+
+/// One route: its statistics and its health sentence (`health`, as before the facts).
+#[derive(Debug, serde::Serialize)]
+pub(super) struct RouteJson<'a> {
+    #[serde(flatten)]
+    pub(super) stats: &'a RouteStats,
+    pub(super) health: String,
+}
+
+impl<'a> RouteJson<'a> {
+    pub(super) fn all(routes: &'a [RouteStats], health: &[RouteHealth]) -> Vec<RouteJson<'a>> {
+        routes
+            .iter()
+            .map(|stats| RouteJson {
+                stats,
+                health: health
+                    .iter()
+                    .find(|h| h.key == stats.key)
+                    .map(route_health::words)
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
 }

@@ -1,13 +1,15 @@
 //! The words for a finding's backend run: the evidence sentence, what would tell the
-//! answer, the likely cause in few words, and the remedies the verdict calls for. Made
+//! answer, and the general connect-or-read paragraph when nothing tells it. Made
 //! from the facts in `model::backend_run`, once, for every rendering.
 
-use crate::model::backend_run::{Evidence, Join, MatchKind, Outcome, Wait, COLD_START_MARGIN_MS};
+use crate::model::backend::Backend;
+use crate::model::backend_run::{Evidence, Join, MatchKind, Outcome, COLD_START_MARGIN_MS};
 use crate::model::finding::Finding;
+use crate::model::limits::ApiKind;
 use crate::render::display::time;
 
 /// `31204` → `31.2 s`.
-fn secs(ms: u64) -> String {
+pub(crate) fn secs(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
@@ -143,55 +145,29 @@ pub fn what_would_tell(j: &Join) -> Option<String> {
     }
 }
 
-/// The verdict in a few words, for the alerts' "likely cause" line.
-pub fn likely_cause(j: &Join, limit_ms: u64) -> Option<String> {
-    let run = j.backend_run.as_ref();
-    Some(match j.wait {
-        Wait::Read | Wait::ColdStart => {
-            let run = run?;
-            let cold = match (run.init_duration_ms, j.wait) {
-                (Some(i), Wait::ColdStart) => {
-                    format!(", {} of it a cold start (most of the limit)", secs(i))
-                }
-                (Some(i), _) => format!(" ({} of it a cold start)", secs(i)),
-                (None, _) => String::new(),
-            };
-            let ran = run
-                .total_ms()
-                .map_or_else(|| "was still running".to_owned(), |t| format!("ran {}", secs(t)));
-            format!(
-                "the function {ran}{cold}; API Gateway gave up at {} while it kept running",
-                secs(limit_ms)
-            )
-        }
-        Wait::NotReached => {
-            "the invoke never reached the function, whose log shows no run starting (throttling or a concurrency limit)"
-                .to_owned()
-        }
-        Wait::Connect => "a fast network, TLS or DNS failure on the way to the backend".to_owned(),
-        Wait::Unknown => return None,
-    })
-}
-
-/// [`likely_cause`] of a finding.
-pub fn likely_cause_of(f: &Finding) -> Option<String> {
-    likely_cause(&f.run, f.limit_ms)
-}
-
-/// Remedies that follow from the verdict, most useful first.
-pub fn remedies(j: &Join) -> Vec<String> {
-    let function = match &j.evidence {
-        Evidence::Run { function, .. } | Evidence::NoRun { function, .. } => function.as_str(),
-        _ => "",
-    };
-    match j.wait {
-        Wait::ColdStart => vec![format!(
-            "Most of the wait was the function's initialisation: give {function} provisioned concurrency (or SnapStart for Java, Python and .NET), and move init work (SDK clients, configuration, large imports) out of the request path or make it lazy."
-        )],
-        Wait::NotReached => vec![format!(
-            "The invoke never reached {function}: look at its Throttles and ConcurrentExecutions metrics at that time, its reserved concurrency, and the account's concurrency quota."
-        )],
-        // The connection-failure cause's own remedies say it (diagnosis).
-        Wait::Connect | Wait::Read | Wait::Unknown => Vec::new(),
+/// The honest answer to "connect timeout or read timeout?" when the backend's own
+/// log gave none.
+pub fn connect_vs_read(f: &Finding) -> String {
+    let trace = f
+        .xray_trace_id
+        .as_deref()
+        .map(|t| format!(" (trace {t})"))
+        .unwrap_or_default();
+    match &f.backend {
+        Some(Backend::Lambda { function_name, .. }) => format!(
+            "The execution log has no connect timestamp, so it cannot separate connecting from waiting for the response. For a Lambda backend the wait is almost always the function's run: X-Ray{trace} shows the Lambda service and function segments, and the function's log group /aws/lambda/{function_name} shows its REPORT line with the real duration{}.",
+            f.lambda_request_id
+                .as_deref()
+                .map(|id| format!(" (Lambda request id {id})"))
+                .unwrap_or_default()
+        ),
+        Some(Backend::Http { .. } | Backend::PrivateHttp { .. }) => format!(
+            "The {} cannot tell a connect timeout from a read timeout: a failed connection usually fails fast with a network error (`Network error communicating with endpoint`), while this request waited the whole limit with no answer. X-Ray{trace} shows the time to connect when tracing is on for the stage; the backend's own access log shows whether the request arrived and when it answered (nothing logged there means it never got through: DNS, security groups, VPC link and target health).",
+            if f.api_kind == ApiKind::Http { "access log has no connect timestamp, so it" } else { "execution log has no connect timestamp, so it" }
+        ),
+        _ => format!(
+            "The {} log has no connect timestamp, so it cannot separate connecting from waiting for the response: X-Ray{trace} and the backend's own logs can.",
+            if f.api_kind == ApiKind::Http { "access" } else { "execution" }
+        ),
     }
 }

@@ -2,3 +2,6 @@
 //! JSON) takes its words from here.
 
 pub mod backend_run;
+pub mod diagnosis;
+pub mod remedy;
+pub mod route_health;
