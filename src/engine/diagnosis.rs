@@ -1,7 +1,7 @@
 //! Explains each finding the way AWS's 504 troubleshooting procedure does: was the
 //! integration invoked, how long did it run, where, is the route routinely slow,
 //! what the logs cannot show, and what to do. Facts only: the words are made in
-//! `render::words`.
+//! render/words/.
 
 use crate::engine::backend_run;
 use crate::engine::config::EngineConfig;

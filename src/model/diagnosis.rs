@@ -1,6 +1,6 @@
 //! A finding's diagnosis, as facts: what happened (the headline), what the logs show
 //! and cannot show, how the route does, and what to do. The words for each fact are
-//! made once, in `render::words::diagnosis`; the backend run's facts are the finding's
+//! made once, in render/words/diagnosis.rs; the backend run's facts are the finding's
 //! `run` and join them there. A later lookup replaces a fact, never edits words.
 
 use crate::model::backend::Backend;
