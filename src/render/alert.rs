@@ -180,7 +180,7 @@ fn kind_verb(i: &Incident) -> String {
     match kind {
         Kind::Timeout => format!("timed out ({})", i.status.unwrap_or(504)),
         Kind::NearLimit => "came close to the integration timeout".to_owned(),
-        Kind::Error => format!("failed: {}", cause.title()),
+        Kind::Error => format!("failed: {}", words::cause::title(cause)),
         Kind::Misconfiguration => {
             "ran into a function timeout longer than the gateway waits".to_owned()
         }
@@ -607,7 +607,7 @@ fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
         .or_else(|| i.onset.as_ref().and_then(said));
     let cause = match headline {
         Some(h) => format!("Likely cause: {h}"),
-        None => format!("Likely cause: {}.", i.cause.title()),
+        None => format!("Likely cause: {}.", words::cause::title(i.cause)),
     };
     (what, where_, cause)
 }

@@ -8,7 +8,7 @@ use crate::model::finding::Finding;
 use crate::model::kind::{ConnectionProblem, Kind};
 use crate::render::display::{capitalised, ms, seconds, thousands, time};
 use crate::render::words::backend_run::{self, secs};
-use crate::render::words::{remedy, route_health};
+use crate::render::words::{self, remedy, route_health};
 
 /// A finding's diagnosis in words, in the order every rendering prints them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,13 +151,13 @@ pub fn headline(h: &Headline) -> String {
             target(),
             h.status
                 .map_or_else(|| "an unknown status".to_owned(), |s| s.to_string()),
-            cause.title()
+            words::cause::title(*cause)
         ),
         What::Failed { cause } => format!(
             "{} failed{}: {}.",
             capitalised(&at()),
             h.status.map(|s| format!(" with {s}")).unwrap_or_default(),
-            cause.title()
+            words::cause::title(*cause)
         ),
         What::FunctionOverLimit { function, on_api } => format!(
             "Lambda function {function} runs longer than API Gateway waits for it ({limit} limit on {}).",

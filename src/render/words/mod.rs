@@ -2,6 +2,7 @@
 //! JSON) takes its words from here.
 
 pub mod backend_run;
+pub mod cause;
 pub mod diagnosis;
 pub mod remedy;
 pub mod route_health;
