@@ -12,10 +12,13 @@
 //!   the [`engine::analysis`] that finds timeouts, near-limit requests and
 //!   integration errors, and the [`engine::diagnosis`] of each;
 //! - [`render`]: the CLI report, metric data and alerts, as plain data;
-//! - [`aws`]: the only code that talks to AWS;
-//! - [`lambda`]: one invocation, its settings and the warm container's memory.
+//! - [`monitor`]: one invocation (a batch or a schedule tick) as steps over small
+//!   ports (state, lookups, metrics, notifiers), free of any runtime or SDK;
+//! - [`aws`]: the only code that talks to AWS: the ports through the SDK clients;
+//! - [`lambda`]: the function's settings and the monitor wired to the AWS adapters.
 //!
-//! Everything but [`aws`] and [`lambda::handler`] is synchronous and free of AWS types.
+//! Everything but [`monitor`] and [`aws`] is synchronous; only [`aws`] and [`lambda`]
+//! know AWS types.
 //! `tests/layers.rs` checks the direction of every import, circles between files and
 //! the size of files and functions.
 
@@ -24,4 +27,5 @@ pub mod engine;
 pub mod lambda;
 pub mod logs;
 pub mod model;
+pub mod monitor;
 pub mod render;

@@ -12,12 +12,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apigw_doctor::aws::backend_lookup::look_up;
-use apigw_doctor::aws::lookup::{cloudwatch_lookup, LogLookup};
+use apigw_doctor::aws::lookup::cloudwatch_lookup;
 use apigw_doctor::engine::analysis::Analyzer;
 use apigw_doctor::engine::config::EngineConfig;
 use apigw_doctor::logs::envelope::Source;
 use apigw_doctor::model::backend_run::{MatchKind, Outcome, Wait};
+use apigw_doctor::monitor::backend_runs::look_up;
+use apigw_doctor::monitor::lookup::LogLookup;
 use apigw_doctor::render::words::diagnosis::Words;
 
 const EXEC: &str = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";

@@ -7,10 +7,10 @@
 #[path = "common/emulator.rs"]
 mod emulator;
 
+use apigw_doctor::aws::lookup::cloudwatch_lookup;
+use apigw_doctor::monitor::lookup::{lookup_all, LogLookup, Outcome, Query};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use apigw_doctor::aws::lookup::{cloudwatch_lookup, lookup_all, LogLookup, Outcome, Query};
 
 const GROUP: &str = "API-Gateway-Execution-Logs_abc123/prod";
 const STREAM: &str = "0123456789abcdef0123456789abcdef";

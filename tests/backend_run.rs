@@ -276,10 +276,9 @@ fn access_log_trace_id_joins_exactly() {
 /// function is in BACKEND_FUNCTION_NAMES; without it, nothing is looked up.
 #[test]
 fn the_handler_looks_the_run_up_for_listed_functions_only() {
-    use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
-    use apigw_doctor::aws::publish::Sink;
     use apigw_doctor::lambda::config::Config;
-    use apigw_doctor::lambda::handler::Monitor;
+    use apigw_doctor::lambda::wiring::Recorded;
+    use apigw_doctor::monitor::lookup::{FetchedEvent, LogLookup, MemoryLookup};
     use std::sync::Arc;
 
     // The timeout was sent at 10:00:00.501 (events/generate.py).
@@ -314,11 +313,8 @@ fn the_handler_looks_the_run_up_for_listed_functions_only() {
         let env: std::collections::HashMap<String, String> =
             [("BACKEND_FUNCTION_NAMES".to_owned(), names.to_owned())].into();
         let lookup: Arc<dyn LogLookup> = Arc::new(Arc::clone(&mem));
-        let m = Monitor::new(
-            Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
-            Sink::dry_run(),
-        )
-        .with_lookup(lookup);
+        let m = Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap())
+            .with_lookup(lookup);
         rt.block_on(m.handle_at(&event, None, 1_795_601_100_000))
             .unwrap()
     };

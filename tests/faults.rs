@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apigw_doctor::aws::publish::{aws_sink, PublishError};
 use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::{HandlerError, Monitor};
+use apigw_doctor::monitor::outputs::PublishError;
+use apigw_doctor::monitor::recorder::Recorder;
+use apigw_doctor::monitor::{HandlerError, Monitor};
 
 #[path = "common/loopback.rs"]
 mod loopback;
@@ -78,7 +79,9 @@ async fn monitor(endpoint: &str) -> Monitor {
         _ => None,
     })
     .unwrap();
-    Monitor::new(config, aws_sink(&loopback::loader(endpoint).load().await))
+    let shared = loopback::loader(endpoint).load().await;
+    let recorder = Arc::new(Recorder::default());
+    apigw_doctor::lambda::wiring::monitor(&config, Some(&shared), &recorder)
 }
 
 /// One invocation against `endpoint` that must fail; returns the error and how long it took.

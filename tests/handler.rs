@@ -5,23 +5,20 @@
 
 mod common;
 
-use apigw_doctor::aws::publish::{Published, Sink};
 use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::Monitor;
+use apigw_doctor::lambda::wiring::Recorded;
+use apigw_doctor::monitor::recorder::Published;
 use common::repo;
 
 /// 2026-11-25T10:05:00Z: five minutes after the sample events.
 const NOW: i64 = 1_795_601_100_000;
 
-fn monitor(env: &[(&str, &str)]) -> Monitor {
+fn monitor(env: &[(&str, &str)]) -> Recorded {
     let env: std::collections::HashMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    Monitor::new(
-        Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
-        Sink::dry_run(),
-    )
+    Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap())
 }
 
 fn event(name: &str) -> Vec<u8> {
@@ -29,19 +26,16 @@ fn event(name: &str) -> Vec<u8> {
 }
 
 fn run(
-    m: &Monitor,
+    m: &Recorded,
     name: &str,
     now: i64,
-) -> (
-    apigw_doctor::lambda::handler::InvocationSummary,
-    Vec<Published>,
-) {
+) -> (apigw_doctor::monitor::InvocationSummary, Vec<Published>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
     let s = rt.block_on(m.handle_at(&event(name), None, now)).unwrap();
-    (s, m.sink().take_recorded())
+    (s, m.take())
 }
 
 fn alerts(p: &[Published]) -> Vec<&apigw_doctor::render::alert::Rendered> {
@@ -321,19 +315,16 @@ fn schedule() -> Vec<u8> {
 }
 
 fn go(
-    m: &Monitor,
+    m: &Recorded,
     event: &[u8],
     now: i64,
-) -> (
-    apigw_doctor::lambda::handler::InvocationSummary,
-    Vec<Published>,
-) {
+) -> (apigw_doctor::monitor::InvocationSummary, Vec<Published>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let s = rt.block_on(m.handle_at(event, None, now)).unwrap();
-    (s, m.sink().take_recorded())
+    (s, m.take())
 }
 
 fn automation(a: &apigw_doctor::render::alert::Rendered) -> serde_json::Value {
@@ -536,8 +527,12 @@ fn slack_text_escapes_only_what_slack_needs() {
 }
 
 /// A DynamoDB store whose every call fails at once (nothing listens on port 9).
-fn failing_store() -> apigw_doctor::aws::state::Store {
-    use apigw_doctor::aws::state::{DynamoStore, Store};
+fn failing_store(config: &Config) -> Recorded {
+    use apigw_doctor::aws::state::DynamoStore;
+    use apigw_doctor::monitor::recorder::Recorder;
+    use apigw_doctor::monitor::Ports;
+    use std::sync::Arc;
+    let settings = config;
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
@@ -547,24 +542,27 @@ fn failing_store() -> apigw_doctor::aws::state::Store {
         ))
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
-    Store::Dynamo(DynamoStore::new(
+    let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::from_conf(config),
         "incidents",
-    ))
+    ));
+    let recorder = Arc::new(Recorder::default());
+    let ports = Ports {
+        incidents: store.clone(),
+        claims: store.clone(),
+        halves: Some(store),
+        ..Ports::in_memory(&recorder)
+    };
+    Recorded::with_ports(settings, ports, recorder)
 }
 
 #[test]
 fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
-    let store = failing_store();
     let env: std::collections::HashMap<String, String> = INCIDENT_ENV
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    let m = Monitor::with_store(
-        Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
-        Sink::dry_run(),
-        store,
-    );
+    let m = failing_store(&Config::from_lookup(|k| env.get(k).cloned()).unwrap());
     let (s, p) = go(&m, &four_routes(1, T0, 1, 1), T0 + 60_000);
     assert_eq!(s.alerts_sent, 1, "the alert is not lost");
     assert!(
@@ -650,7 +648,7 @@ fn malformed_and_control_batches() {
         .unwrap_err();
     assert!(!err.is_retryable());
     assert!(err.to_string().contains("awslogs.data: not gzip"), "{err}");
-    let counted = m.sink().take_recorded();
+    let counted = m.take();
     let Some(Published::Metrics(b)) = counted.first() else {
         panic!("BatchesRejected not counted")
     };
@@ -822,15 +820,9 @@ fn requests_by_route(p: &[Published]) -> Vec<(String, f64)> {
 /// container joins the two and counts the request once, on its route.
 #[test]
 fn a_request_split_between_containers_is_counted_once_on_its_route() {
-    use apigw_doctor::aws::state::{MemoryStore, Store};
+    use apigw_doctor::monitor::state::MemoryStore;
     let shared = std::sync::Arc::new(MemoryStore::default());
-    let container = || {
-        Monitor::with_store(
-            Config::from_lookup(|_| None).unwrap(),
-            Sink::dry_run(),
-            Store::shared_memory(&shared),
-        )
-    };
+    let container = || Recorded::shared(&Config::from_lookup(|_| None).unwrap(), &shared);
     let (a, b) = (container(), container());
     let (start, end) = split_request(24_000);
     let (s, p) = go(&b, &end, T0 + 60_000);
@@ -864,11 +856,7 @@ fn a_request_split_between_containers_is_counted_once_on_its_route() {
 /// never lost, and the failed write counts in `StateErrors`.
 #[test]
 fn a_failing_state_store_counts_the_split_end_where_it_arrives() {
-    let m = Monitor::with_store(
-        Config::from_lookup(|_| None).unwrap(),
-        Sink::dry_run(),
-        failing_store(),
-    );
+    let m = failing_store(&Config::from_lookup(|_| None).unwrap());
     let (_, end) = split_request(300);
     let (s, p) = go(&m, &end, T0 + 60_000);
     assert_eq!((s.joining.failed, s.joining.deferred), (1, 0));

@@ -5,9 +5,9 @@
 use std::io::Write as _;
 use std::sync::OnceLock;
 
-use apigw_doctor::aws::publish::Sink;
 use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::{HandlerError, InvocationSummary, Monitor};
+use apigw_doctor::lambda::wiring::Recorded;
+use apigw_doctor::monitor::{HandlerError, InvocationSummary};
 use assert_cmd::Command;
 use base64::Engine as _;
 
@@ -129,7 +129,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
 }
 
 fn run(event: &[u8]) -> Result<InvocationSummary, HandlerError> {
-    let m = Monitor::new(Config::from_lookup(|_| None).unwrap(), Sink::dry_run());
+    let m = Recorded::new(&Config::from_lookup(|_| None).unwrap());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -5,17 +5,17 @@
 #[path = "common/replay.rs"]
 mod replay;
 
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::wiring::Recorded;
+use apigw_doctor::model::kind::Kind;
+use apigw_doctor::monitor::lookup::{FetchedEvent, LogLookup, MemoryLookup};
+use apigw_doctor::monitor::recorder::Published;
+use apigw_doctor::monitor::InvocationSummary;
+use apigw_doctor::render::words::diagnosis::Words;
+use replay::{Batch, Event, T0};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
-use apigw_doctor::aws::publish::{Published, Sink};
-use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::{InvocationSummary, Monitor};
-use apigw_doctor::model::kind::Kind;
-use apigw_doctor::render::words::diagnosis::Words;
-use replay::{Batch, Event, T0};
 
 const GROUP: &str = "API-Gateway-Execution-Logs_abc123/prod";
 const STREAM: &str = "0123456789abcdef0123456789abcdef";
@@ -84,21 +84,17 @@ fn split_timeouts(n: u32) -> (Arc<MemoryLookup>, Vec<u8>) {
     (mem, replay::event(&batch))
 }
 
-fn monitor(env: &[(&str, &str)], mem: &Arc<MemoryLookup>) -> Monitor {
+fn monitor(env: &[(&str, &str)], mem: &Arc<MemoryLookup>) -> Recorded {
     let env: std::collections::HashMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     let lookup: Arc<dyn LogLookup> = Arc::new(Arc::clone(mem));
-    Monitor::new(
-        Config::from_lookup(|k| env.get(k).cloned()).unwrap(),
-        Sink::dry_run(),
-    )
-    .with_lookup(lookup)
+    Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap()).with_lookup(lookup)
 }
 
 fn handle(
-    m: &Monitor,
+    m: &Recorded,
     event: &[u8],
     deadline: Option<Instant>,
 ) -> (InvocationSummary, Vec<Published>) {
@@ -109,7 +105,7 @@ fn handle(
     let s = rt
         .block_on(m.handle_at(event, deadline, T0 + 120_000))
         .unwrap();
-    (s, m.sink().take_recorded())
+    (s, m.take())
 }
 
 fn skipped_metric(p: &[Published]) -> f64 {

@@ -11,10 +11,15 @@ mod emulator;
 #[path = "common/subscription.rs"]
 mod subscription;
 
-use apigw_doctor::aws::publish::{Published, Sink};
-use apigw_doctor::aws::state::{DynamoStore, StateStore, Store};
+use apigw_doctor::monitor::recorder::Published;
+use std::sync::Arc;
+
+use apigw_doctor::aws::state::DynamoStore;
 use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::Monitor;
+use apigw_doctor::lambda::wiring::Recorded;
+use apigw_doctor::monitor::recorder::Recorder;
+use apigw_doctor::monitor::state::SplitHalves;
+use apigw_doctor::monitor::Ports;
 
 /// 2026-11-25T10:00:00Z.
 const T0: i64 = 1_795_600_800_000;
@@ -50,15 +55,22 @@ async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str) {
 }
 
 /// A container: its own SDK client and warm state, the shared table.
-fn container(conf: &aws_config::SdkConfig, table: &str) -> Monitor {
+fn container(conf: &aws_config::SdkConfig, table: &str) -> Recorded {
     let config = Config::from_lookup(|k| match k {
         "AWS_REGION" => Some("us-east-1".to_owned()),
         "INCIDENTS_TABLE" => Some(table.to_owned()),
         _ => None,
     })
     .unwrap();
-    let store = Store::Dynamo(DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), table));
-    Monitor::with_store(config, Sink::dry_run(), store)
+    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), table));
+    let recorder = Arc::new(Recorder::default());
+    let ports = Ports {
+        incidents: store.clone(),
+        claims: store.clone(),
+        halves: Some(store),
+        ..Ports::in_memory(&recorder)
+    };
+    Recorded::with_ports(&config, ports, recorder)
 }
 
 /// A subscription batch with ERROR-level timeouts (`first_id` numbers the requests).
@@ -73,10 +85,10 @@ fn timeouts(first_id: u64, n: u64, ts: i64) -> Vec<u8> {
 }
 
 /// The statuses of the notifications both containers recorded.
-fn statuses(a: &Monitor, b: &Monitor) -> Vec<String> {
+fn statuses(a: &Recorded, b: &Recorded) -> Vec<String> {
     let mut out = Vec::new();
     for m in [a, b] {
-        for p in m.sink().take_recorded() {
+        for p in m.take() {
             if let Published::Alert(r) = p {
                 let j: serde_json::Value = serde_json::from_str(&r.automation).unwrap();
                 out.push(j["status"].as_str().unwrap_or("?").to_owned());
@@ -113,10 +125,11 @@ fn two_containers_one_firing() {
 
         // Round 2, on a fresh incident key: two different batches of one incident at
         // once. The conditional write lets one open it; the other adds to it.
-        let open = a.store().open().await.unwrap();
+        let open = a.ports().incidents.open().await.unwrap();
         assert_eq!(open.len(), 1);
         assert!(a
-            .store()
+            .ports()
+            .incidents
             .remove(&open[0].key.store_key(), open[0].version)
             .await
             .unwrap());
@@ -128,7 +141,7 @@ fn two_containers_one_firing() {
         let (rx, ry) = (rx.unwrap(), ry.unwrap());
         assert_eq!(statuses(&a, &b), ["firing"]);
         assert_eq!(rx.alerts_sent + ry.alerts_sent, 1);
-        let open = a.store().open().await.unwrap();
+        let open = a.ports().incidents.open().await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].affected, 7, "both batches counted, once each");
 
@@ -141,15 +154,15 @@ fn two_containers_one_firing() {
         );
         assert_eq!(sa.unwrap().resolved + sb.unwrap().resolved, 1);
         assert_eq!(statuses(&a, &b), ["resolved"]);
-        assert!(a.store().open().await.unwrap().is_empty());
+        assert!(a.ports().incidents.open().await.unwrap().is_empty());
     });
 }
 
-/// The halves of split requests (`lambda::join`) on DynamoDB: one UpdateItem each, and
+/// The halves of split requests (`monitor::join`) on DynamoDB: one UpdateItem each, and
 /// the second half to arrive, only, gets the first back to count the request.
 #[test]
 fn split_request_halves_join_once() {
-    use apigw_doctor::aws::state::Half;
+    use apigw_doctor::monitor::state::Half;
     let Some((rt, conf)) = emulator::emulator("make state") else {
         return;
     };

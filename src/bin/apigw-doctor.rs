@@ -501,23 +501,24 @@ fn metric_json(d: &apigw_doctor::render::metrics::Datum) -> serde_json::Value {
     m
 }
 
-/// Runs each file through the handler as the Lambda would (dry-run sink, in-memory state)
-/// and hands `each` the invocation's result and what it would have sent.
+/// Runs each file through the monitor as the Lambda would (in-memory state, a recorder
+/// for what would be sent) and hands `each` the invocation's result and that record.
 fn dry_run_each(
     files: &[String],
     mut each: impl FnMut(
         &str,
-        Result<apigw_doctor::lambda::handler::InvocationSummary, String>,
-        Vec<apigw_doctor::aws::publish::Published>,
+        Result<apigw_doctor::monitor::InvocationSummary, String>,
+        Vec<apigw_doctor::monitor::recorder::Published>,
     ) -> Result<(), String>,
 ) -> Result<(), String> {
-    use apigw_doctor::aws::publish::Sink;
     use apigw_doctor::lambda::config::Config;
-    use apigw_doctor::lambda::handler::Monitor;
+    use apigw_doctor::monitor::recorder::Recorder;
+    use apigw_doctor::monitor::{Monitor, Ports};
 
     let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
     let cap = config.max_decompressed_bytes;
-    let monitor = Monitor::new(config, Sink::dry_run());
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let monitor = Monitor::new(config.settings(), Ports::in_memory(&recorder));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -527,14 +528,14 @@ fn dry_run_each(
         let result = rt
             .block_on(monitor.handle(&bytes, None))
             .map_err(|e| e.to_string());
-        each(path, result, monitor.sink().take_recorded())?;
+        each(path, result, recorder.take())?;
     }
     Ok(())
 }
 
 /// `dry-run --format json`: what the handler would send, as data.
 fn dry_run_json(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::aws::publish::Published;
+    use apigw_doctor::monitor::recorder::Published;
 
     let (mut metrics, mut alerts, mut invocations) = (Vec::new(), Vec::new(), Vec::new());
     dry_run_each(files, |path, result, recorded| {
@@ -562,7 +563,7 @@ fn dry_run_json(files: &[String]) -> Result<String, String> {
 }
 
 fn dry_run(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::aws::publish::Published;
+    use apigw_doctor::monitor::recorder::Published;
     use std::fmt::Write as _;
 
     let mut out = String::new();

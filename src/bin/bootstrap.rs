@@ -1,16 +1,17 @@
 //! The Lambda function: config and AWS clients are built once at init, then every
-//! invocation goes to [`apigw_doctor::lambda::handler::Monitor`].
+//! invocation goes to [`apigw_doctor::monitor::Monitor`], wired by `lambda::wiring`.
 
 use std::time::{Duration, Instant};
 
-use apigw_doctor::aws::publish::{Published, Sink};
+use std::sync::Arc;
+
 use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::Monitor;
+use apigw_doctor::monitor::recorder::{Published, Recorder};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 
-fn log_dry_run(sink: &Sink) {
-    for p in sink.take_recorded() {
+fn log_dry_run(recorder: &Recorder) {
+    for p in recorder.take() {
         match p {
             Published::Metrics(m) => tracing::info!(
                 dry_run = true,
@@ -62,26 +63,11 @@ async fn main() -> Result<(), Error> {
                 .await,
         )
     };
-    let sink = match &shared {
-        Some(shared) => apigw_doctor::aws::publish::aws_sink(shared),
-        None => Sink::dry_run(),
-    };
-    // Incident state shared by every container when INCIDENTS_TABLE is set.
-    let store = match (&config.incidents_table, &shared) {
-        (Some(table), Some(shared)) => apigw_doctor::aws::state::dynamo_store(shared, table),
-        _ => apigw_doctor::aws::state::Store::memory(),
-    };
-    // Split requests are healed with FilterLogEvents (LOG_LOOKUP=off, or a dry run: never).
-    let lookup = shared
-        .as_ref()
-        .filter(|_| config.log_lookup)
-        .map(apigw_doctor::aws::lookup::cloudwatch_lookup);
-    let mut monitor = Monitor::with_store(config, sink, store);
-    if let Some(lookup) = lookup {
-        monitor = monitor.with_lookup(lookup);
-    }
+    let recorder = Arc::new(Recorder::default());
+    let monitor = apigw_doctor::lambda::wiring::monitor(&config, shared.as_ref(), &recorder);
     let monitor = &monitor;
 
+    let recorder = &recorder;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -94,7 +80,7 @@ async fn main() -> Result<(), Error> {
             tracing::warn!(deadline_ms = event.context.deadline, now_ms, "no usable invocation deadline");
         }
         let result = monitor.handle(event.payload.get().as_bytes(), deadline).await;
-        log_dry_run(monitor.sink());
+        log_dry_run(recorder);
         match result {
             Ok(summary) => {
                 tracing::info!(

@@ -394,7 +394,7 @@ impl<'c> Analyzer<'c> {
         self.requests.iter()
     }
 
-    /// The halves of split requests in this analysis (for `lambda::join`): execution-log
+    /// The halves of split requests in this analysis (for `monitor::join`): execution-log
     /// requests that ended here without their beginning, and those that began (here or
     /// in an earlier batch of this container) and still wait for their end.
     ///
@@ -456,7 +456,7 @@ impl<'c> Analyzer<'c> {
         self.deferred.insert(id.to_owned());
     }
 
-    /// A line fetched after the fact (`aws::lookup`) for a request of this analysis:
+    /// A line fetched after the fact (`monitor::lookup`) for a request of this analysis:
     /// joined to its request like any line, but not counted as a log event read.
     pub fn add_fetched(&mut self, src: Source<'_>, event_id: &str, ts: i64, message: &str) {
         if let Some((id, text)) = execution_log::split_request_id(message) {

@@ -8,7 +8,7 @@
 //! diagnosis. This module says which requests of a batch are orphans and what to fetch
 //! to heal them (the lines of that request id, in its stream, over
 //! [end − limit − [`LOOKBACK_SLACK_MS`], end]); the handler fetches them through
-//! `aws::lookup` and feeds them back to the same analysis before it finishes.
+//! `monitor::lookup` and feeds them back to the same analysis before it finishes.
 //!
 //! Only requests that failed (timeouts first, then other 5xx) are ever looked up:
 //! a healthy request costs nothing here but one test of a few fields.

@@ -29,7 +29,7 @@ struct ExecutionDetail {
     extended_request_id: Option<Box<str>>,
 }
 
-/// Serialisable: a half of a split request waits in the shared state (`lambda::join`).
+/// Serialisable: a half of a split request waits in the shared state (`monitor::join`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 /// Text fields are `Box<str>` (16 bytes, not 24), or `Arc<str>` from [`SharedTexts`]
 /// for the texts many requests repeat: one `Request` is kept per request of a batch,

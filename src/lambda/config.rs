@@ -9,15 +9,9 @@ use crate::engine::incidents::Lifecycle;
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
 use crate::model::limits::{self, Limits};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsMode {
-    /// PutMetricData through the CloudWatch API.
-    Api,
-    /// Embedded Metric Format lines on stdout: no API call, CloudWatch Logs extracts them.
-    Emf,
-    Off,
-}
+use crate::monitor::notify::arn_account;
+use crate::monitor::settings::{self, MetricsMode, Settings};
+use crate::render::alert::AlertContext;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -125,6 +119,42 @@ fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
 }
 
 impl Config {
+    /// What each step of an invocation is told.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            engine: self.engine.clone(),
+            ingest: settings::Ingest {
+                max_decompressed_bytes: self.max_decompressed_bytes,
+                own_log_group: self.own_log_group.clone(),
+                pending_ttl_secs: self.pending_ttl_secs,
+                pending_max_requests: self.pending_max_requests,
+            },
+            evidence: settings::Evidence {
+                log_lookups_max: self.log_lookups_max,
+                split_join: self.split_join,
+                backend_function_names: self.backend_function_names.clone(),
+            },
+            incidents: settings::Incidents {
+                lifecycle: self.lifecycle,
+                near_limit_alert_min: self.near_limit_alert_min,
+            },
+            notify: settings::Notify {
+                max_alerts_per_invocation: self.max_alerts_per_invocation,
+                context: AlertContext {
+                    account: self.alert_topic_arn.as_deref().and_then(arn_account),
+                    region: self.engine.region.clone(),
+                    runbook_url: self.runbook_url.clone(),
+                    api_names: self.api_names.clone(),
+                    dashboard_name: self.dashboard_name.clone(),
+                },
+            },
+            metrics: settings::Metrics {
+                namespace: self.metrics_namespace.clone(),
+                mode: self.metrics_mode,
+            },
+        }
+    }
+
     /// Reads the settings through `get` (the process environment in the Lambda).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());

@@ -1,8 +1,6 @@
-//! The Lambda function: one invocation, its settings, and what a warm container remembers.
+//! The Lambda function's edge: its settings from the environment ([`config`]) and the
+//! monitor wired to the AWS adapters ([`wiring`]). `src/bin/bootstrap.rs` hands each
+//! runtime event to [`crate::monitor::Monitor::handle`].
 
 pub mod config;
-pub mod handler;
-pub mod heal;
-pub mod join;
-pub mod pending;
-pub mod seen_events;
+pub mod wiring;

@@ -10,15 +10,14 @@
 #[path = "subscription.rs"]
 mod subscription;
 
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::wiring::Recorded;
+use apigw_doctor::model::kind::Kind;
+use apigw_doctor::monitor::lookup::{FetchedEvent, LogLookup, MemoryLookup};
+use apigw_doctor::monitor::recorder::Published;
+use apigw_doctor::monitor::state::MemoryStore;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-
-use apigw_doctor::aws::lookup::{FetchedEvent, LogLookup, MemoryLookup};
-use apigw_doctor::aws::publish::{Published, Sink};
-use apigw_doctor::aws::state::{MemoryStore, Store};
-use apigw_doctor::lambda::config::Config;
-use apigw_doctor::lambda::handler::Monitor;
-use apigw_doctor::model::kind::Kind;
 
 /// 2026-11-25T10:00:00Z.
 pub const T0: i64 = 1_795_600_800_000;
@@ -503,20 +502,16 @@ pub fn run_with(
     .collect();
     env.retain(|_, v| !v.is_empty());
     let shared = Arc::new(MemoryStore::default());
-    let containers: Vec<Monitor> = (0..k)
+    let containers: Vec<Recorded> = (0..k)
         .map(|_| {
             let lookup: Arc<dyn LogLookup> = Arc::new(Arc::clone(&groups));
-            let store = if shared_state {
-                Store::shared_memory(&shared)
+            let config = Config::from_lookup(|v| env.get(v).cloned()).unwrap();
+            let container = if shared_state {
+                Recorded::shared(&config, &shared)
             } else {
-                Store::memory()
+                Recorded::new(&config)
             };
-            Monitor::with_store(
-                Config::from_lookup(|v| env.get(v).cloned()).unwrap(),
-                Sink::dry_run(),
-                store,
-            )
-            .with_lookup(lookup)
+            container.with_lookup(lookup)
         })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -546,7 +541,7 @@ pub fn run_with(
         m.lookups_skipped += summary.healing.skipped;
         m.join_writes += summary.joining.writes;
         m.joined += summary.joining.joined;
-        published.extend(monitor.sink().take_recorded().into_iter().map(|p| (at, p)));
+        published.extend(monitor.take().into_iter().map(|p| (at, p)));
         for f in summary.findings.iter().filter(|f| f.kind == Kind::Timeout) {
             timeout_findings
                 .entry(f.request_id.clone().unwrap_or_default())

@@ -3,7 +3,8 @@
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_smithy_types::DateTime;
 
-use super::{sdk_message, PublishError};
+use super::sdk_message;
+use crate::monitor::outputs::{MetricsOut, OutputFuture, PublishError};
 use crate::render::metrics::{self, Datum, MetricBatch, Unit};
 
 fn datum(d: &Datum) -> MetricDatum {
@@ -49,4 +50,21 @@ pub async fn put(
             })?;
     }
     Ok(n)
+}
+
+/// The metrics port through PutMetricData (`METRICS_MODE=api`; `emf` prints lines).
+pub struct CloudWatchMetrics {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+impl CloudWatchMetrics {
+    pub fn new(client: aws_sdk_cloudwatch::Client) -> CloudWatchMetrics {
+        CloudWatchMetrics { client }
+    }
+}
+
+impl MetricsOut for CloudWatchMetrics {
+    fn put<'a>(&'a self, batch: &'a MetricBatch) -> OutputFuture<'a, usize> {
+        Box::pin(put(&self.client, batch))
+    }
 }

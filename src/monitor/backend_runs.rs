@@ -16,15 +16,14 @@
 //! left unread. A run absent from that span did not start in it (`not_reached`); past
 //! it nothing is claimed.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-use std::time::Instant;
-
-use crate::aws::lookup::{lookup_all, FetchedEvent, LogLookup, Outcome, Query};
 use crate::engine::backend_run::{self, FunctionLogs};
 use crate::logs::function_log;
 use crate::model::backend_run::LookupPlan;
 use crate::model::finding::Finding;
+use crate::monitor::lookup::{lookup_all, FetchedEvent, LogLookup, Outcome, Query};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// The FilterLogEvents term: the runtime's START / END / REPORT lines.
 pub const TERM: &str = "RequestId";
@@ -156,11 +155,11 @@ pub async fn look_up(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::lookup::MemoryLookup;
     use crate::engine::analysis::Analyzer;
     use crate::engine::config::EngineConfig;
     use crate::logs::envelope::Source;
     use crate::model::backend_run::{MatchKind, Wait};
+    use crate::monitor::lookup::MemoryLookup;
     use crate::render::words::diagnosis::Words;
 
     const T0: i64 = 1_795_600_800_000;

@@ -1,19 +1,18 @@
 //! Healing split requests in one invocation: the orphans of the batch
-//! ([`crate::engine::orphans`]) are looked up ([`crate::aws::lookup`]), concurrently and
+//! ([`crate::engine::orphans`]) are looked up ([`crate::monitor::lookup`]), concurrently and
 //! within the budget and the deadline, and their fetched lines join the same analysis
 //! before it finishes. What could not be healed still goes out, and says why.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::Instant;
-
-use crate::aws::lookup::{self, LogLookup, Outcome, Query};
 use crate::engine::analysis::{Analysis, Analyzer};
 use crate::engine::orphans;
-use crate::lambda::seen_events;
 use crate::logs::envelope::Source;
 use crate::model::diagnosis::Unhealed;
 use crate::model::limits::Limits;
+use crate::monitor::lookup::{self, LogLookup, Outcome, Query};
+use crate::monitor::seen_events;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// What healing did in one invocation.
 #[derive(Debug, Default, Clone, serde::Serialize)]

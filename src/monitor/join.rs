@@ -5,7 +5,7 @@
 //! one container and its end in another. The pending cache ([`super::pending`]) only
 //! helps when both reach the same container, and lookups ([`super::heal`]) only fetch
 //! failures. Here each container writes its halves to the state table
-//! ([`StateStore::join_half`]): the end of a request it saw without its start, and the
+//! ([`SplitHalves::join_half`]): the end of a request it saw without its start, and the
 //! start of a request still waiting for its end. The second half to arrive gets the
 //! first back and counts the whole request, with its route, in its own batch; the
 //! first is left out of its batch ([`Analyzer::defer`]). So each split request is
@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use crate::aws::state::{Half, StateStore, Store};
 use crate::engine::analysis::Analyzer;
 use crate::engine::orphans;
 use crate::engine::request::Request;
+use crate::monitor::state::{Half, SplitHalves};
 
 /// Writes in flight at once (each a small UpdateItem).
 const CONCURRENCY: usize = 16;
@@ -56,7 +56,7 @@ struct Write {
 /// container has written already (kept across invocations, pruned by the caller).
 pub async fn join(
     analyzer: &mut Analyzer<'_>,
-    store: &Store,
+    store: &dyn SplitHalves,
     written: &HashSet<String>,
     deadline: Option<Instant>,
     now: i64,
@@ -178,7 +178,7 @@ mod tests {
     ];
 
     fn run(
-        store: &Store,
+        store: &dyn SplitHalves,
         written: &HashSet<String>,
         lines: &[(i64, &str)],
     ) -> (Joining, crate::engine::analysis::Analysis) {
@@ -194,13 +194,13 @@ mod tests {
 
     #[test]
     fn the_end_first_waits_for_its_start_and_counts_once() {
-        let shared = Arc::new(crate::aws::state::MemoryStore::default());
-        let (b, c) = (Store::shared_memory(&shared), Store::shared_memory(&shared));
+        let shared = Arc::new(crate::monitor::state::MemoryStore::default());
+        let (b, c) = (shared.as_ref(), shared.as_ref());
         let none = HashSet::new();
-        let (j, end) = run(&b, &none, END);
+        let (j, end) = run(b, &none, END);
         assert_eq!((j.writes, j.deferred, j.joined), (1, 1, 0));
         assert!(end.observations.is_empty() && end.findings.is_empty());
-        let (j, start) = run(&c, &none, START);
+        let (j, start) = run(c, &none, START);
         assert_eq!((j.writes, j.joined), (1, 1));
         assert_eq!(
             start.findings.len(),
@@ -217,12 +217,12 @@ mod tests {
 
     #[test]
     fn the_start_first_is_joined_by_the_end() {
-        let shared = Arc::new(crate::aws::state::MemoryStore::default());
+        let shared = Arc::new(crate::monitor::state::MemoryStore::default());
         let none = HashSet::new();
-        let (j, start) = run(&Store::shared_memory(&shared), &none, START);
+        let (j, start) = run(shared.as_ref(), &none, START);
         assert_eq!((j.writes, j.joined), (1, 0));
         assert!(start.observations[0].waiting);
-        let (j, end) = run(&Store::shared_memory(&shared), &none, END);
+        let (j, end) = run(shared.as_ref(), &none, END);
         assert_eq!((j.writes, j.joined, j.deferred), (1, 1, 0));
         assert_eq!(
             end.routes[0].key.route.to_string(),
@@ -230,7 +230,7 @@ mod tests {
         );
         // A start written before is not written again.
         let again: HashSet<String> = [ID.to_owned()].into();
-        let (j, _) = run(&Store::shared_memory(&shared), &again, START);
+        let (j, _) = run(shared.as_ref(), &again, START);
         assert_eq!(j.writes, 0);
     }
 
@@ -248,15 +248,15 @@ mod tests {
 
     #[test]
     fn a_timeout_end_is_counted_where_it_arrives() {
-        let shared = Arc::new(crate::aws::state::MemoryStore::default());
+        let shared = Arc::new(crate::monitor::state::MemoryStore::default());
         let timeout: &[(i64, &str)] = &[
             (30_005, "Execution failed due to a timeout error"),
             (30_005, "Method completed with status: 504"),
         ];
-        let (j, end) = run(&Store::shared_memory(&shared), &HashSet::new(), timeout);
+        let (j, end) = run(shared.as_ref(), &HashSet::new(), timeout);
         assert_eq!((j.writes, j.deferred), (1, 0));
         assert_eq!(end.findings.len(), 1);
-        let (j, start) = run(&Store::shared_memory(&shared), &HashSet::new(), START);
+        let (j, start) = run(shared.as_ref(), &HashSet::new(), START);
         assert_eq!(j.joined, 0, "counted where it arrived");
         assert!(start.observations[0].waiting && start.findings.is_empty());
     }
