@@ -28,7 +28,7 @@ pub type LookupFuture =
     Pin<Box<dyn Future<Output = Result<Vec<FetchedEvent>, LookupError>> + Send>>;
 
 /// What to fetch: the events of one stream of one group that mention `term` (a request
-/// id), with timestamps in [`start_ms`, `end_ms`] (both inclusive, epoch milliseconds).
+/// id, or any of the terms of [`any_term`]), with timestamps in [`start_ms`, `end_ms`] (both inclusive, epoch milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     pub log_group: String,
@@ -161,11 +161,40 @@ pub fn cloudwatch_lookup(shared: &aws_config::SdkConfig) -> Arc<dyn LogLookup> {
     )))
 }
 
+/// Joins the terms of a [`Query::term`] that selects the events holding any of them (a
+/// backend run's START and REPORT in the text and the JSON log format). A control
+/// character, which no request id or log term holds, so one term stays as it is.
+const ANY_OF: char = '\u{1f}';
+
+/// One [`Query::term`] for events that hold any of `terms`.
+pub fn any_term(terms: &[&str]) -> String {
+    terms.join(&ANY_OF.to_string())
+}
+
+fn terms(term: &str) -> impl Iterator<Item = &str> {
+    term.split(ANY_OF)
+}
+
+/// Whether `message` holds `term` (any of its terms), as FilterLogEvents matches it.
+pub fn matches(term: &str, message: &str) -> bool {
+    terms(term).any(|t| message.contains(t))
+}
+
 /// A FilterLogEvents pattern that matches `term` as it stands: quoted (a request id has
-/// `-`, which the pattern syntax would otherwise read as an exclusion).
+/// `-`, which the pattern syntax would otherwise read as an exclusion); several terms of
+/// [`any_term`] as `?"a" ?"b"`, the syntax's "any of".
 pub fn filter_pattern(term: &str) -> String {
-    let clean: String = term.chars().filter(|c| *c != '"' && *c != '\\').collect();
-    format!("\"{clean}\"")
+    let quote = |t: &str| {
+        let clean: String = t.chars().filter(|c| *c != '"' && *c != '\\').collect();
+        format!("\"{clean}\"")
+    };
+    if !term.contains(ANY_OF) {
+        return quote(term);
+    }
+    terms(term)
+        .map(|t| format!("?{}", quote(t)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl LogLookup for CloudWatchLookup {
@@ -264,7 +293,7 @@ impl LogLookup for Arc<MemoryLookup> {
                     *g == query.log_group
                         && query.log_stream.as_ref().is_none_or(|s| *s == e.log_stream)
                         && (query.start_ms..=query.end_ms).contains(&e.timestamp)
-                        && e.message.contains(&query.term)
+                        && matches(&query.term, &e.message)
                 })
                 .map(|(_, e)| e.clone())
                 .collect();
@@ -308,6 +337,19 @@ mod tests {
     fn pattern_is_quoted() {
         assert_eq!(filter_pattern("a-b"), "\"a-b\"");
         assert_eq!(filter_pattern("x\"y\\"), "\"xy\"");
+        // Any of several: the text and the JSON log format's run lines.
+        let both = any_term(&["REPORT RequestId", "platform.report"]);
+        assert_eq!(
+            filter_pattern(&both),
+            "?\"REPORT RequestId\" ?\"platform.report\""
+        );
+        assert!(matches(&both, "REPORT RequestId: ab\tDuration: 1.00 ms"));
+        assert!(matches(
+            &both,
+            r#"{"type":"platform.report","record":{"requestId":"ab"}}"#
+        ));
+        assert!(!matches(&both, r#"{"level":"INFO","requestId":"ab"}"#));
+        assert!(matches("a-b", "(a-b) Sending request to x"));
     }
 
     #[test]

@@ -58,6 +58,16 @@ pub enum FunctionLine<'a> {
     Platform,
 }
 
+/// What selects a run's START and REPORT in either log format, as FilterLogEvents terms:
+/// text `START RequestId: …` / `REPORT RequestId: …`, and JSON records of `"type":"platform.start"`
+/// / `"platform.report"` (whose key is `requestId`, which a case-sensitive `RequestId` misses).
+pub const RUN_TERMS: [&str; 4] = [
+    "START RequestId",
+    "REPORT RequestId",
+    "platform.start",
+    "platform.report",
+];
+
 const PLATFORM_PREFIXES: &[&str] = &[
     "INIT_START",
     "INIT_REPORT",
