@@ -82,3 +82,37 @@ fn application_lines_without_a_function_group() {
     let c = a.counters().clone();
     assert_eq!((c.application_lines, c.unrecognised_lines), (2, 1), "{c:?}");
 }
+
+/// Format per the README: the verbatim details of AWS Knowledge Center
+/// api-gateway-500-error-vpc (sample S26 in shared/reference/aws-logs.md §1.3), line order
+/// of samples S01/S05. The gateway names both a configuration error: a finding each, as such.
+#[test]
+fn the_gateways_configuration_errors_are_kept() {
+    use apigw_doctor::model::kind::{Cause, Kind};
+    let (a, c) = read("rest-execution-log-vpclink-config-errors-500.txt");
+    assert_eq!(c.unrecognised_lines, 0, "{c:?}");
+    assert_eq!(a.summary.requests, 2);
+    assert_eq!(a.summary.errors, 2);
+    let got: Vec<_> = a
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.cause, f.status, f.detail.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::Error,
+                Cause::ConfigurationError,
+                Some(500),
+                "There was an internal error while executing your request"
+            ),
+            (
+                Kind::Error,
+                Cause::ConfigurationError,
+                Some(500),
+                "Host name 'orders.internal.example.com' does not match the certificate subject provided by the peer (CN=*.elb.eu-west-1.amazonaws.com)"
+            ),
+        ]
+    );
+}
