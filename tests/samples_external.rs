@@ -116,3 +116,75 @@ fn the_gateways_configuration_errors_are_kept() {
         ]
     );
 }
+
+/// Format per the README: the variables of apigw-dg-2023 `websocket-api-logging.md`
+/// (`eventType`, `routeKey`, `status`, `connectionId`, `error.message`…); the status 500 of
+/// a failed `$connect` with no response type or integration error.
+#[test]
+fn websocket_route_errors_are_findings() {
+    use apigw_doctor::model::kind::{Cause, Kind};
+    use apigw_doctor::model::limits::ApiKind;
+    let (a, c) = read("websocket-access-log-connect-500.txt");
+    assert_eq!(c.unrecognised_lines, 0, "{c:?}");
+    assert_eq!(a.summary.requests, 2);
+    // Never "Errors 0" when a 5xx status was read.
+    assert_eq!(a.summary.errors, 1);
+    let f = &a.findings[..];
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].kind, f[0].cause, f[0].status, f[0].api_kind),
+        (
+            Kind::Error,
+            Cause::IntegrationFailure,
+            Some(500),
+            ApiKind::WebSocket
+        )
+    );
+    assert_eq!(f[0].route.to_string(), "$connect");
+    // Nothing but the status was logged: no detail is made up.
+    assert_eq!(f[0].detail, None);
+    let connect = a.routes.iter().find(|r| r.key.route.as_str() == "$connect");
+    assert_eq!(connect.map(|r| r.errors), Some(1));
+}
+
+/// WebSocket routes with what the gateway logged: `error.message` alone (the detail), an
+/// integration error naming the function (the existing rule), and a 5xx whose response
+/// type is not a failure (no finding).
+#[test]
+fn websocket_route_error_keeps_what_the_gateway_logged() {
+    use apigw_doctor::model::kind::Cause;
+    let config = EngineConfig::default();
+    let mut a = Analyzer::new(&config);
+    let lines = concat!(
+        r#"{"requestId":"Yk3fQHs2joEFxqA=","eventType":"CONNECT","routeKey":"$connect","status":"500","connectionId":"Yk3fQdYRjoECGrw=","errorMessage":"Internal server error"}"#,
+        "\n",
+        r#"{"requestId":"Yk3fQHs2joEFxqB=","eventType":"MESSAGE","routeKey":"$default","status":"502","connectionId":"Yk3fQdYRjoECGrw=","integrationError":"Lambda function returned an invalid response"}"#,
+        "\n",
+        r#"{"requestId":"Yk3fUF6mDoEFyKw=","eventType":"MESSAGE","routeKey":"sendmessage","status":"503","connectionId":"Yk3fQdYRjoECGrw=","responseType":"WAF_FILTERED"}"#,
+        "\n",
+    );
+    input::feed(lines.as_bytes(), InputKind::Lines, "-", "", 1 << 20, &mut a).unwrap();
+    let a = a.finish().0;
+    let mut got: Vec<_> = a
+        .findings
+        .iter()
+        .map(|f| (f.route.to_string(), f.cause, f.detail.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "$connect".to_owned(),
+                Cause::IntegrationFailure,
+                Some("Internal server error".to_owned())
+            ),
+            (
+                "$default".to_owned(),
+                Cause::FunctionError,
+                Some("Lambda function returned an invalid response".to_owned())
+            ),
+        ]
+    );
+    assert_eq!(a.summary.errors, 2);
+}

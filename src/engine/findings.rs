@@ -56,6 +56,15 @@ impl Cause {
         }
     }
 
+    /// A WebSocket route (`$connect`, `$default`, …) that answered 5xx with no cause the
+    /// access log names. Its status is the gateway's answer for the route's integration
+    /// (an access log has no backend status beside it), so it is that integration's
+    /// failure, as no more specific cause says; a response type that is not a failure
+    /// (`THROTTLED`, `WAF_FILTERED`…) stays none.
+    pub fn from_websocket_route(response_type: Option<&str>) -> Option<Cause> {
+        matches!(response_type, None | Some("DEFAULT_5XX")).then_some(Cause::IntegrationFailure)
+    }
+
     /// `Lambda execution failed … customer function error: <message>`.
     pub fn from_function_error(message: &str) -> Cause {
         if message.contains("Task timed out after") {
@@ -247,6 +256,11 @@ mod tests {
             Some(Cause::ConnectionFailure)
         );
         assert_eq!(Cause::from_access_log(Some("THROTTLED"), None), None);
+        assert_eq!(
+            Cause::from_websocket_route(None),
+            Some(Cause::IntegrationFailure)
+        );
+        assert_eq!(Cause::from_websocket_route(Some("WAF_FILTERED")), None);
         assert_eq!(Cause::from_access_log(None, None), None);
         assert!(Cause::refines(
             Some(Cause::ConfigurationError),
