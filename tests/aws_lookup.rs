@@ -55,7 +55,7 @@ fn filter_log_events_against_the_emulator() {
         let query = Query {
             log_group: GROUP.into(),
             log_stream: Some(STREAM.into()),
-            term: RID.into(),
+            terms: vec![RID.into()],
             start_ms: t - 60_000,
             end_ms: t + 29_004,
         };

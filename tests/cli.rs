@@ -475,3 +475,23 @@ fn broken_pipe_ends_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(matches!(status.code(), Some(0) | Some(141)), "{status:?}");
 }
+
+/// Issue 22: a function's own log group (text and JSON log formats), a WebSocket access
+/// log and the gateway's configuration errors are read whole: exit 0, no warning. The files
+/// are composed; tests/fixtures/samples-external/README.md cites the public formats.
+#[test]
+fn external_samples_read_without_a_warning() {
+    for file in [
+        "lambda-text-format-function-timeout.txt",
+        "lambda-json-format-error-log.txt",
+        "websocket-access-log-connect-500.txt",
+        "rest-execution-log-vpclink-config-errors-500.txt",
+    ] {
+        let path = fixture("samples-external").join(file);
+        let (code, out, err) = run(&["analyze", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{file}: {err}");
+        assert!(!err.contains("WARNING"), "{file}: {err}");
+        assert!(!out.contains("WARNING"), "{file}: {out}");
+        assert!(out.contains(", 0 not recognised"), "{file}: {out}");
+    }
+}

@@ -42,11 +42,22 @@ pub fn cloudwatch_lookup(shared: &aws_config::SdkConfig) -> Arc<dyn LogLookup> {
     )))
 }
 
-/// A FilterLogEvents pattern that matches `term` as it stands: quoted (a request id has
-/// `-`, which the pattern syntax would otherwise read as an exclusion).
-pub fn filter_pattern(term: &str) -> String {
-    let clean: String = term.chars().filter(|c| *c != '"' && *c != '\\').collect();
-    format!("\"{clean}\"")
+/// A FilterLogEvents pattern that matches each term as it stands: quoted (a request id
+/// has `-`, which the pattern syntax would otherwise read as an exclusion); several as
+/// `?"a" ?"b"`, the syntax's "any of".
+pub fn filter_pattern(terms: &[String]) -> String {
+    let quote = |t: &str| {
+        let clean: String = t.chars().filter(|c| *c != '"' && *c != '\\').collect();
+        format!("\"{clean}\"")
+    };
+    match terms {
+        [one] => quote(one),
+        many => many
+            .iter()
+            .map(|t| format!("?{}", quote(t)))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
 }
 
 impl LogLookup for CloudWatchLookup {
@@ -67,7 +78,7 @@ impl LogLookup for CloudWatchLookup {
                         .filter_log_events()
                         .log_group_name(&query.log_group)
                         .set_log_stream_names(query.log_stream.clone().map(|s| vec![s]))
-                        .filter_pattern(filter_pattern(&query.term))
+                        .filter_pattern(filter_pattern(&query.terms))
                         .start_time(query.start_ms)
                         .end_time(query.end_ms)
                         .set_next_token(token.take())
@@ -104,7 +115,14 @@ mod tests {
 
     #[test]
     fn pattern_is_quoted() {
-        assert_eq!(filter_pattern("a-b"), "\"a-b\"");
-        assert_eq!(filter_pattern("x\"y\\"), "\"xy\"");
+        let one = |t: &str| filter_pattern(&[t.to_owned()]);
+        assert_eq!(one("a-b"), "\"a-b\"");
+        assert_eq!(one("x\"y\\"), "\"xy\"");
+        // Any of several: the text and the JSON log format's run lines.
+        let both = ["REPORT RequestId".to_owned(), "platform.report".to_owned()];
+        assert_eq!(
+            filter_pattern(&both),
+            "?\"REPORT RequestId\" ?\"platform.report\""
+        );
     }
 }

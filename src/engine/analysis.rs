@@ -39,6 +39,8 @@ pub struct Counters {
     pub execution_lines: u64,
     pub access_records: u64,
     pub function_lines: u64,
+    /// The function's own output in its log group (read, not used: it is not unrecognised).
+    pub application_lines: u64,
     pub unrecognised_lines: u64,
 }
 
@@ -313,6 +315,11 @@ impl<'c> Analyzer<'c> {
         }
         match function_log::parse_line(message) {
             Some(line) => self.add_function_line(src, event_id, ts, &line),
+            // In a function's own group every other line is the application's (any shape,
+            // multi-line traces too); elsewhere only the runtimes' shapes say so.
+            None if group == GroupKind::Function || function_log::is_application_line(message) => {
+                self.counters.application_lines += 1;
+            }
             None => self.counters.unrecognised_lines += 1,
         }
     }
@@ -572,11 +579,17 @@ impl<'c> Analyzer<'c> {
         match *line {
             FunctionLine::Report {
                 duration_ms,
+                init_duration_ms,
                 timed_out,
                 ..
             } => {
                 f.runs += 1;
                 f.max_duration_ms = f.max_duration_ms.max(duration_ms);
+                if let Some(init) = init_duration_ms {
+                    f.cold_starts += 1;
+                    f.max_init_duration_ms =
+                        Some(f.max_init_duration_ms.map_or(init, |m| m.max(init)));
+                }
                 // A timed-out run logs both `Task timed out` and a REPORT with `Status: timeout`.
                 if timed_out {
                     f.report_timeouts += 1;

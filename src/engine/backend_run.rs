@@ -523,12 +523,10 @@ pub fn plan_lookup(w: &Wanted) -> Option<LookupPlan> {
     let limit = i64::try_from(w.limit_ms).ok()?;
     // START lines (text) carry no trace id, so they are always asked for: they tell
     // whether a run began at all. The trace id brings the run's REPORT (its XRAY line).
-    let mut terms = vec![
-        "\"START RequestId\"".to_owned(),
-        "\"REPORT RequestId\"".to_owned(),
-        "\"platform.start\"".to_owned(),
-        "\"platform.report\"".to_owned(),
-    ];
+    let mut terms: Vec<String> = function_log::RUN_TERMS
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect();
     if let Some(t) = w.trace_id.as_deref() {
         terms.push(format!("\"{t}\""));
     }

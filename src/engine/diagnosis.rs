@@ -335,7 +335,7 @@ fn remedies(f: &Finding, req: &Request, context: Context) -> Vec<Remedy> {
             r.push(Remedy::ThrottleInBody);
         }
         (_, Cause::AuthorizerError) => r.push(Remedy::CheckAuthorizer),
-        (_, Cause::ConfigurationError) => r.push(Remedy::CheckIntegrationConfig),
+        (_, Cause::ConfigurationError) => r.push(configuration_remedy(f)),
         (_, Cause::IntegrationFailure) => r.push(Remedy::CheckBackendHealth),
         (_, Cause::ConnectionFailure) => {
             r.push(Remedy::FixConnection {
@@ -352,6 +352,21 @@ fn remedies(f: &Finding, req: &Request, context: Context) -> Vec<Remedy> {
         ) => {}
     }
     r
+}
+
+/// The gateway's "configuration error" names its class; its detail says which part of
+/// the set-up to fix.
+fn configuration_remedy(f: &Finding) -> Remedy {
+    let detail = f.detail.as_deref().unwrap_or_default();
+    if ConnectionProblem::of(detail) == Some(ConnectionProblem::Tls) {
+        Remedy::FixCertificateName
+    } else if detail.contains("internal error while executing your request")
+        && matches!(f.backend, Some(Backend::PrivateHttp { .. }))
+    {
+        Remedy::CheckVpcLinkTarget
+    } else {
+        Remedy::CheckIntegrationConfig
+    }
 }
 
 fn raise_limit(f: &Finding) -> Remedy {

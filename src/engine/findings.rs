@@ -25,12 +25,21 @@ impl ConnectionProblem {
             None
         }
     }
+
+    /// Whether the gateway is right to call this a configuration error (issue 22): a
+    /// certificate, its chain or its name set up wrong, which the certificate or the host
+    /// header fixes. A refused connect or a name that does not resolve stays a failure to
+    /// connect, whatever the line calls it.
+    fn is_configuration(self) -> bool {
+        self == ConnectionProblem::Tls
+    }
 }
 
 impl Cause {
-    /// `Execution failed due to configuration error: <detail>`.
+    /// `Execution failed due to configuration error: <detail>`: the gateway names the
+    /// class, and it is kept unless the detail is a failure to connect.
     pub fn from_configuration_error(detail: &str) -> Cause {
-        if ConnectionProblem::of(detail).is_some() {
+        if ConnectionProblem::of(detail).is_some_and(|p| !p.is_configuration()) {
             Cause::ConnectionFailure
         } else if detail.starts_with("Malformed Lambda proxy response") {
             Cause::MalformedProxyResponse
@@ -45,6 +54,15 @@ impl Cause {
         } else {
             Cause::ConfigurationError
         }
+    }
+
+    /// A WebSocket route (`$connect`, `$default`, …) that answered 5xx with no cause the
+    /// access log names. Its status is the gateway's answer for the route's integration
+    /// (an access log has no backend status beside it), so it is that integration's
+    /// failure, as no more specific cause says; a response type that is not a failure
+    /// (`THROTTLED`, `WAF_FILTERED`…) stays none.
+    pub fn from_websocket_route(response_type: Option<&str>) -> Option<Cause> {
+        matches!(response_type, None | Some("DEFAULT_5XX")).then_some(Cause::IntegrationFailure)
     }
 
     /// `Lambda execution failed … customer function error: <message>`.
@@ -82,6 +100,12 @@ impl Cause {
         match response_type {
             Some("AUTHORIZER_CONFIGURATION_ERROR" | "AUTHORIZER_FAILURE") => {
                 Some(Cause::AuthorizerError)
+            }
+            // As in the execution log: the gateway's class stands for a TLS set-up.
+            Some("API_CONFIGURATION_ERROR")
+                if ConnectionProblem::of(err).is_some_and(ConnectionProblem::is_configuration) =>
+            {
+                Some(Cause::ConfigurationError)
             }
             Some("API_CONFIGURATION_ERROR") => by_text().or(Some(Cause::ConfigurationError)),
             Some("INTEGRATION_FAILURE") => by_text().or(Some(Cause::IntegrationFailure)),
@@ -160,21 +184,39 @@ mod tests {
             Cause::from_configuration_error("Unable to transform request"),
             Cause::ConfigurationError
         );
-        for (detail, problem) in [
-            ("Network error communicating with endpoint", ConnectionProblem::Network),
-            ("Invalid endpoint address", ConnectionProblem::Dns),
-            ("General SSLEngine problem", ConnectionProblem::Tls),
+        // The details of aws-logs.md §1.3 (Knowledge Center api-gateway-500-error-vpc,
+        // api-gateway-ssl-error, api-gateway-invalid-endpoint-address).
+        for (detail, problem, cause) in [
+            (
+                "Network error communicating with endpoint",
+                ConnectionProblem::Network,
+                Cause::ConnectionFailure,
+            ),
+            (
+                "Invalid endpoint address",
+                ConnectionProblem::Dns,
+                Cause::ConnectionFailure,
+            ),
+            (
+                "General SSLEngine problem",
+                ConnectionProblem::Tls,
+                Cause::ConfigurationError,
+            ),
             (
                 "Host name 'a.example.com' does not match the certificate subject provided by the peer (CN=b)",
                 ConnectionProblem::Tls,
+                Cause::ConfigurationError,
             ),
         ] {
-            assert_eq!(
-                Cause::from_configuration_error(detail),
-                Cause::ConnectionFailure
-            );
+            assert_eq!(Cause::from_configuration_error(detail), cause, "{detail}");
             assert_eq!(ConnectionProblem::of(detail), Some(problem));
         }
+        assert_eq!(
+            Cause::from_configuration_error(
+                "There was an internal error while executing your request"
+            ),
+            Cause::ConfigurationError
+        );
         assert_eq!(
             Cause::from_function_error("x Task timed out after 10.00 seconds"),
             Cause::FunctionTimeout
@@ -202,7 +244,23 @@ mod tests {
             Cause::from_access_log(Some("AUTHORIZER_FAILURE"), None),
             Some(Cause::AuthorizerError)
         );
+        assert_eq!(
+            Cause::from_access_log(
+                Some("API_CONFIGURATION_ERROR"),
+                Some("General SSLEngine problem")
+            ),
+            Some(Cause::ConfigurationError)
+        );
+        assert_eq!(
+            Cause::from_access_log(Some("DEFAULT_5XX"), Some("General SSLEngine problem")),
+            Some(Cause::ConnectionFailure)
+        );
         assert_eq!(Cause::from_access_log(Some("THROTTLED"), None), None);
+        assert_eq!(
+            Cause::from_websocket_route(None),
+            Some(Cause::IntegrationFailure)
+        );
+        assert_eq!(Cause::from_websocket_route(Some("WAF_FILTERED")), None);
         assert_eq!(Cause::from_access_log(None, None), None);
         assert!(Cause::refines(
             Some(Cause::ConfigurationError),

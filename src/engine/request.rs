@@ -123,6 +123,10 @@ impl Request {
     }
 
     fn set_failure(&mut self, cause: Cause, detail: &str, ts: i64) {
+        self.set_failure_as(cause, Some(detail), ts);
+    }
+
+    fn set_failure_as(&mut self, cause: Cause, detail: Option<&str>, ts: i64) {
         // Before 2019 a throttled Lambda was reported as a malformed proxy response.
         let cause = if cause == Cause::MalformedProxyResponse && self.throttled_response {
             Cause::LambdaThrottled
@@ -131,9 +135,9 @@ impl Request {
         };
         if Cause::refines(self.failure, cause) {
             // Execution logs cut events at 1 KB and mark them ` [TRUNCATED]`.
-            let detail = detail.trim_end().trim_end_matches("[TRUNCATED]").trim_end();
+            let detail = detail.map(|d| d.trim_end().trim_end_matches("[TRUNCATED]").trim_end());
             self.failure = Some(cause);
-            self.detail_mut().failure_detail = Some(redact(detail, 300).into());
+            self.detail_mut().failure_detail = detail.map(|d| redact(d, 300).into());
         }
         self.set_detail_ts(|d| &mut d.failed_ts, ts);
     }
@@ -325,6 +329,16 @@ impl Request {
                     .or(rtype)
                     .unwrap_or("integration error");
                 self.set_failure(cause, detail, ts);
+            } else if self.kind == ApiKind::WebSocket {
+                if let Some(cause) = Cause::from_websocket_route(rtype) {
+                    // Only what the gateway logged: none of it is nothing, not a made-up text.
+                    let detail = rec
+                        .integration_error
+                        .as_deref()
+                        .or(rec.error_message.as_deref())
+                        .or(rtype);
+                    self.set_failure_as(cause, detail, ts);
+                }
             }
         }
     }

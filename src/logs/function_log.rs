@@ -58,6 +58,16 @@ pub enum FunctionLine<'a> {
     Platform,
 }
 
+/// What selects a run's START and REPORT in either log format, as FilterLogEvents terms:
+/// text `START RequestId: …` / `REPORT RequestId: …`, and JSON records of `"type":"platform.start"`
+/// / `"platform.report"` (whose key is `requestId`, which a case-sensitive `RequestId` misses).
+pub const RUN_TERMS: [&str; 4] = [
+    "START RequestId",
+    "REPORT RequestId",
+    "platform.start",
+    "platform.report",
+];
+
 const PLATFORM_PREFIXES: &[&str] = &[
     "INIT_START",
     "INIT_REPORT",
@@ -102,6 +112,53 @@ pub fn parse_line(message: &str) -> Option<FunctionLine<'_>> {
         seconds,
         request_id,
     })
+}
+
+/// The levels runtimes write before or after the request id on an application's text line.
+const APP_LEVELS: &[&str] = &[
+    "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL",
+];
+
+/// A line the function's own code wrote, recognised by the runtimes' shapes where the
+/// log group does not say it is a function's: Node's `<ts>\t<request id>\tINFO\t…`,
+/// Python's `[INFO]\t<ts>\t<request id>\t…`, and the JSON log format's application
+/// records (`{"timestamp":…,"level":"INFO","message":…,"requestId":"…"}`). Read, not used:
+/// the verdicts come from the platform lines alone.
+pub fn is_application_line(message: &str) -> bool {
+    let m = message.trim_start();
+    if m.starts_with('{') {
+        return is_json_application_record(m);
+    }
+    let mut fields = m.split('\t');
+    let (Some(a), Some(b), Some(c)) = (fields.next(), fields.next(), fields.next()) else {
+        return false;
+    };
+    let level = |w: &str| APP_LEVELS.contains(&w);
+    let id = |w: &str| looks_like_request_id(w) || w == "undefined";
+    let ts = |w: &str| w.len() >= 19 && w.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    // Node (and the Lambda text format's default): timestamp, request id, level.
+    (ts(a) && id(b) && level(c))
+        // Python: `[LEVEL]`, timestamp, request id.
+        || (a.strip_prefix('[').and_then(|w| w.strip_suffix(']')).is_some_and(level)
+            && ts(b)
+            && id(c))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonApplicationRecord<'a> {
+    #[serde(borrow)]
+    level: Cow<'a, str>,
+    #[serde(borrow)]
+    request_id: Cow<'a, str>,
+}
+
+fn is_json_application_record(m: &str) -> bool {
+    // The cheap test first: most JSON lines in an unknown group are access-log records.
+    m.contains("\"level\"")
+        && m.contains("\"requestId\"")
+        && serde_json::from_str::<JsonApplicationRecord<'_>>(m)
+            .is_ok_and(|r| !r.level.is_empty() && !r.request_id.is_empty())
 }
 
 /// `3f1c…\tDuration: 30003.52 ms\tBilled Duration: …\tInit Duration: 812.1 ms\tStatus: timeout\nXRAY TraceId: 1-…\tSegmentId: …\tSampled: true`.
@@ -438,6 +495,34 @@ mod tests {
         assert_eq!(parse_line("an application log line"), None);
         assert_eq!(parse_line("Task timed out after lots seconds"), None);
         assert_eq!(function_from_group("/aws/lambda/orders"), Some("orders"));
+    }
+
+    #[test]
+    fn application_lines() {
+        // Shapes of tests/fixtures/samples-external/lambda-*-format-*.txt (composed; formats
+        // per the Lambda logging docs and the public samples its README.md cites).
+        for line in [
+            "2025-12-01T10:00:00.320Z\t5d0c3f4e-8a1b-4c2d-9e3f-a0b1c2d3e4f5\tINFO\tfetching order 42\n",
+            "2025-12-01T10:00:09.340Z\t5d0c3f4e-8a1b-4c2d-9e3f-a0b1c2d3e4f5\tWARN\tupstream slow",
+            "2025-12-01T10:00:00.000Z\tundefined\tERROR\tUncaught Exception \t{}",
+            "[ERROR]\t2025-12-01T10:00:01.890Z\t9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d\tupstream returned 503",
+            r#"{"timestamp":"2025-12-01T10:00:01.890Z","level":"ERROR","message":"upstream returned 503","logger":"root","requestId":"9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}"#,
+        ] {
+            assert!(is_application_line(line), "{line}");
+            assert_eq!(parse_line(line), None, "{line}: not a platform line");
+        }
+        for line in [
+            "an application log line",
+            "2025-12-01T10:00:00.320Z\tsome\tthing",
+            "\t\t\t",
+            "[]\t\t",
+            r#"{"level":"INFO","message":"no request id"}"#,
+            r#"{"level":"","requestId":""}"#,
+            r#"{"requestId":"a","level":"INFO""#,
+            r#"{"requestId":"a","ip":"203.0.113.50","status":"200"}"#,
+        ] {
+            assert!(!is_application_line(line), "{line}");
+        }
     }
 
     #[test]

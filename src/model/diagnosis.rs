@@ -260,6 +260,10 @@ pub enum Remedy {
     ThrottleInBody,
     CheckAuthorizer,
     CheckIntegrationConfig,
+    /// The backend's certificate does not fit the host API Gateway connects to.
+    FixCertificateName,
+    /// A VPC link's internal error: its load balancer's targets or security groups.
+    CheckVpcLinkTarget,
     CheckBackendHealth,
     FixConnection {
         problem: Option<ConnectionProblem>,

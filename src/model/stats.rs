@@ -18,6 +18,10 @@ pub struct FunctionStats {
     pub(crate) task_timeouts: u64,
     /// The largest `Task timed out after N seconds`: the function's configured timeout.
     pub configured_timeout_s: Option<f64>,
+    /// Runs whose REPORT carried `Init Duration` (or SnapStart's restore): cold starts.
+    pub cold_starts: u64,
+    /// The longest of those init phases, which a cold run adds before the handler starts.
+    pub max_init_duration_ms: Option<f64>,
     #[serde(skip)]
     pub provenance: Provenance,
     #[serde(skip)]

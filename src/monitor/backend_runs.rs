@@ -5,11 +5,10 @@
 //! requests, within what is left of its budget and deadline. Timeouts of one function
 //! whose windows overlap share one lookup.
 //!
-//! The term is `RequestId`: it selects the runtime's text `START` / `END` / `REPORT`
-//! lines (a START is logged as soon as a run begins, long before its REPORT), whose
-//! `XRAY` line makes the match exact. Functions with JSON system logs write
-//! `requestId`, which the case-sensitive term does not match: for them only a
-//! subscription answers.
+//! The terms are [`function_log::RUN_TERMS`]: the runtime's `START` / `REPORT` lines (a
+//! START is logged as soon as a run begins, long before its REPORT, whose `XRAY` line
+//! makes the match exact) in the text format, and `platform.start` / `platform.report`
+//! in the JSON one, whose key is `requestId` (a case-sensitive `RequestId` missed them).
 //!
 //! Completeness: FilterLogEvents interleaves a group's streams in time order, so the
 //! pages read cover [start, last event returned] in full, however many pages were
@@ -24,9 +23,6 @@ use crate::monitor::lookup::{lookup_all, FetchedEvent, LogLookup, Outcome, Query
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// The FilterLogEvents term: the runtime's START / END / REPORT lines.
-pub const TERM: &str = "RequestId";
 
 /// What the backend lookups did in one invocation.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -73,7 +69,7 @@ fn windows(findings: &[Finding], allowed: &HashSet<String>) -> Vec<Window> {
                 query: Query {
                     log_group: p.log_group.clone(),
                     log_stream: None,
-                    term: TERM.to_owned(),
+                    terms: function_log::RUN_TERMS.map(str::to_owned).to_vec(),
                     start_ms: p.start_ms,
                     end_ms: p.end_ms,
                 },
@@ -264,6 +260,34 @@ mod tests {
         assert_eq!(again.diagnosis, first.diagnosis);
         assert_eq!(findings[1].run.wait, Wait::NotReached);
         assert!(Words::of(&findings[1]).remedies[0].contains("Throttles"));
+    }
+
+    #[test]
+    fn json_format_runs_are_looked_up_too() {
+        // The JSON log format's records (shapes of the composed
+        // tests/fixtures/samples-external/lambda-json-format-error-log.txt, after the Lambda
+        // docs' telemetry schema): `requestId`, which the old term `RequestId` missed.
+        let mut findings = timeouts(&[("00000000-0000-4000-8000-000000000001", T0)]);
+        let mem = Arc::new(MemoryLookup::default());
+        mem.add(
+            "/aws/lambda/orders",
+            ev(
+                T0 + 41,
+                r#"{"time":"2026-11-25T10:00:00.041Z","type":"platform.start","record":{"requestId":"9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d","version":"$LATEST"}}"#.into(),
+            ),
+        );
+        mem.add(
+            "/aws/lambda/orders",
+            ev(
+                T0 + 50,
+                r#"{"timestamp":"2026-11-25T10:00:00.050Z","level":"INFO","message":"charging card","requestId":"9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}"#.into(),
+            ),
+        );
+        let lookup: Arc<dyn LogLookup> = Arc::new(Arc::clone(&mem));
+        let allowed: HashSet<String> = ["orders".to_owned()].into();
+        let got = rt().block_on(look_up(&mut findings, Some(&lookup), &allowed, 20, None));
+        assert_eq!((got.lookups, got.answered), (1, 1));
+        assert_eq!(findings[0].run.wait, Wait::Read);
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub async fn heal(
         .map(|w| Query {
             log_group: w.log_group.clone(),
             log_stream: w.log_stream.clone(),
-            term: w.request_id.clone(),
+            terms: vec![w.request_id.clone()],
             start_ms: w.start_ms,
             end_ms: w.end_ms,
         })
@@ -79,7 +79,7 @@ pub async fn heal(
     out.lookups = done.calls;
     let seen: HashSet<u64> = batch_ids.iter().copied().collect();
     for (query, outcome) in done.results {
-        let id = query.term;
+        let id = query.terms.into_iter().next().unwrap_or_default();
         match outcome {
             Outcome::Found(events) => {
                 let mut applied = 0;

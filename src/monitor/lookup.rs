@@ -23,16 +23,24 @@ pub const DEFAULT_LOOKUPS_MAX: usize = 20;
 pub type LookupFuture =
     Pin<Box<dyn Future<Output = Result<Vec<FetchedEvent>, LookupError>> + Send>>;
 
-/// What to fetch: the events of one stream of one group that mention `term` (a request
-/// id), with timestamps in [`start_ms`, `end_ms`] (both inclusive, epoch milliseconds).
+/// What to fetch: the events of one stream of one group that mention one of `terms`, with timestamps in [`start_ms`, `end_ms`] (both inclusive, epoch milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     pub log_group: String,
     /// `None`: every stream of the group.
     pub log_stream: Option<String>,
-    pub term: String,
+    /// The events holding any of these (a request id; a backend run's START and REPORT
+    /// in the text and the JSON log format).
+    pub terms: Vec<String>,
     pub start_ms: i64,
     pub end_ms: i64,
+}
+
+impl Query {
+    /// Whether `message` holds one of the terms, as FilterLogEvents matches them.
+    pub fn matches(&self, message: &str) -> bool {
+        self.terms.iter().any(|t| message.contains(t.as_str()))
+    }
 }
 
 /// One log event as FilterLogEvents returns it. `id` is the same event id the
@@ -172,7 +180,7 @@ impl LogLookup for Arc<MemoryLookup> {
                     *g == query.log_group
                         && query.log_stream.as_ref().is_none_or(|s| *s == e.log_stream)
                         && (query.start_ms..=query.end_ms).contains(&e.timestamp)
-                        && e.message.contains(&query.term)
+                        && query.matches(&e.message)
                 })
                 .map(|(_, e)| e.clone())
                 .collect();
@@ -199,7 +207,7 @@ mod tests {
         Query {
             log_group: "g".into(),
             log_stream: Some("s".into()),
-            term: term.into(),
+            terms: vec![term.into()],
             start_ms: 0,
             end_ms: 100,
         }

@@ -37,6 +37,8 @@ pub fn words(r: &Remedy) -> String {
         Remedy::ThrottleInBody => "If the response body shows `Rate Exceeded` or TooManyRequestsException, the function was throttled: check its reserved concurrency.".to_owned(),
         Remedy::CheckAuthorizer => "Check the authorizer: its function's logs, API Gateway's permission to invoke it (or the role API Gateway assumes for it), and that it returns a valid IAM policy.".to_owned(),
         Remedy::CheckIntegrationConfig => "API Gateway could not run the integration as configured: check the mapping templates, integration request settings and method responses named in the message, then redeploy the stage.".to_owned(),
+        Remedy::FixCertificateName => "Make the backend's certificate fit the host API Gateway connects to: serve a certificate (full chain, from a CA API Gateway trusts) whose name is the integration URI's host, or connect with the name the certificate carries (the integration's Host header; for a VPC link to an ALB, the tlsConfig's serverNameToVerify).".to_owned(),
+        Remedy::CheckVpcLinkTarget => "The VPC link reached no healthy answer: check the NLB's target health and listener port, and, when the NLB has security groups, that they allow the VPC link's PrivateLink traffic (or turn off their evaluation for PrivateLink traffic); then the targets' own logs.".to_owned(),
         Remedy::CheckBackendHealth => "Check the backend's health and reachability: DNS name, TLS certificate and chain, VPC link and NLB target health, and its own error logs.".to_owned(),
         Remedy::FixConnection { problem } => match problem {
             Some(ConnectionProblem::Dns) => "Fix the endpoint's name: the integration URI (or its stage variable) must resolve from API Gateway; for a VPC link, the NLB or ALB DNS name must be the one the link targets.",
@@ -120,6 +122,8 @@ mod tests {
             Remedy::ThrottleInBody,
             Remedy::CheckAuthorizer,
             Remedy::CheckIntegrationConfig,
+            Remedy::FixCertificateName,
+            Remedy::CheckVpcLinkTarget,
             Remedy::CheckBackendHealth,
             Remedy::FixConnection { problem: None },
             Remedy::FixConnection {
