@@ -10,25 +10,22 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use foldhash::HashMap as FastMap;
-
-use crate::engine::backend_run::{self, FunctionLogs};
+use crate::engine::backend_run::FunctionLogs;
 use crate::engine::config::EngineConfig;
 use crate::engine::diagnosis::{self};
-use crate::engine::findings::{self};
+use crate::engine::finish::{self, Observation};
 use crate::engine::request::{Request, SharedTexts};
+use crate::engine::requests::Requests;
 use crate::logs::access_log::{self, AccessRecord};
 use crate::logs::envelope::{Document, EventVisitor, Header, LogEvent, Source};
 use crate::logs::execution_log;
 use crate::logs::function_log::{self, FunctionLine};
-use crate::model::backend::Backend;
-use crate::model::diagnosis::{Diagnosis, RouteHealth};
+use crate::model::diagnosis::RouteHealth;
 use crate::model::finding::Finding;
-use crate::model::kind::{Cause, Kind};
+use crate::model::kind::Kind;
 use crate::model::limits::ApiKind;
 use crate::model::provenance::Provenance;
-use crate::model::route::Route;
-use crate::model::stats::{FunctionStats, RouteKey, RouteStats, RouteVerdict};
+use crate::model::stats::{FunctionStats, RouteStats};
 
 /// What the engine read, for the summary and the function's own health metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -54,21 +51,6 @@ pub struct Summary {
     pub misconfigurations: u64,
     pub unrecognised_lines: u64,
     pub control_messages: u64,
-}
-
-/// One request's contribution to the metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Observation {
-    /// Index into [`Analysis::routes`].
-    pub route: usize,
-    /// Epoch ms of the request's first line, if the logs carried one.
-    pub timestamp: Option<i64>,
-    /// The integration latency, for requests whose integration answered; for
-    /// timeouts, how long API Gateway waited (at least the limit, as far as the logs show).
-    pub integration_latency_ms: Option<u64>,
-    pub timed_out: bool,
-    /// Its end is still to come (in a later batch, where it is counted).
-    pub waiting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -105,68 +87,6 @@ impl GroupKind {
         } else {
             GroupKind::Unknown
         }
-    }
-}
-
-/// Requests in blocks that never move: a request is ~330 bytes, and a box each costs an
-/// allocation per request, while one vector moves them all each time it grows (measured:
-/// a quarter of the time).
-#[derive(Default)]
-struct Requests {
-    blocks: Vec<Vec<Request>>,
-    len: usize,
-}
-
-impl Requests {
-    const BLOCK: usize = 256;
-
-    /// Adds a request; its index.
-    fn push(&mut self, req: Request) -> usize {
-        if self.len % Self::BLOCK == 0 {
-            self.blocks.push(Vec::with_capacity(Self::BLOCK));
-        }
-        if let Some(block) = self.blocks.last_mut() {
-            block.push(req);
-        }
-        self.len += 1;
-        self.len - 1
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Request> {
-        self.blocks.iter().flatten()
-    }
-}
-
-impl std::ops::Index<usize> for Requests {
-    type Output = Request;
-    fn index(&self, at: usize) -> &Request {
-        &self.blocks[at / Self::BLOCK][at % Self::BLOCK]
-    }
-}
-
-impl std::ops::IndexMut<usize> for Requests {
-    fn index_mut(&mut self, at: usize) -> &mut Request {
-        &mut self.blocks[at / Self::BLOCK][at % Self::BLOCK]
-    }
-}
-
-impl<'r> IntoIterator for &'r Requests {
-    type Item = &'r Request;
-    type IntoIter = std::iter::Flatten<std::slice::Iter<'r, Vec<Request>>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.blocks.iter().flatten()
-    }
-}
-
-impl IntoIterator for Requests {
-    type Item = Request;
-    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<Request>>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.blocks.into_iter().flatten()
     }
 }
 
@@ -667,7 +587,6 @@ impl<'c> Analyzer<'c> {
     /// for their end (and the earlier ones not seen again), for the split-request cache.
     pub fn finish(self) -> (Analysis, Vec<Request>) {
         let config = self.config;
-        let ppm = config.ratio_ppm();
         let mut function_logs = self.function_logs;
         if self.function_logs_complete {
             function_logs.mark_seen_complete();
@@ -684,243 +603,20 @@ impl<'c> Analyzer<'c> {
             }
             kept
         };
-
-        // Per request: its route, limit and finding (if any). A route is found by its
-        // key written into a reused buffer, so a route seen before costs no allocation.
-        let mut routes: Vec<RouteStats> = Vec::new();
-        let mut route_at: FastMap<String, usize> = FastMap::default();
-        let mut key = String::new();
-        let mut classified = Vec::with_capacity(requests.len());
-        for req in &requests {
-            key.clear();
-            for part in [req.api_id_or_unknown(), req.stage_or_unknown()] {
-                key.push_str(part);
-                key.push('\u{1f}');
-            }
-            let route_starts = key.len();
-            req.write_route(&mut key);
-            let at = match route_at.get(key.as_str()) {
-                Some(&at) => at,
-                None => {
-                    let key_ = RouteKey {
-                        api_id: req.api_id_or_unknown().to_owned(),
-                        stage: req.stage_or_unknown().to_owned(),
-                        route: Route::from_written(key[route_starts..].to_owned()),
-                    };
-                    routes.push(RouteStats {
-                        limit_ms: config.limits.limit_ms(
-                            req.kind,
-                            &key_.api_id,
-                            &key_.stage,
-                            &key_.route,
-                        ),
-                        key: key_,
-                        api_kind: req.kind,
-                        requests: 0,
-                        timeouts: 0,
-                        near_limit: 0,
-                        errors: 0,
-                        responses: 0,
-                        observed: 0,
-                        censored: 0,
-                        slow: 0,
-                        fast: 0,
-                        p50_ms: None,
-                        p95_ms: None,
-                        max_ms: None,
-                        p50: None,
-                        p95: None,
-                        p99: None,
-                        max: None,
-                        verdict: RouteVerdict::NoBaseline,
-                        templated: req.has_template(),
-                        latencies: Vec::new(),
-                        censored_min_ms: u64::MAX,
-                        censored_max_ms: 0,
-                        info_seen: false,
-                    });
-                    route_at.insert(key.clone(), routes.len() - 1);
-                    routes.len() - 1
-                }
-            };
-            let stats = &mut routes[at];
-            let limit_ms = if req.kind == stats.api_kind {
-                stats.limit_ms
-            } else {
-                let k = &stats.key;
-                config
-                    .limits
-                    .limit_ms(req.kind, &k.api_id, &k.stage, &k.route)
-            };
-            let verdict = findings::classify(req, limit_ms, ppm);
-            stats.requests += 1;
-            stats.info_seen |= req.info_lines > 0;
-            match verdict.map(|v| v.0) {
-                Some(Kind::Timeout) => {
-                    // Censored: the timeout lasted at least its limit.
-                    let l = timeout_latency_ms(req, limit_ms);
-                    stats.timeouts += 1;
-                    stats.censored += 1;
-                    stats.censored_min_ms = stats.censored_min_ms.min(l);
-                    stats.censored_max_ms = stats.censored_max_ms.max(l);
-                }
-                Some(Kind::NearLimit) => stats.near_limit += 1,
-                Some(Kind::Error) => stats.errors += 1,
-                _ => {}
-            }
-            if verdict.is_none_or(|v| v.0 != Kind::Timeout) && req.got_response() {
-                if let Some(l) = req.integration_latency_ms {
-                    stats.latencies.push(l);
-                }
-            }
-            classified.push((at, limit_ms, verdict));
-        }
-        drop(route_at);
-        // Routes in key order (deterministic output); `classified` follows the new places.
-        let mut sorted: Vec<(usize, RouteStats)> = routes.into_iter().enumerate().collect();
-        sorted.sort_by(|a, b| a.1.key.cmp(&b.1.key));
-        let mut new_place = vec![0; sorted.len()];
-        for (place, (old, _)) in sorted.iter().enumerate() {
-            new_place[*old] = place;
-        }
-        let mut routes: Vec<RouteStats> = sorted.into_iter().map(|(_, r)| r).collect();
-        for c in &mut classified {
-            c.0 = new_place[c.0];
-        }
-        for s in &mut routes {
-            s.finish(config.near_limit_ms(s.limit_ms));
-        }
+        let (routes, classified) = finish::routes(&requests, config);
         let route_health: Vec<RouteHealth> = routes
             .iter()
             .map(|s| diagnosis::route_health(s, config))
             .collect();
-        // API stages whose execution log is at INFO level in what this analysis saw.
-        let info_stages: std::collections::BTreeSet<(&str, &str)> = routes
-            .iter()
-            .filter(|r| r.info_seen)
-            .map(|r| (r.key.api_id.as_str(), r.key.stage.as_str()))
-            .collect();
-
-        let mut out = Vec::new();
-        for (req, &(at, limit_ms, verdict)) in requests.iter().zip(&classified) {
-            let Some((kind, cause)) = verdict else {
-                continue;
-            };
-            let route_stats = &routes[at];
-            let key = &route_stats.key;
-            let function = req
-                .backend
-                .as_deref()
-                .and_then(Backend::lambda_name)
-                .and_then(|n| self.functions.get(n));
-            let mut finding = Finding {
-                kind,
-                cause,
-                request_id: Some(req.id.clone()),
-                api_id: key.api_id.clone(),
-                stage: key.stage.clone(),
-                route: key.route.clone(),
-                api_kind: req.kind,
-                status: match kind {
-                    // What the client got: HTTP APIs answer a timeout with 503.
-                    Kind::Timeout => Some(req.status.unwrap_or(req.kind.timeout_status())),
-                    _ => req.status,
-                },
-                invoked: req.invoked(),
-                integration_latency_ms: (kind != Kind::Timeout && req.got_response())
-                    .then_some(req.integration_latency_ms)
-                    .flatten(),
-                elapsed_ms: req.elapsed_after_sending_ms(),
-                limit_ms,
-                backend: req.backend.as_deref().cloned(),
-                timestamp: req.first_ts,
-                ended_at: req.failed_ts().or(req.last_ts),
-                lambda_request_id: req.lambda_request_id().map(str::to_owned),
-                xray_trace_id: req.xray_trace_id.as_deref().map(str::to_owned),
-                detail: req
-                    .failure_detail()
-                    .or(req.integration_error.as_deref())
-                    .map(str::to_owned),
-                function: function.cloned(),
-                provenance: req.provenance.clone(),
-                diagnosis: Diagnosis::default(),
-                run: crate::model::backend_run::Join::default(),
-            };
-            finding.run = backend_run::join_request(&finding, req, &function_logs);
-            let context = diagnosis::Context {
-                stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
-            };
-            finding.diagnosis =
-                diagnosis::diagnose(&finding, req, Some(&route_health[at]), config, context);
-            out.push(finding);
-        }
-
-        // Backends that run longer than the gateway waits, with the routes that call them.
-        let mut callers: HashMap<&str, std::collections::BTreeSet<usize>> = HashMap::new();
-        if !self.functions.is_empty() {
-            for (r, &(at, _, _)) in requests.iter().zip(&classified) {
-                if let Some(name) = r.backend.as_deref().and_then(Backend::lambda_name) {
-                    callers.entry(name).or_default().insert(at);
-                }
-            }
-        }
-        for f in self.functions.values() {
-            let users: Vec<&RouteStats> = callers
-                .get(f.name.as_str())
-                .into_iter()
-                .flatten()
-                .map(|&at| &routes[at])
-                .collect();
-            let limit_ms = users.iter().map(|s| s.limit_ms).min().unwrap_or_else(|| {
-                config
-                    .limits
-                    .default_ms
-                    .unwrap_or(crate::model::limits::REST_DEFAULT_MS)
-            });
-            let configured_ms = f.configured_timeout_s.map(|s| (s * 1000.0) as u64);
-            let over =
-                configured_ms.is_some_and(|c| c > limit_ms) || f.max_duration_ms > limit_ms as f64;
-            if !over {
-                continue;
-            }
-            let (api_id, stage, route) = users.first().map_or_else(
-                || ("unknown".to_owned(), "unknown".to_owned(), Route::unknown()),
-                |s| {
-                    (
-                        s.key.api_id.clone(),
-                        s.key.stage.clone(),
-                        s.key.route.clone(),
-                    )
-                },
-            );
-            let mut finding = Finding {
-                kind: Kind::Misconfiguration,
-                cause: Cause::FunctionTimeoutOverLimit,
-                request_id: None,
-                api_id,
-                stage,
-                route,
-                api_kind: users.first().map_or(ApiKind::Rest, |s| s.api_kind),
-                status: None,
-                invoked: None,
-                integration_latency_ms: None,
-                elapsed_ms: None,
-                limit_ms,
-                backend: None,
-                timestamp: Some(f.last_ts),
-                ended_at: Some(f.last_ts),
-                lambda_request_id: None,
-                xray_trace_id: None,
-                detail: None,
-                function: Some(f.clone()),
-                provenance: f.provenance.clone(),
-                diagnosis: Diagnosis::default(),
-                run: crate::model::backend_run::Join::default(),
-            };
-            finding.diagnosis = diagnosis::diagnose_function(&finding, f, config);
-            out.push(finding);
-        }
-
+        let known = finish::Known {
+            routes: &routes,
+            route_health: &route_health,
+            functions: &self.functions,
+            function_logs: &function_logs,
+            config,
+        };
+        let mut out = finish::request_findings(&requests, &classified, &known);
+        out.extend(finish::function_findings(&requests, &classified, &known));
         // Worst first: kind, then time.
         out.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.timestamp.cmp(&b.timestamp)));
         let count = |k: Kind| out.iter().filter(|f| f.kind == k).count() as u64;
@@ -934,23 +630,7 @@ impl<'c> Analyzer<'c> {
             unrecognised_lines: self.counters.unrecognised_lines,
             control_messages: self.counters.control_messages,
         };
-        let observations = requests
-            .iter()
-            .zip(&classified)
-            .map(|(r, &(at, limit_ms, verdict))| Observation {
-                route: at,
-                timestamp: r.first_ts,
-                integration_latency_ms: match verdict {
-                    Some((Kind::Timeout, _)) => Some(timeout_latency_ms(r, limit_ms)),
-                    _ => r
-                        .got_response()
-                        .then_some(r.integration_latency_ms)
-                        .flatten(),
-                },
-                timed_out: matches!(verdict, Some((Kind::Timeout, _))),
-                waiting: !r.ended(),
-            })
-            .collect();
+        let observations = finish::observations(&requests, &classified);
         let mut pending: Vec<Request> = requests.into_iter().filter(|r| !r.ended()).collect();
         pending.extend(self.earlier.into_values());
         let analysis = Analysis {
@@ -965,15 +645,6 @@ impl<'c> Analyzer<'c> {
         };
         (analysis, pending)
     }
-}
-
-/// How long a timed-out request waited, as far as the logs show: from sending to
-/// giving up, else the access log's latency, else the limit itself.
-fn timeout_latency_ms(req: &Request, limit_ms: u64) -> u64 {
-    req.elapsed_after_sending_ms()
-        .or(req.response_latency_ms)
-        .or(req.integration_latency_ms)
-        .unwrap_or(limit_ms)
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -1032,407 +703,4 @@ pub fn analyze_documents<'d>(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    use crate::model::diagnosis::{Gap, Remedy, Shown, What};
-
-    fn health<'a>(a: &'a Analysis, r: &RouteStats) -> &'a RouteHealth {
-        a.route_health.iter().find(|h| h.key == r.key).unwrap()
-    }
-    use crate::model::stats::Percentile;
-
-    #[test]
-    fn percentiles() {
-        let v: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 95), Some(95));
-        assert_eq!(percentile(&v, 50), Some(50));
-        assert_eq!(percentile(&[7], 95), Some(7));
-        assert_eq!(percentile(&[], 95), None);
-    }
-
-    #[test]
-    fn body_lines_with_escapes_read_as_unescaped() {
-        let header = Header {
-            message_type: "DATA_MESSAGE".into(),
-            log_group: "API-Gateway-Execution-Logs_abc/prod".into(),
-            log_stream: "s".into(),
-            ..Header::default()
-        };
-        let lines = [
-            r#"(r1) Endpoint response body before transformations: {\"errorMessage\":\"Execution failed due to a timeout error\"}"#,
-            r#"(r1) Method response body after transformations: \"x\""#,
-            r#"(r1) Execution failed due to an \"odd\" error"#,
-            r#"(r\"1) Endpoint request body after transformations: {}"#,
-        ];
-        let summary = |escaped: bool| {
-            let config = EngineConfig::default();
-            let mut a = Analyzer::new(&config);
-            for (i, l) in lines.iter().enumerate() {
-                if escaped {
-                    a.add_escaped_event(&header, &i.to_string(), 1, l);
-                } else {
-                    let src = Source {
-                        log_group: &header.log_group,
-                        log_stream: "s",
-                    };
-                    a.add_event(src, &i.to_string(), 1, &crate::logs::envelope::unescape(l));
-                }
-            }
-            let (analysis, _) = a.finish();
-            serde_json::to_string(&analysis).unwrap()
-        };
-        assert_eq!(summary(true), summary(false));
-        assert!(
-            summary(true).contains("\"timeouts\":0"),
-            "{}",
-            summary(true)
-        );
-    }
-
-    /// Access-log records in, analysis out.
-    pub(crate) fn analyse(config: &EngineConfig, records: &[String]) -> Analysis {
-        let mut a = Analyzer::new(config);
-        let src = Source {
-            log_group: "api-access",
-            log_stream: "s",
-        };
-        for (i, r) in records.iter().enumerate() {
-            a.add_event(src, &i.to_string(), 1_764_064_800_000 + i as i64, r);
-        }
-        a.finish().0
-    }
-
-    pub(crate) fn rest(id: &str, route: &str, status: u16, latency: u64) -> String {
-        let (method, path) = route.split_once(' ').unwrap();
-        let timeout = if status == 504 {
-            r#","responseType":"INTEGRATION_TIMEOUT","responseLatency":"29010""#.to_owned()
-        } else {
-            format!(r#","integrationLatency":"{latency}""#)
-        };
-        format!(
-            r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"{method}","resourcePath":"{path}","status":"{status}"{timeout}}}"#
-        )
-    }
-
-    fn route<'a>(a: &'a Analysis, name: &str) -> &'a RouteStats {
-        a.routes
-            .iter()
-            .find(|r| r.key.route.as_str() == name)
-            .unwrap()
-    }
-
-    #[test]
-    fn timeouts_are_censored_observations_not_missing_ones() {
-        let mut recs: Vec<String> = (0..80)
-            .map(|i| rest(&format!("t{i}"), "POST /pay", 504, 0))
-            .collect();
-        recs.extend((0..20).map(|i| rest(&format!("f{i}"), "POST /pay", 200, 100 + i)));
-        let a = analyse(&EngineConfig::default(), &recs);
-        let r = route(&a, "POST /pay");
-        assert_eq!(
-            (r.requests, r.timeouts, r.observed, r.censored),
-            (100, 80, 100, 80)
-        );
-        assert_eq!((r.responses, r.slow, r.fast), (20, 80, 20));
-        let p95 = r.p95.unwrap();
-        assert!(p95.at_least && p95.ms == 29_000, "{p95:?}");
-        assert!(
-            r.p50.unwrap().at_least,
-            "80% timed out: the median is among them"
-        );
-        assert_eq!(r.headroom_pct(), Some(0));
-        assert_eq!(r.verdict, RouteVerdict::RoutinelyNearLimit);
-        assert_eq!(
-            r.max.unwrap(),
-            Percentile {
-                ms: 29_010,
-                at_least: true
-            }
-        );
-        let h = health(&a, r);
-        assert_eq!((h.timeouts, h.requests, h.observed), (80, 100, 100));
-        assert_eq!(h.p95.map(|p| (p.ms, p.at_least)), Some((29_000, true)));
-        // Every finding quotes the same route health.
-        assert!(a
-            .findings
-            .iter()
-            .all(|f| f.diagnosis.route.as_ref() == Some(h)));
-        // The metrics see the timeouts' latencies too.
-        let latencies = a
-            .observations
-            .iter()
-            .filter(|o| o.integration_latency_ms.is_some());
-        assert_eq!(latencies.count(), 100);
-    }
-
-    #[test]
-    fn p95_is_a_lower_bound_from_five_percent_of_timeouts() {
-        for (timeouts, at_least) in [(4, false), (5, true)] {
-            let mut recs: Vec<String> = (0..timeouts)
-                .map(|i| rest(&format!("t{i}"), "GET /x", 504, 0))
-                .collect();
-            recs.extend(
-                (0..100 - timeouts).map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i)),
-            );
-            let a = analyse(&EngineConfig::default(), &recs);
-            let p95 = route(&a, "GET /x").p95.unwrap();
-            assert_eq!(p95.at_least, at_least, "{timeouts} timeouts: {p95:?}");
-        }
-    }
-
-    #[test]
-    fn no_percentile_below_twenty_observations() {
-        for (n, some) in [(19, false), (20, true)] {
-            let recs: Vec<String> = (0..n)
-                .map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i))
-                .collect();
-            let a = analyse(&EngineConfig::default(), &recs);
-            let r = route(&a, "GET /x");
-            assert_eq!(r.p95.is_some(), some, "n={n}");
-            assert_eq!(r.p50_ms.is_some(), some, "n={n}");
-            assert!(r.max.is_some());
-        }
-    }
-
-    #[test]
-    fn a_fast_majority_with_a_slow_tail_is_bimodal_not_routinely_slow() {
-        let mut recs: Vec<String> = (0..8)
-            .map(|i| rest(&format!("f{i}"), "GET /orders", 200, 150 + i))
-            .collect();
-        recs.push(rest("s1", "GET /orders", 200, 27_000));
-        recs.push(rest("s2", "GET /orders", 200, 27_310));
-        let a = analyse(&EngineConfig::default(), &recs);
-        let r = route(&a, "GET /orders");
-        assert_eq!(r.verdict, RouteVerdict::Bimodal);
-        assert_eq!((r.fast, r.slow), (8, 2));
-        assert_eq!(r.p95, None);
-        let h = health(&a, r);
-        assert_eq!(
-            (h.verdict, h.fast, h.slow, h.near_ms),
-            (RouteVerdict::Bimodal, 8, 2, 23_200)
-        );
-    }
-
-    #[test]
-    fn verdicts_at_their_boundaries() {
-        use RouteVerdict::*;
-        for (n, slow, verdict) in [
-            (0, 0, NoBaseline),
-            (4, 4, TooFew),
-            (5, 0, Fast),
-            (5, 1, Outlier),
-            (5, 2, Bimodal),
-            (5, 3, RoutinelyNearLimit),
-            (10, 5, Bimodal),
-            (10, 6, RoutinelyNearLimit),
-            (100, 1, Outlier),
-        ] {
-            assert_eq!(RouteVerdict::of(n, slow), verdict, "n={n} slow={slow}");
-        }
-    }
-
-    #[test]
-    fn http_api_timeouts_are_503s_with_access_log_times() {
-        let rec = r#"{"requestId":"KyDfdgZ9oAMEYpA=","apiId":"h1","stage":"$default","routeKey":"GET /slow","status":"503","integrationLatency":"30001","responseLatency":"30012","requestTimeEpoch":"1764064800"}"#;
-        let config = EngineConfig::default();
-        let mut a = Analyzer::new(&config);
-        let src = Source {
-            log_group: "http-access",
-            log_stream: "s",
-        };
-        a.add_event(src, "e1", 0, rec);
-        let (a, _) = a.finish();
-        let f = &a.findings[0];
-        assert_eq!(
-            (f.kind, f.status, f.limit_ms),
-            (Kind::Timeout, Some(503), 30_000)
-        );
-        assert_eq!(f.timestamp, Some(1_764_064_800_000));
-        assert_eq!(f.integration_latency_ms, None, "a timeout is not an answer");
-        let d = &f.diagnosis;
-        assert_eq!(
-            d.headline.what,
-            What::HttpTimeout {
-                waited_ms: Some(30_012)
-            }
-        );
-        assert_eq!(d.headline.status, Some(503));
-        assert_eq!(
-            d.shows,
-            [Shown::HttpTimeoutStatus {
-                status: 503,
-                integration_latency_ms: Some(30_001)
-            }]
-        );
-        assert!(d.remedies.contains(&Remedy::ClientRetryIdempotent {
-            timeout_status: 503
-        }));
-        let r = &a.routes[0];
-        assert_eq!((r.responses, r.censored), (0, 1));
-    }
-
-    #[test]
-    fn an_answer_above_the_limit_says_the_limit_is_wrong() {
-        let a = analyse(
-            &EngineConfig::default(),
-            &[rest("r1", "POST /report", 200, 45_000)],
-        );
-        let d = &a.findings[0].diagnosis;
-        assert_eq!(
-            (&d.headline.what, d.headline.limit_ms),
-            (&What::AnsweredAfterLimit { latency_ms: 45_000 }, 29_000)
-        );
-        assert_eq!(
-            d.shows,
-            [Shown::LimitHigherThanAssumed {
-                latency_ms: 45_000,
-                api_id: "abc123".into(),
-                stage: "prod".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn orphaned_timeouts_on_an_info_stage_do_not_ask_for_info_logging() {
-        let config = EngineConfig::default();
-        let mut a = Analyzer::new(&config);
-        let exec = Source {
-            log_group: "API-Gateway-Execution-Logs_abc123/prod",
-            log_stream: "s",
-        };
-        for (i, line) in [
-            "(aaaaaaaa-0000-4000-8000-000000000001) Starting execution for request: aaaaaaaa-0000-4000-8000-000000000001",
-            "(aaaaaaaa-0000-4000-8000-000000000001) HTTP Method: GET, Resource Path: /health",
-            "(aaaaaaaa-0000-4000-8000-000000000001) Method completed with status: 200",
-            "(bbbbbbbb-0000-4000-8000-000000000002) Execution failed due to a timeout error",
-            "(bbbbbbbb-0000-4000-8000-000000000002) Method completed with status: 504",
-        ]
-        .iter()
-        .enumerate()
-        {
-            a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
-        }
-        // The orphan's access-log record names its route.
-        let access = Source {
-            log_group: "api-access",
-            log_stream: "s",
-        };
-        a.add_event(access, "x", 1_764_064_800_000, r#"{"requestId":"bbbbbbbb-0000-4000-8000-000000000002","httpMethod":"POST","resourcePath":"/orders","status":"504","responseType":"INTEGRATION_TIMEOUT"}"#);
-        let (a, _) = a.finish();
-        let f = a.findings.iter().find(|f| f.kind == Kind::Timeout).unwrap();
-        assert_eq!(f.route.as_str(), "POST /orders");
-        let d = &f.diagnosis;
-        assert!(
-            !d.remedies.contains(&Remedy::TurnOnInfoLogging),
-            "{:?}",
-            d.remedies
-        );
-        assert_eq!(d.cannot_show, [Gap::LinesElsewhere]);
-        assert!(f.diagnosis.insights_query.is_some());
-    }
-
-    #[test]
-    fn runs_that_share_a_synthetic_id_stay_separate_findings() {
-        let config = EngineConfig::default();
-        let mut a = Analyzer::new(&config);
-        let src = Source {
-            log_group: "test-invoke.txt",
-            log_stream: "",
-        };
-        let id = "test-invoke-request";
-        for (i, text) in [
-            "Starting execution for request: test-invoke-request",
-            "Execution failed due to configuration error: Invalid permissions on Lambda function",
-            "Method completed with status: 500",
-            "Starting execution for request: test-invoke-request",
-            "Execution failed due to configuration error: Malformed Lambda proxy response",
-            "Method completed with status: 502",
-            // A third run without its `Starting execution` line.
-            "Execution failed due to configuration error: Rate Exceeded.",
-            "Method completed with status: 500",
-        ]
-        .iter()
-        .enumerate()
-        {
-            a.add_execution_line(src, &i.to_string(), id, 1_000 + i as i64, text);
-        }
-        let (a, _) = a.finish();
-        let causes: Vec<Cause> = a.findings.iter().map(|f| f.cause).collect();
-        assert_eq!(
-            causes,
-            [
-                Cause::LambdaPermissions,
-                Cause::MalformedProxyResponse,
-                Cause::LambdaThrottled
-            ]
-        );
-        assert_eq!(a.summary.requests, 3);
-        // Real ids are never split.
-        let mut b = Analyzer::new(&config);
-        for (i, text) in [
-            "Execution failed due to configuration error: Invalid permissions on Lambda function",
-            "Method completed with status: 500",
-            "Execution failed due to configuration error: Malformed Lambda proxy response",
-        ]
-        .iter()
-        .enumerate()
-        {
-            b.add_execution_line(
-                src,
-                &i.to_string(),
-                "aaaaaaaa-0000-4000-8000-000000000001",
-                1,
-                text,
-            );
-        }
-        assert_eq!(b.finish().0.summary.requests, 1);
-    }
-
-    #[test]
-    fn an_aws_service_4xx_is_an_integration_role_finding() {
-        let config = EngineConfig::default();
-        let mut a = Analyzer::new(&config);
-        let src = Source {
-            log_group: "API-Gateway-Execution-Logs_abc123/prod",
-            log_stream: "s",
-        };
-        for (i, line) in [
-            "(cccccccc-0000-4000-8000-000000000003) Starting execution for request: cccccccc-0000-4000-8000-000000000003",
-            "(cccccccc-0000-4000-8000-000000000003) HTTP Method: POST, Resource Path: /jobs",
-            "(cccccccc-0000-4000-8000-000000000003) Method request path: {}",
-            "(cccccccc-0000-4000-8000-000000000003) Sending request to https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
-            "(cccccccc-0000-4000-8000-000000000003) Received response. Status: 403, Integration latency: 12 ms",
-            "(cccccccc-0000-4000-8000-000000000003) Method completed with status: 200",
-        ]
-        .iter()
-        .enumerate()
-        {
-            a.add_event(src, &i.to_string(), 1_764_064_800_000, line);
-        }
-        let (a, _) = a.finish();
-        let f = &a.findings[0];
-        assert_eq!((f.kind, f.cause), (Kind::Error, Cause::AwsServiceRejected));
-        let d = &f.diagnosis;
-        assert_eq!(
-            d.remedies[0],
-            Remedy::FixServiceCall {
-                integration_status: Some(403)
-            }
-        );
-        assert!(d.shows.iter().any(|s| matches!(
-            s,
-            Shown::ServiceRefused {
-                integration_status: Some(403),
-                ..
-            }
-        )));
-    }
-
-    #[test]
-    fn near_limit_threshold_is_exact() {
-        let c = EngineConfig::default();
-        assert_eq!(c.near_limit_ms(29_000), 23_200);
-        assert_eq!(c.near_limit_ms(30_000), 24_000);
-    }
-}
+pub(crate) mod tests;
