@@ -863,3 +863,44 @@ fn a_failing_state_store_counts_the_split_end_where_it_arrives() {
     assert_eq!(requests_by_route(&p), [("Other".to_owned(), 1.0)]);
     assert!(s.state_errors >= 2, "claim and half: {}", s.state_errors);
 }
+
+/// Two accounts whose APIs have the same id and stage (issue 25's case; the envelope's
+/// `owner` in the model, issue 21): two incidents, two state keys, each alert naming its
+/// own account.
+#[test]
+fn two_accounts_with_the_same_api_get_an_incident_each() {
+    let batch = |owner: &str| {
+        let r = "5eed0000-0000-4000-8000-0000000a0001";
+        let events = [
+            serde_json::json!({"id": format!("{owner}-1"), "timestamp": T0, "message": format!("({r}) Execution failed due to a timeout error")}),
+            serde_json::json!({"id": format!("{owner}-2"), "timestamp": T0, "message": format!("({r}) Method completed with status: 504")}),
+        ];
+        common::subscription::lambda_event_of(
+            owner,
+            "API-Gateway-Execution-Logs_a1b2c3d4e5/prod",
+            &format!("stream-{owner}"),
+            &events,
+        )
+    };
+    let m = monitor(&[]);
+    let (s1, p1) = go(&m, &batch("111111111111"), T0 + 60_000);
+    let (s2, p2) = go(&m, &batch("222222222222"), T0 + 61_000);
+    assert_eq!((s1.alerts_sent, s2.alerts_sent), (1, 1), "a firing each");
+    let (a1, a2) = (alerts(&p1), alerts(&p2));
+    assert_ne!(a1[0].id, a2[0].id);
+    assert!(
+        a1[0].email.contains("in account 111111111111"),
+        "{}",
+        a1[0].email
+    );
+    assert!(
+        a2[0].email.contains("in account 222222222222"),
+        "{}",
+        a2[0].email
+    );
+    assert_eq!(
+        automation(a2[0])["status"],
+        "firing",
+        "not an update of the first"
+    );
+}

@@ -116,6 +116,8 @@ pub struct Analyzer<'c> {
     doc_kind: Option<GroupKind>,
     /// The last source's names, shared by the provenance of its requests.
     source: Option<(Arc<str>, Arc<str>)>,
+    /// The current document's account (`owner`), shared the same way.
+    account: Option<Arc<str>>,
     /// Synthetic ids (`test-invoke-request`) → the id of their current run: a
     /// test-invoke log can hold several runs under one id, each its own request.
     runs: HashMap<String, (String, u32)>,
@@ -139,6 +141,7 @@ impl<'c> Analyzer<'c> {
             in_control: false,
             doc_kind: None,
             source: None,
+            account: None,
             runs: HashMap::new(),
         }
     }
@@ -174,6 +177,10 @@ impl<'c> Analyzer<'c> {
     pub fn start_document(&mut self, header: &Header<'_>) -> bool {
         self.counters.batches += 1;
         self.doc_kind = Some(GroupKind::of(&header.log_group));
+        let owner = Some(&*header.owner).filter(|o| !o.is_empty());
+        if self.account.as_deref() != owner {
+            self.account = owner.map(Arc::from);
+        }
         if header.is_control() {
             self.counters.control_messages += 1;
             return false;
@@ -491,6 +498,7 @@ impl<'c> Analyzer<'c> {
                     log_group: src.log_group.into(),
                     log_stream: src.log_stream.into(),
                     first_event_id: event_id.into(),
+                    account: self.account.clone(),
                 },
                 ..FunctionStats::default()
             });
@@ -564,6 +572,7 @@ impl<'c> Analyzer<'c> {
                     log_group,
                     log_stream,
                     first_event_id: event_id.into(),
+                    account: self.account.clone(),
                 };
                 let mut req = Request::new(id, kind, provenance);
                 // Checked first: removing from an empty map still hashes the key.

@@ -4,11 +4,15 @@ use crate::model::backend::Backend;
 use crate::model::finding::Finding;
 use crate::model::kind::Kind;
 
-/// What an incident is about: (API, stage, backend, kind).
+/// What an incident is about: (account, API, stage, backend, kind).
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub struct IncidentKey {
+    /// The account whose logs showed it, when they say (two accounts may both have a
+    /// `prod` stage behind the same kind of backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub api_id: String,
     pub stage: String,
     /// `lambda:NAME`, `aws:SERVICE`, `http:URL`; `None` when the logs do not say.
@@ -24,6 +28,7 @@ impl IncidentKey {
             (None, None) => None,
         };
         IncidentKey {
+            account: f.provenance.account.as_deref().map(str::to_owned),
             api_id: f.api_id.clone(),
             stage: f.stage.clone(),
             backend,
@@ -31,11 +36,16 @@ impl IncidentKey {
         }
     }
 
-    /// The key as one string: the state store's partition key, the same in every
-    /// container and release.
+    /// The key as one string: the state store's sort key, the same in every container
+    /// and release. Without an account it is the key of releases before accounts.
     pub fn store_key(&self) -> String {
+        let account = self
+            .account
+            .as_deref()
+            .map(|a| format!("{a}#"))
+            .unwrap_or_default();
         format!(
-            "incident#{}#{}#{}#{}",
+            "incident#{account}{}#{}#{}#{}",
             self.api_id,
             self.stage,
             self.kind.as_str(),

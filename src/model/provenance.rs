@@ -6,6 +6,10 @@ pub struct Provenance {
     pub log_group: std::sync::Arc<str>,
     pub log_stream: std::sync::Arc<str>,
     pub first_event_id: EventId,
+    /// The AWS account whose log group it is (the subscription document's `owner`), when
+    /// the input says: two accounts' APIs never share an incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<std::sync::Arc<str>>,
 }
 
 /// A log event's id, read and written as its text. CloudWatch Logs' ids are 56 decimal

@@ -83,11 +83,13 @@ impl Monitor {
         Ok(sent)
     }
 
-    /// The alert context, with the account and region from the incident's backend when
-    /// the settings do not give them.
+    /// The alert context: the account whose logs showed the incident (else the settings'
+    /// or the backend's), and the region from the backend when the settings do not give it.
     fn context_for(&self, i: &Incident) -> AlertContext {
         let mut ctx = self.settings.notify.context.clone();
-        if ctx.account.is_none() {
+        if let Some(account) = &i.key.account {
+            ctx.account = Some(account.clone());
+        } else if ctx.account.is_none() {
             if let Some(crate::model::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
                 ctx.account = arn_account(function_arn);
             }

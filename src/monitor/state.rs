@@ -265,6 +265,7 @@ mod tests {
         Incident {
             id: "inc-1".into(),
             key: IncidentKey {
+                account: None,
                 api_id: "a1".into(),
                 stage: "prod".into(),
                 backend: None,

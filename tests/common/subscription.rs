@@ -8,8 +8,18 @@ use base64::Engine as _;
 
 /// The Lambda event for `events` (`{"id", "timestamp", "message"}` each) of one stream.
 pub fn lambda_event(log_group: &str, log_stream: &str, events: &[serde_json::Value]) -> Vec<u8> {
+    lambda_event_of("123456789012", log_group, log_stream, events)
+}
+
+/// As [`lambda_event`], from the account `owner`.
+pub fn lambda_event_of(
+    owner: &str,
+    log_group: &str,
+    log_stream: &str,
+    events: &[serde_json::Value],
+) -> Vec<u8> {
     let doc = serde_json::json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012",
+        "messageType": "DATA_MESSAGE", "owner": owner,
         "logGroup": log_group, "logStream": log_stream,
         "subscriptionFilters": ["apigw-doctor"], "logEvents": events,
     });

@@ -56,6 +56,7 @@ fn http_api_timeouts_say_503_and_routes_come_before_the_api() {
     let incident = Incident {
         id: "inc-1".into(),
         key: IncidentKey {
+            account: None,
             api_id: "h1t2p3a4p5".into(),
             stage: "$default".into(),
             backend: None,
