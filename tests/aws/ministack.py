@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -57,9 +56,8 @@ def ready(endpoint: str) -> bool:
 @contextlib.contextmanager
 def running(log_path: str | None = None):
     """Yields the endpoint URL of a MiniStack that lives for the `with` block."""
-    exe = shutil.which("ministack", path=os.path.dirname(sys.executable)) or shutil.which("ministack")
-    if not exe:
-        raise SystemExit("ministack is not installed: run `make tools` (it installs requirements-dev.txt into .venv)")
+    # MiniStack, with FilterLogEvents' term patterns read as AWS reads them (ministack_serve.py).
+    serve = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ministack_serve.py")]
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     state = tempfile.mkdtemp(prefix="ministack-")
@@ -72,7 +70,7 @@ def running(log_path: str | None = None):
     env = dict(os.environ, GATEWAY_PORT=str(port), BIND_HOST="127.0.0.1", MINISTACK_HOST="127.0.0.1",
                IOT_MTLS_ENABLED="0", AWS_ENDPOINT_URL=endpoint)
     env.pop("LOG_LEVEL", None)
-    proc = subprocess.Popen([exe], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=state, start_new_session=True)
+    proc = subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=state, start_new_session=True)
     try:
         deadline = time.monotonic() + READY_SECONDS
         while not ready(endpoint):
