@@ -547,12 +547,7 @@ fn failing_store(config: &Config) -> Recorded {
         "incidents",
     ));
     let recorder = Arc::new(Recorder::default());
-    let ports = Ports {
-        incidents: store.clone(),
-        claims: store.clone(),
-        halves: Some(store),
-        ..Ports::in_memory(&recorder)
-    };
+    let ports = Ports::in_memory(&recorder).with_shared_state(store);
     Recorded::with_ports(settings, ports, recorder)
 }
 

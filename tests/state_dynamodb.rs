@@ -64,12 +64,7 @@ fn container(conf: &aws_config::SdkConfig, table: &str) -> Recorded {
     .unwrap();
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), table));
     let recorder = Arc::new(Recorder::default());
-    let ports = Ports {
-        incidents: store.clone(),
-        claims: store.clone(),
-        halves: Some(store),
-        ..Ports::in_memory(&recorder)
-    };
+    let ports = Ports::in_memory(&recorder).with_shared_state(store);
     Recorded::with_ports(&config, ports, recorder)
 }
 

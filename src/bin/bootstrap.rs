@@ -109,11 +109,11 @@ async fn main() -> Result<(), Error> {
                     duration_ms = summary.duration_ms,
                     "invocation done"
                 );
-                Ok::<_, Error>(summary)
+                Ok::<_, lambda_runtime::Diagnostic>(summary)
             }
             Err(e) => {
                 tracing::error!(request_id = %event.context.request_id, error = %e, retryable = e.is_retryable(), "invocation failed");
-                Err(Box::new(e) as Error)
+                Err(apigw_doctor::lambda::diagnostic::diagnostic(&e))
             }
         }
     }))

@@ -40,14 +40,7 @@ pub fn ports(
         ..Ports::in_memory(recorder)
     };
     if let Some(table) = &config.incidents_table {
-        let store = Arc::new(dynamo_store(shared, table));
-        ports.incidents = store.clone();
-        ports.claims = store.clone();
-        ports.halves = Some(store);
-    } else {
-        let store = Arc::new(MemoryStore::default());
-        ports.incidents = store.clone();
-        ports.claims = store;
+        ports = ports.with_shared_state(Arc::new(dynamo_store(shared, table)));
     }
     ports.with_lookup(config.log_lookup.then(|| cloudwatch_lookup(shared)))
 }

@@ -134,12 +134,18 @@ impl Ports {
     /// As [`Ports::in_memory`], with state shared by several monitors in this process:
     /// what the DynamoDB table gives containers, for simulations of many containers.
     pub fn shared_memory(store: &Arc<MemoryStore>, recorder: &Arc<Recorder>) -> Ports {
-        Ports {
-            incidents: store.clone(),
-            claims: store.clone(),
-            halves: Some(store.clone()),
-            ..Ports::in_memory(recorder)
-        }
+        Ports::in_memory(recorder).with_shared_state(store.clone())
+    }
+
+    /// Incidents, claims and split halves all in `store`, which every container shares.
+    pub fn with_shared_state<S>(mut self, store: Arc<S>) -> Ports
+    where
+        S: IncidentStore + BatchClaims + SplitHalves + 'static,
+    {
+        self.incidents = store.clone();
+        self.claims = store.clone();
+        self.halves = Some(store);
+        self
     }
 
     pub fn with_lookup(mut self, lookup: Option<Arc<dyn LogLookup>>) -> Ports {

@@ -535,6 +535,8 @@ def run_checks(ch: Chain, keep: bool):
         r, body = ch.invoke(malformed)
         assert r.get("FunctionError"), r
         assert "not gzip" in json.dumps(body), body
+        # The error type names the failure (lambda/diagnostic.rs), not the Rust type.
+        assert body.get("errorType") == "BatchRejected", body
         failed = [l for l in ch.function_log() if l.get("message") == "invocation failed"]
         assert failed and "not gzip" in failed[-1].get("error", ""), failed[-1:]
 
@@ -548,6 +550,7 @@ def run_checks(ch: Chain, keep: bool):
         assert rec["requestContext"]["condition"] == "RetriesExhausted", rec["requestContext"]
         assert rec["requestContext"]["approximateInvokeCount"] == 3, rec["requestContext"]
         assert rec["requestPayload"] == malformed, rec["requestPayload"]
+        assert (rec.get("responsePayload") or {}).get("errorType") == "BatchRejected", rec.get("responsePayload")
         others = ch.drain()
         assert others == [], "a rejected batch sent an alert: " + json.dumps(others)[:3000]
 
