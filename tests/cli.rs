@@ -259,6 +259,7 @@ fn assert_matches_truth(v: &serde_json::Value, what: &str) {
             "timeouts",
             "errors",
             "near_limit",
+            "measured",
             "p95_ms",
             "p95_censored",
         ] {

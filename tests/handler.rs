@@ -385,7 +385,7 @@ fn timeout_incident_across_four_routes_fires_updates_resolves() {
     assert_eq!(firing["rate"], 0.25);
     assert!(
         a[0].subject
-            .starts_with("[FIRING] 504 timeouts 4/16 (25%) "),
+            .starts_with("[FIRING] 504 timeouts 4 of 16 (25%) "),
         "{}",
         a[0].subject
     );

@@ -5,6 +5,7 @@
 
 use crate::engine::analysis::{percentile, Analysis};
 use crate::model::kind::Kind;
+use crate::model::stats::PERCENTILE_MIN;
 
 const MINUTE_MS: i64 = 60_000;
 /// Buckets grow past this many rows: 1, 5, 15, 60 minutes, then days.
@@ -18,7 +19,10 @@ pub struct Bucket {
     pub timeouts: u64,
     pub errors: u64,
     pub near_limit: u64,
-    /// Nearest-rank p95 of integration latency, timeouts counted at their limit.
+    /// Requests with a known integration latency or a timeout: the p95's sample.
+    pub measured: u64,
+    /// Nearest-rank p95 of integration latency, timeouts counted at their limit; none
+    /// below [`PERCENTILE_MIN`] measured requests (the report shows `measured` instead).
     pub p95_ms: Option<u64>,
     /// The p95 fell on a timeout: the true value is at least `p95_ms`.
     pub p95_censored: bool,
@@ -88,6 +92,7 @@ fn fill(a: &Analysis, route: Option<usize>, first: i64, bucket_ms: i64, n: usize
             timeouts: 0,
             errors: 0,
             near_limit: 0,
+            measured: 0,
             p95_ms: None,
             p95_censored: false,
         })
@@ -140,6 +145,10 @@ fn fill(a: &Analysis, route: Option<usize>, first: i64, bucket_ms: i64, n: usize
         all.extend(cens.into_iter().map(|l| (l, true)));
         all.sort_unstable();
         let values: Vec<u64> = all.iter().map(|v| v.0).collect();
+        b.measured = values.len() as u64;
+        if b.measured < PERCENTILE_MIN {
+            continue;
+        }
         if let Some(p) = percentile(&values, 95) {
             let rank = (95 * values.len() as u64).div_ceil(100).max(1) as usize;
             b.p95_ms = Some(p);

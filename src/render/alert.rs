@@ -187,15 +187,11 @@ fn kind_verb(i: &Incident) -> String {
     }
 }
 
-fn pct(rate: f64) -> String {
-    format!("{}%", (rate * 100.0).round() as u64)
-}
-
-/// `80/100 (80%)`, or the count alone when the requests are unknown.
+/// `80 of 100 (80%)`, or the count alone when the requests are unknown.
 fn ratio(i: &Incident) -> String {
     match i.rate() {
-        Some(r) => format!("{}/{} ({})", i.affected, i.requests, pct(r)),
-        None => i.affected.to_string(),
+        Some(_) => crate::render::display::rate(i.affected.min(i.requests), i.requests),
+        None => thousands(i.affected),
     }
 }
 
@@ -523,12 +519,9 @@ fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
         (None, None) => String::new(),
     };
     let count = match i.rate() {
-        Some(r) => format!(
-            "{} of {} requests ({})",
-            thousands(i.affected),
-            thousands(i.requests),
-            pct(r)
-        ),
+        Some(_) => {
+            crate::render::display::rate_of(i.affected.min(i.requests), i.requests, "requests")
+        }
         None => format!(
             "{} request{}",
             thousands(i.affected),

@@ -34,11 +34,21 @@ pub fn seconds(ms: u64) -> String {
     }
 }
 
-/// A share as people read it: `80 of 100 (80%)`. The percentage never rounds a
-/// part to 0% or to 100% unless it is none or all.
+/// A share as people read it: `80 of 100 (80%)`, the one style of every rendering. The
+/// percentage never rounds a part to 0% or to 100% unless it is none or all.
 pub fn rate(part: u64, whole: u64) -> String {
+    rate_of(part, whole, "")
+}
+
+/// [`rate`] with what is counted: `80 of 100 requests (80%)`.
+pub fn rate_of(part: u64, whole: u64, what: &str) -> String {
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!(" {what}")
+    };
     format!(
-        "{} of {} ({})",
+        "{} of {}{what} ({})",
         thousands(part),
         thousands(whole),
         percent(part, whole)
@@ -101,6 +111,7 @@ mod tests {
         assert_eq!(rate(999, 1000), "999 of 1,000 (>99%)");
         assert_eq!(rate(0, 5), "0 of 5 (0%)");
         assert_eq!(rate(2, 3), "2 of 3 (67%)");
+        assert_eq!(rate_of(3, 1200, "requests"), "3 of 1,200 requests (<1%)");
         assert_eq!(percent(1, 0), "-");
         assert_eq!(censored_ms(29_000, true), "≥ 29,000 ms");
         assert_eq!(censored_ms(232, false), "232 ms");

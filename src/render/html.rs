@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::engine::timeline::{self, Timeline};
 use crate::render::display::{thousands, time};
 use crate::render::report::{
-    bucket_name, elapsed_text, group_facts, invoked_text, pct_text, route_p95, short_time, Report,
+    bucket_name, elapsed_text, group_facts, invoked_text, route_p95, short_time, Report,
 };
 use crate::render::words::diagnosis::Words;
 
@@ -162,9 +162,9 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                     requests: s.requests,
                     requests_text: thousands(s.requests),
                     timeout_pct: row.timeout_pct().unwrap_or(0.0),
-                    timeout_pct_text: pct_text(row.timeout_pct()),
+                    timeout_pct_text: row.timeout_share(),
                     error_pct: row.error_pct().unwrap_or(0.0),
-                    error_pct_text: pct_text(row.error_pct()),
+                    error_pct_text: row.error_share(),
                     near: s.near_limit,
                     near_text: thousands(s.near_limit),
                     p50: num(s.p50_ms),

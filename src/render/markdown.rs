@@ -7,8 +7,7 @@ use std::fmt::Write as _;
 use crate::model::kind::Kind;
 use crate::render::display::{thousands, time};
 use crate::render::report::{
-    bucket_name, elapsed_text, group_facts, invoked_text, p95_text, pct_text, route_p95,
-    short_time, Report,
+    bucket_name, bucket_p95, elapsed_text, group_facts, invoked_text, route_p95, short_time, Report,
 };
 use crate::render::words::diagnosis::Words;
 
@@ -85,7 +84,11 @@ pub fn render(r: &Report<'_>) -> String {
 
     let t = &r.timeline;
     if !t.buckets.is_empty() {
-        let _ = writeln!(out, "## Timeline (per {}, UTC)\n", bucket_name(t.bucket_ms));
+        let _ = writeln!(
+            out,
+            "## Timeline (per {}, UTC; p95 from n ≥ 20, else n)\n",
+            bucket_name(t.bucket_ms)
+        );
         let max = t.buckets.iter().map(|b| b.timeouts).max().unwrap_or(0);
         let rows: Vec<Vec<String>> = t
             .buckets
@@ -97,7 +100,7 @@ pub fn render(r: &Report<'_>) -> String {
                     thousands(b.timeouts),
                     thousands(b.errors),
                     thousands(b.near_limit),
-                    escape(&p95_text(b.p95_ms, b.p95_censored)),
+                    escape(&bucket_p95(b)),
                     spark(b.timeouts, max),
                 ]
             })
@@ -142,8 +145,8 @@ pub fn render(r: &Report<'_>) -> String {
                 vec![
                     escape(&row.name()),
                     thousands(row.stats.requests),
-                    pct_text(row.timeout_pct()),
-                    pct_text(row.error_pct()),
+                    row.timeout_share(),
+                    row.error_share(),
                     thousands(row.stats.near_limit),
                     row.stats.p50_ms.map_or_else(|| "-".to_owned(), thousands),
                     escape(&route_p95(row.stats)),

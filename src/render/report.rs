@@ -312,6 +312,13 @@ impl RouteRow<'_> {
     pub fn error_pct(&self) -> Option<f64> {
         pct(self.stats.errors, self.stats.requests)
     }
+    /// `10%`, as every rendering writes a share ([`crate::render::display::percent`]).
+    pub fn timeout_share(&self) -> String {
+        crate::render::display::percent(self.stats.timeouts, self.stats.requests)
+    }
+    pub fn error_share(&self) -> String {
+        crate::render::display::percent(self.stats.errors, self.stats.requests)
+    }
     pub fn name(&self) -> String {
         let k = &self.stats.key;
         format!("{}/{} {}", k.api_id, k.stage, k.route)
@@ -320,11 +327,6 @@ impl RouteRow<'_> {
 
 pub fn pct(n: u64, of: u64) -> Option<f64> {
     (of > 0).then(|| n as f64 * 100.0 / of as f64)
-}
-
-/// `9.0 %`; `-` when there is nothing to divide by.
-pub fn pct_text(p: Option<f64>) -> String {
-    p.map_or_else(|| "-".to_owned(), |p| format!("{p:.1} %"))
 }
 
 /// One incident, grouped as alerts group them ([`incidents::group_analysis`]: API, stage,
@@ -710,7 +712,7 @@ impl<'a> Report<'a> {
         heading(
             out,
             &format!(
-                "TIMELINE (per {}, UTC; bar: requests, # = timeouts)",
+                "TIMELINE (per {}, UTC; bar: requests, # = timeouts; p95 from n ≥ 20, else n)",
                 bucket_name(t.bucket_ms)
             ),
         );
@@ -733,7 +735,7 @@ impl<'a> Report<'a> {
                     thousands(b.timeouts),
                     thousands(b.errors),
                     thousands(b.near_limit),
-                    p95_text(b.p95_ms, b.p95_censored),
+                    bucket_p95(b),
                     bar(b.requests, b.timeouts, max, 24),
                 ]
             })
@@ -771,8 +773,8 @@ impl<'a> Report<'a> {
                 [
                     r.name(),
                     thousands(r.stats.requests),
-                    pct_text(r.timeout_pct()),
-                    pct_text(r.error_pct()),
+                    r.timeout_share(),
+                    r.error_share(),
                     thousands(r.stats.near_limit),
                     r.stats.p50_ms.map_or_else(|| "-".to_owned(), thousands),
                     route_p95(r.stats),

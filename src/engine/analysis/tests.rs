@@ -147,6 +147,24 @@ fn p95_is_a_lower_bound_from_five_percent_of_timeouts() {
 }
 
 #[test]
+fn a_timeline_bucket_gives_no_p95_below_twenty_but_its_count() {
+    // All records fall in one minute (they are 1 ms apart).
+    for (n, p95) in [(19, None), (20, Some(118))] {
+        let recs: Vec<String> = (0..n)
+            .map(|i| rest(&format!("f{i}"), "GET /x", 200, 100 + i))
+            .collect();
+        let a = analyse(&EngineConfig::default(), &recs);
+        let t = crate::engine::timeline::timeline(&a, None);
+        let b = &t.buckets[0];
+        assert_eq!(
+            (t.buckets.len(), b.measured, b.p95_ms),
+            (1, n, p95),
+            "n={n}"
+        );
+    }
+}
+
+#[test]
 fn no_percentile_below_twenty_observations() {
     for (n, some) in [(19, false), (20, true)] {
         let recs: Vec<String> = (0..n)

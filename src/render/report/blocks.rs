@@ -8,6 +8,14 @@ pub fn route_p95(s: &RouteStats) -> String {
     p95_text(s.p95.map(|p| p.ms), s.p95.is_some_and(|p| p.at_least))
 }
 
+/// A bucket's p95, or how many requests it measured when too few for one (`n=6`).
+pub fn bucket_p95(b: &crate::engine::timeline::Bucket) -> String {
+    match b.p95_ms {
+        None if b.measured > 0 => format!("n={}", thousands(b.measured)),
+        p => p95_text(p, b.p95_censored),
+    }
+}
+
 pub fn p95_text(p: Option<u64>, censored: bool) -> String {
     match p {
         Some(v) if censored => format!("≥{}", thousands(v)),
@@ -32,9 +40,8 @@ pub fn group_facts(g: &Group<'_>) -> String {
     if let Some(n) = g.route_requests {
         let _ = write!(
             s,
-            "; {} of the {} requests on its routes",
-            pct_text(g.rate()),
-            thousands(n)
+            "; {}",
+            crate::render::display::rate_of(g.count(), n, "requests on its routes")
         );
     }
     match (g.first, g.last) {
