@@ -599,6 +599,7 @@ impl<'a> Report<'a> {
             summary: &a.summary,
             findings: a.findings.iter().map(FindingJson::new).collect(),
             routes: RouteJson::all(&a.routes, &a.route_health),
+            limits: a.routes.iter().map(LimitJson::new).collect(),
             functions: &a.functions,
             timeline: &self.timeline,
             incidents: self
