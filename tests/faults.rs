@@ -307,17 +307,16 @@ async fn fake_apigw(
     (url, seen)
 }
 
-/// No `apigateway:GET`: the execution-log group and the defaults, with one warning, and
-/// no apigatewayv2 call (only a NotFound means "maybe an HTTP API").
+/// No `apigateway:GET`: the execution-log group and the defaults, with one warning that
+/// names both failures (REST's, then apigatewayv2's).
 #[tokio::test]
 async fn fetch_stage_without_permission_keeps_the_defaults() {
     use apigw_doctor::aws::fetch::Fetcher;
     let denied = r#"{"message":"User is not authorized to access this resource"}"#;
-    let (url, seen) = fake_apigw(vec![(
-        "GET /restapis/abc123/stages/prod",
-        "403 Forbidden",
-        denied,
-    )])
+    let (url, seen) = fake_apigw(vec![
+        ("GET /restapis/abc123/stages/prod", "403 Forbidden", denied),
+        ("GET /v2/apis/abc123/stages/prod", "403 Forbidden", denied),
+    ])
     .await;
     let fetcher = Fetcher::with_loader(loopback::loader(&url)).await;
     let info = fetcher.stage("abc123", "prod").await;
@@ -330,9 +329,16 @@ async fn fetch_stage_without_permission_keeps_the_defaults() {
         info.warnings[0]
     );
     assert!(
-        seen.lock().unwrap().iter().all(|l| !l.contains("/v2/")),
-        "{:?}",
-        seen.lock().unwrap()
+        info.warnings[0].contains("apigatewayv2"),
+        "{}",
+        info.warnings[0]
+    );
+    let calls = seen.lock().unwrap().clone();
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("/v2/apis/abc123/stages/prod")),
+        "{calls:?}"
     );
 }
 

@@ -115,9 +115,9 @@ impl Fetcher {
     }
 
     /// The stage's log groups and its integrations' limits. REST first (GetStage, then
-    /// GetRestApi and GetResources); a REST NotFound tries apigatewayv2 (an HTTP or
-    /// WebSocket API). A failed GetStage (no `apigateway:GET`) leaves the execution-log
-    /// group and the default limits, with a warning.
+    /// GetRestApi and GetResources); a failed REST GetStage tries apigatewayv2 (an HTTP or
+    /// WebSocket API). When neither reads the stage (no `apigateway:GET`), the execution-log
+    /// group and the default limits remain, with a warning naming both failures.
     pub async fn stage(&self, api_id: &str, stage: &str) -> StageInfo {
         let mut info = StageInfo {
             groups: vec![execution_group(api_id, stage)],
@@ -143,23 +143,18 @@ impl Fetcher {
                 info.limits = limits;
                 info.warnings.extend(w);
             }
+            // NotFound (not a REST API), or AccessDenied (a policy that grants only the
+            // `/apis/…` paths of an HTTP API): apigatewayv2 may know the stage.
             Err(e) => {
-                let not_found = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception());
                 let detail = DisplayErrorContext(&e).to_string();
-                if not_found {
-                    self.v2_stage(api_id, stage, &detail, &mut info).await;
-                } else {
-                    info.warnings.push(stage_warning(api_id, stage, &detail));
-                }
+                self.v2_stage(api_id, stage, &detail, &mut info).await;
             }
         }
         info
     }
 
-    /// An HTTP or WebSocket API's stage (apigatewayv2), after REST's GetStage found no
-    /// REST API: its access-log group (HTTP APIs write no execution log) and its limits.
+    /// An HTTP or WebSocket API's stage (apigatewayv2), after REST's GetStage failed: its
+    /// access-log group (HTTP APIs write no execution log) and its limits.
     async fn v2_stage(&self, api_id: &str, stage: &str, rest: &str, info: &mut StageInfo) {
         match integration_limits::v2_stage(&self.apigwv2, api_id, stage, &mut info.warnings).await {
             Ok(v2) => {
