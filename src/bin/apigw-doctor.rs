@@ -270,13 +270,6 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
     let mut config = config(args)?;
     let now = now_ms();
     let fetching = args.files.is_empty();
-    let mut warnings = Vec::new();
-    // Fetch mode asks API Gateway first: the groups to read and the integrations' limits.
-    let source = if fetching {
-        Some(FetchSource::prepare(args, &mut config, &mut warnings)?)
-    } else {
-        None
-    };
     let since = match (&args.since, fetching) {
         (Some(s), _) => Some(input::parse_time(s, now).map_err(|e| format!("--since: {e}"))?),
         // Fetching needs a window: the last hour by default.
@@ -289,6 +282,14 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         .map(|s| input::parse_time(s, now).map_err(|e| format!("--until: {e}")))
         .transpose()?;
     let window = Window { since, until };
+    let mut warnings = Vec::new();
+    // Fetch mode asks API Gateway (once the options are checked) for the groups to read and
+    // the integrations' limits, before the engine is built with those limits.
+    let source = if fetching {
+        Some(FetchSource::prepare(args, &mut config, &mut warnings)?)
+    } else {
+        None
+    };
     // Function logs given to the CLI, or fetched for the window, are whole exports of their
     // groups: an invocation absent from their span did not happen.
     let mut analyzer = Analyzer::new(&config).with_complete_function_logs();
