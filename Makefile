@@ -87,10 +87,12 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	python3 tests/browser/check_html.py $(CLI) $(TARGET_DIR)/browser
 
-## fetch: `analyze --api-id/--log-group` reading CloudWatch Logs (FilterLogEvents, GetStage) from MiniStack
+## fetch: `analyze --api-id/--log-group` reading CloudWatch Logs (FilterLogEvents, GetStage) from MiniStack, and each
+## integration's limit (GetRestApi, GetResources; apigatewayv2 GetStage, GetRoutes, GetIntegrations for HTTP APIs)
 fetch: tools
 	$(BUILD)
 	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch.py $(CLI)
+	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch_limits.py $(CLI)
 
 ## fixtures: regenerate the CLI's incident fixtures and their truth (deterministic)
 fixtures:

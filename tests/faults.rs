@@ -264,3 +264,151 @@ async fn fetch_reads_every_page_and_retries_a_throttled_one() {
         "three pages and one throttled retry"
     );
 }
+
+/// A fake API Gateway for the fetch's stage lookup: `routes` maps a request line's path
+/// prefix (method and path, query included) to its status and JSON body; the rest is 404.
+async fn fake_apigw(
+    routes: Vec<(&'static str, &'static str, &'static str)>,
+) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let url = loopback::serve(move |head, _body| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        log.lock().unwrap().push(line.clone());
+        let target = line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        let json = "content-type: application/json\r\n";
+        // The longest matching prefix answers (`GET /restapis/a` is not `GET /restapis/a/stages`).
+        let hit = routes
+            .iter()
+            .filter(|(prefix, _, _)| target == *prefix || target.starts_with(&format!("{prefix}?")))
+            .max_by_key(|(prefix, _, _)| prefix.len());
+        match hit {
+            Some((_, status, body)) => {
+                let error = if status.starts_with('2') {
+                    String::new()
+                } else {
+                    let kind = if status.starts_with("403") {
+                        "AccessDeniedException"
+                    } else {
+                        "NotFoundException"
+                    };
+                    format!("x-amzn-errortype: {kind}\r\n")
+                };
+                response(status, &format!("{json}{error}"), body.as_bytes())
+            }
+            None => response(
+                "404 Not Found",
+                &format!("{json}x-amzn-errortype: NotFoundException\r\n"),
+                br#"{"message":"Invalid API identifier specified"}"#,
+            ),
+        }
+    })
+    .await;
+    (url, seen)
+}
+
+/// No `apigateway:GET`: the execution-log group and the defaults, with one warning that
+/// names both failures (REST's, then apigatewayv2's).
+#[tokio::test]
+async fn fetch_stage_without_permission_keeps_the_defaults() {
+    use apigw_doctor::aws::fetch::Fetcher;
+    let denied = r#"{"message":"User is not authorized to access this resource"}"#;
+    let (url, seen) = fake_apigw(vec![
+        ("GET /restapis/abc123/stages/prod", "403 Forbidden", denied),
+        ("GET /v2/apis/abc123/stages/prod", "403 Forbidden", denied),
+    ])
+    .await;
+    let fetcher = Fetcher::with_loader(loopback::loader(&url)).await;
+    let info = fetcher.stage("abc123", "prod").await;
+    assert_eq!(info.groups, vec!["API-Gateway-Execution-Logs_abc123/prod"]);
+    assert!(info.limits.is_none());
+    assert_eq!(info.warnings.len(), 1, "{:?}", info.warnings);
+    assert!(
+        info.warnings[0].contains("default limits"),
+        "{}",
+        info.warnings[0]
+    );
+    assert!(
+        info.warnings[0].contains("apigatewayv2"),
+        "{}",
+        info.warnings[0]
+    );
+    let calls = seen.lock().unwrap().clone();
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("/v2/apis/abc123/stages/prod")),
+        "{calls:?}"
+    );
+}
+
+/// A REST stage: GetResources with embed=methods, page by page; the edge-optimized type read.
+#[tokio::test]
+async fn fetch_stage_reads_every_resources_page() {
+    use apigw_doctor::aws::fetch::Fetcher;
+    use apigw_doctor::model::limits::{Endpoint, IntegrationLimit};
+    let (url, seen) = fake_apigw(vec![
+        ("GET /restapis/abc123/stages/prod", "200 OK", r#"{"stageName":"prod","accessLogSettings":{"destinationArn":"arn:aws:logs:us-east-1:1:log-group:acc"}}"#),
+        ("GET /restapis/abc123", "200 OK", r#"{"id":"abc123","endpointConfiguration":{"types":["EDGE"]}}"#),
+        ("GET /restapis/abc123/resources", "200 OK", r#"{"item":[{"id":"r1","path":"/a","resourceMethods":{"GET":{"httpMethod":"GET","methodIntegration":{"type":"AWS_PROXY","timeoutInMillis":60000}}}}],"position":"p2"}"#),
+    ])
+    .await;
+    let fetcher = Fetcher::with_loader(loopback::loader(&url)).await;
+    let info = fetcher.stage("abc123", "prod").await;
+    assert_eq!(
+        info.groups,
+        vec!["API-Gateway-Execution-Logs_abc123/prod", "acc"]
+    );
+    let lines = seen.lock().unwrap().clone();
+    let resources: Vec<&String> = lines.iter().filter(|l| l.contains("/resources")).collect();
+    assert!(
+        resources.iter().all(|l| l.contains("embed=methods")),
+        "{resources:?}"
+    );
+    assert!(
+        resources.iter().any(|l| l.contains("position=p2")),
+        "the second page was asked for: {resources:?}"
+    );
+    // The fake answers every page with the same item and position: the repeated position
+    // ends the listing after the second page, as it would loop forever otherwise.
+    let limits = info.limits.expect("limits read");
+    assert_eq!(limits.endpoint, Endpoint::Edge);
+    assert_eq!(
+        limits.integrations[0],
+        IntegrationLimit {
+            route: "GET /a".into(),
+            ms: Some(60_000),
+            streaming: false
+        }
+    );
+    assert_eq!(resources.len(), 2, "{resources:?}");
+}
+
+/// REST answers NotFound: the stage is an HTTP API's (apigatewayv2), its access-log group
+/// the only one (no execution log), its route's limit joined through the integration.
+#[tokio::test]
+async fn fetch_stage_of_an_http_api_reads_apigatewayv2() {
+    use apigw_doctor::aws::fetch::Fetcher;
+    use apigw_doctor::model::limits::{Endpoint, IntegrationLimit};
+    let (url, _) = fake_apigw(vec![
+        ("GET /v2/apis/h1/stages/prod", "200 OK", r#"{"stageName":"prod","accessLogSettings":{"destinationArn":"arn:aws:logs:us-east-1:1:log-group:/http/acc","format":"{}"}}"#),
+        ("GET /v2/apis/h1", "200 OK", r#"{"apiId":"h1","name":"x","protocolType":"HTTP"}"#),
+        ("GET /v2/apis/h1/routes", "200 OK", r#"{"items":[{"routeId":"r1","routeKey":"GET /x","target":"integrations/i1"},{"routeId":"r2","routeKey":"$default"}]}"#),
+        ("GET /v2/apis/h1/integrations", "200 OK", r#"{"items":[{"integrationId":"i1","integrationType":"HTTP_PROXY","timeoutInMillis":45000}]}"#),
+    ])
+    .await;
+    let fetcher = Fetcher::with_loader(loopback::loader(&url)).await;
+    let info = fetcher.stage("h1", "prod").await;
+    assert_eq!(info.groups, vec!["/http/acc"]);
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+    let limits = info.limits.expect("limits read");
+    assert_eq!(limits.endpoint, Endpoint::Http);
+    assert_eq!(
+        limits.integrations,
+        vec![IntegrationLimit {
+            route: "GET /x".into(),
+            ms: Some(45_000),
+            streaming: false
+        }]
+    );
+}

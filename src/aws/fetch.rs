@@ -1,12 +1,17 @@
 //! `analyze --api-id … --since …`: the CLI reads the API's logs from CloudWatch Logs
-//! itself. API Gateway `GetStage` names the stage's access-log group; the execution
-//! log group's name is fixed (`API-Gateway-Execution-Logs_{api}/{stage}`). Each group is
+//! itself. API Gateway `GetStage` names the stage's access-log group (apigatewayv2's
+//! for an HTTP or WebSocket API, when REST's answers NotFound); the execution log
+//! group's name is fixed (`API-Gateway-Execution-Logs_{api}/{stage}`; HTTP APIs have
+//! none). The integrations' own limits come along (`aws::integration_limits`). Each group is
 //! read with `FilterLogEvents`, page by page; throttling is retried by the SDK in its
 //! adaptive mode (backoff plus a client-side rate limit), so a large window slows down
 //! rather than fails. Credentials and endpoint come from the standard chain
 //! (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`…).
 
 use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
+
+use crate::aws::integration_limits;
+use crate::model::limits::{ApiLimits, Endpoint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -67,9 +72,19 @@ pub struct Event<'a> {
     pub message: &'a str,
 }
 
+/// What API Gateway says of a stage: the log groups to read, the integrations' limits
+/// (`None`: not known, the defaults hold) and what went wrong on the way.
+#[derive(Debug, Default)]
+pub struct StageInfo {
+    pub groups: Vec<String>,
+    pub limits: Option<ApiLimits>,
+    pub warnings: Vec<String>,
+}
+
 pub struct Fetcher {
     logs: aws_sdk_cloudwatchlogs::Client,
     apigw: aws_sdk_apigateway::Client,
+    apigwv2: aws_sdk_apigatewayv2::Client,
     /// Events per FilterLogEvents page (`APIGW_DOCTOR_FETCH_PAGE_LIMIT`; AWS's default, 10,000,
     /// when unset): tests make small pages to exercise pagination.
     page_limit: Option<i32>,
@@ -91,6 +106,7 @@ impl Fetcher {
         Fetcher {
             logs: aws_sdk_cloudwatchlogs::Client::new(&shared),
             apigw: aws_sdk_apigateway::Client::new(&shared),
+            apigwv2: aws_sdk_apigatewayv2::Client::new(&shared),
             page_limit: std::env::var("APIGW_DOCTOR_FETCH_PAGE_LIMIT")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -98,40 +114,71 @@ impl Fetcher {
         }
     }
 
-    /// The stage's log groups: its execution-log group, and its access-log group when
-    /// access logging goes to CloudWatch Logs. A failed GetStage (an HTTP API, or no
-    /// `apigateway:GET`) leaves the execution-log group alone, with a warning.
-    pub async fn stage_groups(&self, api_id: &str, stage: &str) -> (Vec<String>, Vec<String>) {
-        let mut groups = vec![execution_group(api_id, stage)];
-        let mut warnings = Vec::new();
-        match self
+    /// The stage's log groups and its integrations' limits. REST first (GetStage, then
+    /// GetRestApi and GetResources); a failed REST GetStage tries apigatewayv2 (an HTTP or
+    /// WebSocket API). When neither reads the stage (no `apigateway:GET`), the execution-log
+    /// group and the default limits remain, with a warning naming both failures.
+    pub async fn stage(&self, api_id: &str, stage: &str) -> StageInfo {
+        let mut info = StageInfo {
+            groups: vec![execution_group(api_id, stage)],
+            ..StageInfo::default()
+        };
+        let rest = self
             .apigw
             .get_stage()
             .rest_api_id(api_id)
             .stage_name(stage)
             .send()
-            .await
-        {
+            .await;
+        match rest {
             Ok(out) => {
                 if let Some(g) = out
                     .access_log_settings()
                     .and_then(|s| s.destination_arn())
                     .and_then(group_from_arn)
                 {
-                    groups.push(g.to_owned());
+                    info.groups.push(g.to_owned());
                 }
+                let (limits, w) = integration_limits::rest(&self.apigw, api_id, stage).await;
+                info.limits = limits;
+                info.warnings.extend(w);
             }
-            Err(e) => warnings.push(
-                FetchError::Stage {
-                    api_id: api_id.to_owned(),
-                    stage: stage.to_owned(),
-                    detail: DisplayErrorContext(&e).to_string(),
-                }
-                .to_string()
-                    + "; reading the execution log group only (add the access-log group with --log-group)",
-            ),
+            // NotFound (not a REST API), or AccessDenied (a policy that grants only the
+            // `/apis/…` paths of an HTTP API): apigatewayv2 may know the stage.
+            Err(e) => {
+                let detail = DisplayErrorContext(&e).to_string();
+                self.v2_stage(api_id, stage, &detail, &mut info).await;
+            }
         }
-        (groups, warnings)
+        info
+    }
+
+    /// An HTTP or WebSocket API's stage (apigatewayv2), after REST's GetStage failed: its
+    /// access-log group (HTTP APIs write no execution log) and its limits.
+    async fn v2_stage(&self, api_id: &str, stage: &str, rest: &str, info: &mut StageInfo) {
+        match integration_limits::v2_stage(&self.apigwv2, api_id, stage, &mut info.warnings).await {
+            Ok(v2) => {
+                if v2.endpoint == Endpoint::Http {
+                    info.groups.clear();
+                }
+                match v2.access_destination.as_deref().and_then(group_from_arn) {
+                    Some(g) => info.groups.push(g.to_owned()),
+                    None if v2.endpoint == Endpoint::Http => info.warnings.push(format!(
+                        "{api_id}/{stage} is an HTTP API stage without access logging to CloudWatch Logs (HTTP APIs write no execution log): name its group with --log-group"
+                    )),
+                    None => {}
+                }
+                let (limits, w) =
+                    integration_limits::v2_limits(&self.apigwv2, api_id, stage, v2.endpoint).await;
+                info.limits = limits;
+                info.warnings.extend(w);
+            }
+            Err(v2) => info.warnings.push(stage_warning(
+                api_id,
+                stage,
+                &format!("{rest}; apigatewayv2: {v2}"),
+            )),
+        }
     }
 
     /// Whether `group` exists (DescribeLogGroups): a stage without execution logging has none.
@@ -208,6 +255,17 @@ impl Fetcher {
         }
         Ok(())
     }
+}
+
+/// The warning of a GetStage that failed: the execution-log group and the defaults remain.
+fn stage_warning(api_id: &str, stage: &str, detail: &str) -> String {
+    FetchError::Stage {
+        api_id: api_id.to_owned(),
+        stage: stage.to_owned(),
+        detail: detail.to_owned(),
+    }
+    .to_string()
+        + "; reading the execution log group only (add the access-log group with --log-group), with the default limits"
 }
 
 /// A CloudWatch Logs call on `group` that failed, with the SDK's whole context.

@@ -1,6 +1,7 @@
 //! The edge that talks to AWS through the SDK crates.
 
 pub mod fetch;
+pub mod integration_limits;
 pub mod lookup;
 pub mod publish;
 pub mod state;

@@ -19,7 +19,7 @@ use apigw_doctor::model::kind::Kind;
 use apigw_doctor::model::limits::{self, Limits};
 use apigw_doctor::render::display::thousands;
 use apigw_doctor::render::report::{self, Options, Report};
-use apigw_doctor::render::{html, markdown};
+use apigw_doctor::render::{html, markdown, words};
 
 #[derive(Parser)]
 #[command(
@@ -267,7 +267,7 @@ fn now_ms() -> i64 {
 }
 
 fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
-    let config = config(args)?;
+    let mut config = config(args)?;
     let now = now_ms();
     let fetching = args.files.is_empty();
     let since = match (&args.since, fetching) {
@@ -282,18 +282,25 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         .map(|s| input::parse_time(s, now).map_err(|e| format!("--until: {e}")))
         .transpose()?;
     let window = Window { since, until };
+    let mut warnings = Vec::new();
+    // Fetch mode asks API Gateway (once the options are checked) for the groups to read and
+    // the integrations' limits, before the engine is built with those limits.
+    let source = if fetching {
+        Some(FetchSource::prepare(args, &mut config, &mut warnings)?)
+    } else {
+        None
+    };
     // Function logs given to the CLI, or fetched for the window, are whole exports of their
     // groups: an invocation absent from their span did not happen.
     let mut analyzer = Analyzer::new(&config).with_complete_function_logs();
     let mut sink = Windowed::new(&mut analyzer, window);
-    let mut warnings = Vec::new();
     // Some input could not be read: exit 3 (a stage without an access-log group is not that).
     let mut unreadable = false;
-    if fetching {
+    if let Some(source) = source {
         // Past --until, the lines of requests that started before it (see `Sink`).
         let end = window.until.map_or(now, |u| u + FETCH_GRACE_MS);
-        let (w, bad) = fetch(args, window.since.unwrap_or(0), end, &mut sink)?;
-        warnings = w;
+        let (w, bad) = source.fetch(window.since.unwrap_or(0), end, &mut sink)?;
+        warnings.extend(w);
         unreadable = bad;
     } else {
         let log_group = args.log_group.first().map_or("", String::as_str);
@@ -366,97 +373,131 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
     Ok(Outcome { out, status })
 }
 
-/// Reads the API's log groups from CloudWatch Logs into `analyzer`; returns warnings.
-fn fetch(
-    args: &AnalyzeArgs,
-    start_ms: i64,
-    end_ms: i64,
-    analyzer: &mut Windowed<'_, Analyzer<'_>>,
-) -> Result<(Vec<String>, bool), String> {
-    use apigw_doctor::aws::fetch::{Fetcher, Progress};
-    use std::io::IsTerminal;
+/// Fetch mode's source: the SDK clients on their runtime, and the log groups to read.
+struct FetchSource {
+    rt: tokio::runtime::Runtime,
+    fetcher: apigw_doctor::aws::fetch::Fetcher,
+    groups: Vec<String>,
+}
 
-    let mut groups = args.log_group.clone();
-    if groups.is_empty() && (args.api_id.is_none() || args.stage.is_none()) {
-        return Err("give FILE…, or --api-id and --stage (or --log-group) to read the logs from CloudWatch Logs".into());
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let show = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    rt.block_on(async {
-        let fetcher = Fetcher::new(args.region.clone()).await;
-        let mut warnings = Vec::new();
-        let mut unreadable = false;
-        let mut read_any = false;
+impl FetchSource {
+    /// Asks API Gateway for the stage's log groups and its integrations' limits, which go
+    /// into `config` below the explicit settings; what failed becomes a warning.
+    fn prepare(
+        args: &AnalyzeArgs,
+        config: &mut EngineConfig,
+        warnings: &mut Vec<String>,
+    ) -> Result<FetchSource, String> {
+        let mut groups = args.log_group.clone();
+        if groups.is_empty() && (args.api_id.is_none() || args.stage.is_none()) {
+            return Err("give FILE…, or --api-id and --stage (or --log-group) to read the logs from CloudWatch Logs".into());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let fetcher = rt.block_on(apigw_doctor::aws::fetch::Fetcher::new(args.region.clone()));
         if let (Some(api), Some(stage)) = (&args.api_id, &args.stage) {
-            let (found, w) = fetcher.stage_groups(api, stage).await;
-            warnings.extend(w);
-            for g in found {
+            let info = rt.block_on(fetcher.stage(api, stage));
+            warnings.extend(info.warnings);
+            if let Some(read) = &info.limits {
+                let (limits, notes) = std::mem::take(&mut config.limits).with_api_limits(read);
+                config.limits = limits;
+                warnings.extend(notes.iter().map(|n| words::limits::note(api, stage, n)));
+            }
+            for g in info.groups {
                 if !groups.contains(&g) {
                     groups.push(g);
                 }
             }
         }
-        let started = std::time::Instant::now();
-        let mut progress = Progress {
-            groups: groups.len(),
-            start_ms,
-            end_ms,
-            ..Progress::default()
-        };
-        for (i, group) in groups.iter().enumerate() {
-            progress.group_index = i + 1;
-            if !fetcher.group_exists(group).await.map_err(|e| e.to_string())? {
-                warnings.push(format!(
-                    "log group {group} does not exist (execution logging off for the stage, or another Region?)"
-                ));
-                continue;
-            }
-            read_any = true;
-            let before = analyzer.visitor.counters().clone();
-            let mut on_progress = |p: &Progress| {
-                if show {
-                    let done = p.done();
-                    let elapsed = started.elapsed().as_secs_f64();
-                    let eta = if done > 0.01 { elapsed / done - elapsed } else { f64::NAN };
-                    eprint!(
-                        "\r\x1b[K{} ({}/{}): {} events, {:.1} MB read, {:.0}% done{}",
-                        p.group,
-                        p.group_index,
-                        p.groups,
-                        thousands(p.events),
-                        p.bytes as f64 / 1e6,
-                        done * 100.0,
-                        if eta.is_finite() { format!(", ETA {eta:.0} s") } else { String::new() }
-                    );
-                }
+        Ok(FetchSource {
+            rt,
+            fetcher,
+            groups,
+        })
+    }
+
+    /// Reads the log groups from CloudWatch Logs into `analyzer`; returns warnings and
+    /// whether nothing could be read.
+    fn fetch(
+        self,
+        start_ms: i64,
+        end_ms: i64,
+        analyzer: &mut Windowed<'_, Analyzer<'_>>,
+    ) -> Result<(Vec<String>, bool), String> {
+        use apigw_doctor::aws::fetch::Progress;
+        use std::io::IsTerminal;
+
+        let FetchSource {
+            rt,
+            fetcher,
+            groups,
+        } = self;
+        let show = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        rt.block_on(async {
+            let mut warnings = Vec::new();
+            let mut unreadable = false;
+            let mut read_any = false;
+            let started = std::time::Instant::now();
+            let mut progress = Progress {
+                groups: groups.len(),
+                start_ms,
+                end_ms,
+                ..Progress::default()
             };
-            let mut sink = |e: apigw_doctor::aws::fetch::Event<'_>| {
-                let src = Source { log_group: e.group, log_stream: e.stream };
-                analyzer.add_event(src, e.id, e.timestamp, e.message);
-            };
-            fetcher
-                .read_group(group, start_ms, end_ms, &mut progress, &mut on_progress, &mut sink)
-                .await
-                .map_err(|e| e.to_string())?;
-            let after = analyzer.visitor.counters();
-            if after.log_events > before.log_events {
-                if let Some(w) = unrecognised_warning(group, "read from CloudWatch Logs", &before, after) {
-                    warnings.push(w);
-                    unreadable = true;
+            for (i, group) in groups.iter().enumerate() {
+                progress.group_index = i + 1;
+                if !fetcher.group_exists(group).await.map_err(|e| e.to_string())? {
+                    warnings.push(format!(
+                        "log group {group} does not exist (execution logging off for the stage, or another Region?)"
+                    ));
+                    continue;
+                }
+                read_any = true;
+                let before = analyzer.visitor.counters().clone();
+                let mut on_progress = |p: &Progress| {
+                    if show {
+                        let done = p.done();
+                        let elapsed = started.elapsed().as_secs_f64();
+                        let eta = if done > 0.01 { elapsed / done - elapsed } else { f64::NAN };
+                        eprint!(
+                            "\r\x1b[K{} ({}/{}): {} events, {:.1} MB read, {:.0}% done{}",
+                            p.group,
+                            p.group_index,
+                            p.groups,
+                            thousands(p.events),
+                            p.bytes as f64 / 1e6,
+                            done * 100.0,
+                            if eta.is_finite() { format!(", ETA {eta:.0} s") } else { String::new() }
+                        );
+                    }
+                };
+                let mut sink = |e: apigw_doctor::aws::fetch::Event<'_>| {
+                    let src = Source { log_group: e.group, log_stream: e.stream };
+                    analyzer.add_event(src, e.id, e.timestamp, e.message);
+                };
+                fetcher
+                    .read_group(group, start_ms, end_ms, &mut progress, &mut on_progress, &mut sink)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let after = analyzer.visitor.counters();
+                if after.log_events > before.log_events {
+                    if let Some(w) = unrecognised_warning(group, "read from CloudWatch Logs", &before, after) {
+                        warnings.push(w);
+                        unreadable = true;
+                    }
                 }
             }
-        }
-        if show {
-            eprintln!();
-        }
-        if !read_any {
-            unreadable = true;
-        }
-        Ok((warnings, unreadable))
-    })
+            if show {
+                eprintln!();
+            }
+            if !read_any {
+                unreadable = true;
+            }
+            Ok((warnings, unreadable))
+        })
+    }
 }
 
 /// Writes `out` to stdout; a closed pipe (`| head`) ends quietly with 141.

@@ -105,10 +105,13 @@ fn new_route(req: &Request, route: &str, config: &EngineConfig) -> RouteStats {
         stage: req.stage_or_unknown().to_owned(),
         route: Route::from_written(route.to_owned()),
     };
-    RouteStats {
-        limit_ms: config
+    let (limit_ms, limit_source) =
+        config
             .limits
-            .limit_ms(req.kind, &key.api_id, &key.stage, &key.route),
+            .limit(req.kind, &key.api_id, &key.stage, &key.route);
+    RouteStats {
+        limit_ms,
+        limit_source,
         key,
         api_kind: req.kind,
         requests: 0,

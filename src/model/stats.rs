@@ -1,6 +1,6 @@
 //! What a route's and a function's requests add up to: counts, censored percentiles, the verdict.
 
-use crate::model::limits::ApiKind;
+use crate::model::limits::{ApiKind, LimitSource};
 use crate::model::provenance::Provenance;
 use crate::model::route::Route;
 
@@ -96,6 +96,9 @@ pub struct RouteStats {
     pub key: RouteKey,
     pub api_kind: ApiKind,
     pub limit_ms: u64,
+    /// Where `limit_ms` came from (the JSON report's `limits` list).
+    #[serde(skip)]
+    pub limit_source: LimitSource,
     pub requests: u64,
     pub timeouts: u64,
     pub near_limit: u64,

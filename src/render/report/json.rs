@@ -97,6 +97,7 @@ pub(super) struct ReportJson<'a> {
     pub(super) summary: &'a Summary,
     pub(super) findings: Vec<FindingJson<'a>>,
     pub(super) routes: Vec<RouteJson<'a>>,
+    pub(super) limits: Vec<LimitJson<'a>>,
     pub(super) functions: &'a [crate::model::stats::FunctionStats],
     pub(super) timeline: &'a Timeline,
     pub(super) incidents: Vec<IncidentJson<'a>>,
@@ -124,5 +125,29 @@ impl<'a> RouteJson<'a> {
                     .unwrap_or_default(),
             })
             .collect()
+    }
+}
+
+/// The limit a route was held against and where it came from: `setting` (`--timeout-ms`,
+/// `--timeout-overrides`), `api` (the integration's `timeoutInMillis`, fetch mode) or
+/// `default` (the API type's).
+#[derive(Debug, serde::Serialize)]
+pub(super) struct LimitJson<'a> {
+    pub(super) api_id: &'a str,
+    pub(super) stage: &'a str,
+    pub(super) route: &'a str,
+    pub(super) limit_ms: u64,
+    pub(super) source: crate::model::limits::LimitSource,
+}
+
+impl<'a> LimitJson<'a> {
+    pub(super) fn new(r: &'a RouteStats) -> LimitJson<'a> {
+        LimitJson {
+            api_id: &r.key.api_id,
+            stage: &r.key.stage,
+            route: r.key.route.as_str(),
+            limit_ms: r.limit_ms,
+            source: r.limit_source,
+        }
     }
 }

@@ -4,5 +4,6 @@
 pub mod backend_run;
 pub mod cause;
 pub mod diagnosis;
+pub mod limits;
 pub mod remedy;
 pub mod route_health;
