@@ -899,3 +899,97 @@ fn two_accounts_with_the_same_api_get_an_incident_each() {
         "not an update of the first"
     );
 }
+
+/// A notifier that fails its first `failures` sends (as SNS does when throttled past
+/// its retries), then records like the dry run.
+struct Flaky {
+    failures: std::sync::atomic::AtomicUsize,
+    recorder: std::sync::Arc<apigw_doctor::monitor::recorder::Recorder>,
+}
+
+impl apigw_doctor::monitor::outputs::Notifier for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    fn send<'a>(
+        &'a self,
+        alert: &'a apigw_doctor::render::alert::Rendered,
+    ) -> apigw_doctor::monitor::outputs::OutputFuture<'a, bool> {
+        use std::sync::atomic::Ordering;
+        let left = self.failures.load(Ordering::SeqCst);
+        if left == 0 {
+            return self.recorder.send(alert);
+        }
+        self.failures.store(left - 1, Ordering::SeqCst);
+        let id = alert.id.clone();
+        Box::pin(async move {
+            Err(apigw_doctor::monitor::outputs::PublishError::Alert {
+                notifier: "flaky",
+                alert_id: id,
+                message: "Throttling: Rate exceeded".into(),
+            })
+        })
+    }
+}
+
+/// An incident that expired with no schedule tick to resolve it is replaced when its
+/// kind comes back; the `resolved` of the old one and the `firing` of the new one go out
+/// together. When that send fails, the retry sends both: the old incident's `resolved`
+/// is never lost (issue 22).
+#[test]
+fn a_resolved_lost_to_a_failed_send_after_a_replace_is_sent_on_the_retry() {
+    use apigw_doctor::monitor::recorder::Recorder;
+    use apigw_doctor::monitor::Ports;
+    use std::sync::Arc;
+    let env: std::collections::HashMap<String, String> = INCIDENT_ENV
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let flaky = Arc::new(Flaky {
+        failures: 0.into(),
+        recorder: recorder.clone(),
+    });
+    let mut ports = Ports::in_memory(&recorder);
+    ports.notifiers = vec![flaky.clone()];
+    let m = Recorded::with_ports(&config, ports, recorder);
+
+    let (_, p) = go(&m, &four_routes(1, T0, 3, 1), T0 + 60_000);
+    let first = automation(alerts(&p)[0])["incident_id"].clone();
+
+    // 20 minutes of quiet and no tick (INCIDENT_RESOLVE_SECONDS is 600), then timeouts
+    // again, and the first send of the invocation fails.
+    let later = T0 + 1_260_000;
+    let batch = four_routes(2, later, 3, 1);
+    flaky
+        .failures
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(m.handle_at(&batch, None, later + 60_000))
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(alerts(&m.take()).is_empty(), "nothing went out");
+
+    // Lambda's retry of the same batch: the old incident resolves, the new one fires.
+    let (s, p) = go(&m, &batch, later + 120_000);
+    let sent: Vec<(String, serde_json::Value)> = alerts(&p)
+        .iter()
+        .map(|a| {
+            let j = automation(a);
+            (j["status"].as_str().unwrap().to_owned(), j["incident_id"].clone())
+        })
+        .collect();
+    assert_eq!(s.alerts_sent, 2, "{sent:?}");
+    assert_eq!(sent[0], ("resolved".to_owned(), first.clone()));
+    assert_eq!(sent[1].0, "firing");
+    assert_ne!(sent[1].1, first);
+
+    // The schedule finds nothing more of the old incident to resolve.
+    let (s, _) = go(&m, &schedule(), later + 180_000);
+    assert_eq!(s.resolved, 0);
+}

@@ -36,6 +36,7 @@ impl Monitor {
                             before: None,
                             possibly_duplicate: false,
                             written: true,
+                            replaced_by: None,
                         }),
                         Ok(false) => {} // it got a new finding meanwhile, or another tick resolved it
                         Err(e) => {

@@ -24,6 +24,10 @@ pub(super) struct Step<'a> {
     pub(super) previous: Option<Incident>,
     /// Whether this step wrote the store (a fallback after a state error did not).
     pub(super) written: bool,
+    /// For a `resolved` of an expired incident that a new one replaced in the store: the
+    /// new one's version, so that an unsent `resolved` puts the old incident back and
+    /// Lambda's retry (or the schedule) resolves it again instead of losing it.
+    pub(super) replaced_by: Option<u64>,
 }
 
 /// The outcome of tracking one batch's incidents.
@@ -79,6 +83,7 @@ impl Monitor {
                         possibly_duplicate: true,
                         previous: None,
                         written: false,
+                        replaced_by: None,
                     });
                 }
             }
@@ -104,12 +109,13 @@ impl Monitor {
             if let Some(old) = o.resolved {
                 steps.push(Step {
                     status: Status::Resolved,
+                    previous: Some(old.clone()),
                     incident: old,
                     findings: Vec::new(),
                     before: None,
                     possibly_duplicate: false,
-                    previous: None,
-                    written: false,
+                    written: true,
+                    replaced_by: Some(o.next.version),
                 });
             }
             if let Some(status) = o.notify {
@@ -127,6 +133,7 @@ impl Monitor {
                         existing
                     },
                     written: true,
+                    replaced_by: None,
                 });
             }
             return Ok(steps);
@@ -144,14 +151,21 @@ impl Monitor {
             return Ok(());
         }
         let key = step.incident.key.store_key();
-        match (&step.previous, step.status) {
+        match (&step.previous, step.status, step.replaced_by) {
+            // An expired incident replaced by a new one: the old one back over the new
+            // (if nobody wrote since), so that the retry resolves it.
+            (Some(prev), Status::Resolved, Some(replaced)) => {
+                let mut back = prev.clone();
+                back.version = replaced + 1;
+                self.ports.incidents.put(&back, replaced).await.map(drop)
+            }
             // The incident was deleted (resolved): put it back.
-            (Some(prev), Status::Resolved) => {
+            (Some(prev), Status::Resolved, None) => {
                 let mut back = prev.clone();
                 back.version += 1;
                 self.ports.incidents.put(&back, 0).await.map(drop)
             }
-            (Some(prev), _) => {
+            (Some(prev), _, _) => {
                 let mut back = prev.clone();
                 back.version = step.incident.version + 1;
                 self.ports
@@ -160,7 +174,7 @@ impl Monitor {
                     .await
                     .map(drop)
             }
-            (None, _) => self
+            (None, _, _) => self
                 .ports
                 .incidents
                 .remove(&key, step.incident.version)
