@@ -962,9 +962,7 @@ fn a_resolved_lost_to_a_failed_send_after_a_replace_is_sent_on_the_retry() {
     // again, and the first send of the invocation fails.
     let later = T0 + 1_260_000;
     let batch = four_routes(2, later, 3, 1);
-    flaky
-        .failures
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    flaky.failures.store(1, std::sync::atomic::Ordering::SeqCst);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -981,7 +979,10 @@ fn a_resolved_lost_to_a_failed_send_after_a_replace_is_sent_on_the_retry() {
         .iter()
         .map(|a| {
             let j = automation(a);
-            (j["status"].as_str().unwrap().to_owned(), j["incident_id"].clone())
+            (
+                j["status"].as_str().unwrap().to_owned(),
+                j["incident_id"].clone(),
+            )
         })
         .collect();
     assert_eq!(s.alerts_sent, 2, "{sent:?}");
@@ -992,4 +993,29 @@ fn a_resolved_lost_to_a_failed_send_after_a_replace_is_sent_on_the_retry() {
     // The schedule finds nothing more of the old incident to resolve.
     let (s, _) = go(&m, &schedule(), later + 180_000);
     assert_eq!(s.resolved, 0);
+}
+
+/// An incident's `requests` counts every request of its routes while it is open, also
+/// those of batches that carried none of its findings (issue 22): the ground truth is the
+/// sum of the batches' requests on its four routes.
+#[test]
+fn incident_requests_count_every_request_of_its_routes() {
+    let mut env = INCIDENT_ENV.to_vec();
+    env.push(("INCIDENT_UPDATE_SECONDS", "300"));
+    let m = monitor(&env);
+    let (_, p) = go(&m, &four_routes(1, T0, 3, 1), T0 + 60_000);
+    assert_eq!(automation(alerts(&p)[0])["requests"], 16);
+    // Healthy: 3 answered requests on each route, no finding.
+    let (s, p) = go(&m, &four_routes(2, T0 + 60_000, 3, 0), T0 + 120_000);
+    assert_eq!((s.alerts_sent, s.state_errors), (0, 0));
+    assert!(alerts(&p).is_empty());
+    // 1 answered and 2 timeouts per route: 12 affected of 16 + 12 + 12 requests.
+    let (_, p) = go(&m, &four_routes(3, T0 + 300_000, 1, 2), T0 + 360_000);
+    let update = automation(alerts(&p)[0]);
+    assert_eq!(update["status"], "update");
+    assert_eq!(
+        (update["affected"].as_u64(), update["requests"].as_u64()),
+        (Some(12), Some(40))
+    );
+    assert_eq!(update["rate"], 0.3);
 }

@@ -39,6 +39,10 @@ pub struct Counters {
     /// The function's own output in its log group (read, not used: it is not unrecognised).
     pub application_lines: u64,
     pub unrecognised_lines: u64,
+    /// The accounts (`owner`) whose logs were read: open incidents of other accounts
+    /// do not take this batch's traffic ([`crate::engine::route_traffic`]).
+    #[serde(skip)]
+    pub accounts: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -180,6 +184,9 @@ impl<'c> Analyzer<'c> {
         let owner = Some(&*header.owner).filter(|o| !o.is_empty());
         if self.account.as_deref() != owner {
             self.account = owner.map(Arc::from);
+            if let Some(o) = owner {
+                self.counters.accounts.insert(o.to_owned());
+            }
         }
         if header.is_control() {
             self.counters.control_messages += 1;

@@ -513,6 +513,50 @@ mod tests {
         assert_eq!(g.last().unwrap().key.kind, Kind::Error);
     }
 
+    /// Issue 22: `requests` counts every request of the incident's routes in its window,
+    /// also those of batches without its findings, once, and only in its own account.
+    #[test]
+    fn an_open_incident_takes_the_traffic_of_its_routes_once() {
+        use crate::engine::route_traffic::add_route_traffic_with;
+        use std::collections::BTreeSet;
+        let f = Some(lambda("orders"));
+        let first = vec![finding(Kind::Timeout, "GET /a", f.clone(), T0)];
+        let g = group_with(&first, requests(&[("GET /a", 4)]));
+        let open = observe(None, &g[0], T0, Lifecycle::default()).next;
+        assert_eq!((open.affected, open.requests), (1, 4));
+        let none = BTreeSet::new();
+        // Healthy traffic: 6 more requests on GET /a, 9 on a route not in the incident.
+        let traffic = requests(&[("GET /a", 6), ("GET /z", 9)]);
+        let next = add_route_traffic_with(&open, &none, &[], &traffic).unwrap();
+        assert_eq!((next.affected, next.requests), (1, 10));
+        assert_eq!(next.routes["GET /a"].requests, 10);
+        assert_eq!(next.version, open.version + 1);
+        assert_eq!(
+            next.last_activity, open.last_activity,
+            "traffic is not activity"
+        );
+        // A batch whose findings on GET /a the lifecycle already counted adds nothing more.
+        let again = vec![finding(Kind::Timeout, "GET /a", f.clone(), T0 + 60_000)];
+        let counted = group_with(&again, requests(&[("GET /a", 6)]));
+        assert_eq!(
+            add_route_traffic_with(&open, &none, &counted, &traffic),
+            None
+        );
+        // No traffic on its routes: nothing to write.
+        assert_eq!(
+            add_route_traffic_with(&open, &none, &[], requests(&[("GET /z", 9)])),
+            None
+        );
+        // Another account's logs, or logs of no known account, do not count toward it.
+        let mut mine = open.clone();
+        mine.key.account = Some("111111111111".into());
+        let theirs = BTreeSet::from(["222222222222".to_owned()]);
+        assert_eq!(add_route_traffic_with(&mine, &theirs, &[], &traffic), None);
+        let ours = BTreeSet::from(["111111111111".to_owned()]);
+        assert!(add_route_traffic_with(&mine, &ours, &[], &traffic).is_some());
+        assert_eq!(add_route_traffic_with(&open, &theirs, &[], &traffic), None);
+    }
+
     #[test]
     fn severity_follows_impact() {
         use Severity::*;

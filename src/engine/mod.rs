@@ -12,5 +12,6 @@ pub mod input_visitor;
 pub mod orphans;
 pub mod request;
 pub mod requests;
+pub mod route_traffic;
 pub mod select;
 pub mod timeline;

@@ -28,6 +28,7 @@ pub mod outputs;
 pub mod pending;
 pub mod publish_metrics;
 pub mod recorder;
+pub mod route_traffic;
 pub mod seen_events;
 pub mod settings;
 pub mod state;
@@ -338,6 +339,7 @@ impl Monitor {
                 return Err(e);
             }
         };
+        state_errors += self.count_route_traffic(analysis, &groups, now).await;
         Ok(InvocationSummary {
             incidents: tracked.incidents,
             alerts_sent: sent,
