@@ -17,7 +17,7 @@ use crate::model::backend_run::Join;
 use crate::model::diagnosis::{Diagnosis, RouteHealth};
 use crate::model::finding::Finding;
 use crate::model::kind::{Cause, Kind};
-use crate::model::limits::{ApiKind, REST_DEFAULT_MS};
+use crate::model::limits::{ApiKind, LimitSource, REST_DEFAULT_MS};
 use crate::model::route::Route;
 use crate::model::stats::{FunctionStats, RouteKey, RouteStats, RouteVerdict};
 
@@ -68,7 +68,17 @@ pub(crate) fn routes(
             }
         };
         let stats = &mut routes[at];
-        let limit_ms = if req.kind == stats.api_kind {
+        let limit_ms = if req.streamed {
+            let k = &stats.key;
+            let (ms, source) = config
+                .limits
+                .limit_streamed(req.kind, &k.api_id, &k.stage, &k.route);
+            // The route's integration streams: its statistics hold the stream's limit.
+            if stats.limit_source == LimitSource::Default {
+                (stats.limit_ms, stats.limit_source) = (ms, source);
+            }
+            ms
+        } else if req.kind == stats.api_kind {
             stats.limit_ms
         } else {
             let k = &stats.key;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::logs::access_log::AccessRecord;
 use crate::logs::execution_log::{self, Line};
 use crate::logs::redact::redact;
-use crate::model::backend::Backend;
+use crate::model::backend::{is_streaming_uri, Backend};
 use crate::model::kind::Cause;
 use crate::model::limits::ApiKind;
 use crate::model::provenance::Provenance;
@@ -70,6 +70,9 @@ pub struct Request {
     pub error_lines: u32,
     /// `Endpoint request URI` or `Sending request to` was logged.
     pub endpoint_request_seen: bool,
+    /// The log says the response was streamed (REST `responseTransferMode` `STREAM`):
+    /// held against the stream's ceiling, not the buffered default.
+    pub streamed: bool,
     pub from_execution_log: bool,
     pub from_access_log: bool,
     /// The request reached its end in what we saw (final status, or an access record).
@@ -106,6 +109,7 @@ impl Request {
             info_lines: 0,
             error_lines: 0,
             endpoint_request_seen: false,
+            streamed: false,
             from_execution_log: false,
             from_access_log: false,
             completed: false,
@@ -178,18 +182,10 @@ impl Request {
                     set_once(&mut self.detail_mut().path_params, p)
                 }
             }
-            Line::EndpointRequestUri(uri) => {
-                self.endpoint_request_seen = true;
-                if self.backend.is_none() {
-                    self.backend = Backend::from_uri(uri).map(Box::new);
-                }
-            }
+            Line::EndpointRequestUri(uri) => self.endpoint(uri),
             Line::SendingRequest(uri) => {
-                self.endpoint_request_seen = true;
+                self.endpoint(uri);
                 self.set_detail_ts(|d| &mut d.sending_ts, ts);
-                if self.backend.is_none() {
-                    self.backend = Backend::from_uri(uri).map(Box::new);
-                }
             }
             Line::ReceivedResponse { status, latency_ms } => {
                 self.set_detail_ts(|d| &mut d.received_ts, ts);
@@ -263,6 +259,15 @@ impl Request {
         }
     }
 
+    /// `Endpoint request URI` or `Sending request to`: the backend, and whether it streams.
+    fn endpoint(&mut self, uri: &str) {
+        self.endpoint_request_seen = true;
+        self.streamed |= is_streaming_uri(uri);
+        if self.backend.is_none() {
+            self.backend = Backend::from_uri(uri).map(Box::new);
+        }
+    }
+
     /// Applies an access-log record (the same request's, or a request of its own).
     pub fn apply_access(&mut self, rec: &AccessRecord<'_>, ts: i64, shared: &mut SharedTexts) {
         self.from_access_log = true;
@@ -296,6 +301,7 @@ impl Request {
         if self.xray_trace_id.is_none() {
             self.xray_trace_id = own(&rec.xray_trace_id);
         }
+        self.streamed |= rec.is_streamed();
         if rec.resource_path.is_none() && rec.route_key.is_some() && !self.from_execution_log {
             self.kind = if rec.event_type.is_some() {
                 ApiKind::WebSocket
@@ -534,6 +540,7 @@ impl Request {
         self.info_lines += earlier.info_lines;
         self.error_lines += earlier.error_lines;
         self.endpoint_request_seen |= earlier.endpoint_request_seen;
+        self.streamed |= earlier.streamed;
         self.events += earlier.events;
         if !earlier.provenance.log_group.is_empty() {
             self.provenance = earlier.provenance;

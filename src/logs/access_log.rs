@@ -40,6 +40,8 @@ pub enum Field {
     EventType,
     /// `$context.xrayTraceId`: joins the request to its backend run (`backend_run`).
     XrayTraceId,
+    /// `$context.integration.responseTransferMode`: `BUFFERED` or `STREAMED` (REST).
+    ResponseTransferMode,
 }
 
 impl Field {
@@ -67,6 +69,7 @@ impl Field {
             "requestTime" => Field::RequestTime,
             "eventType" => Field::EventType,
             "xrayTraceId" => Field::XrayTraceId,
+            "integration.responseTransferMode" => Field::ResponseTransferMode,
             _ => return None,
         })
     }
@@ -93,6 +96,9 @@ impl Field {
             "requesttime" => Field::RequestTime,
             "eventtype" => Field::EventType,
             "xraytraceid" | "traceid" => Field::XrayTraceId,
+            "responsetransfermode" | "integrationresponsetransfermode" | "transfermode" => {
+                Field::ResponseTransferMode
+            }
             _ => return None,
         })
     }
@@ -252,6 +258,7 @@ pub struct AccessRecord<'a> {
     pub request_time_epoch: Option<i64>,
     pub event_type: Option<Cow<'a, str>>,
     pub xray_trace_id: Option<Cow<'a, str>>,
+    pub response_transfer_mode: Option<Cow<'a, str>>,
 }
 
 /// A JSON value as far as we care: text, a number, or nothing.
@@ -341,6 +348,7 @@ impl<'a> AccessRecord<'a> {
             Field::IntegrationError => &mut self.integration_error,
             Field::EventType => &mut self.event_type,
             Field::XrayTraceId => &mut self.xray_trace_id,
+            Field::ResponseTransferMode => &mut self.response_transfer_mode,
             _ => return,
         };
         if slot.is_none() {
@@ -385,6 +393,13 @@ impl<'a> AccessRecord<'a> {
         self.status.is_some()
             || self.integration_latency_ms.is_some()
             || self.error_response_type.is_some()
+    }
+
+    /// The gateway streamed the response (`STREAMED` in the log; the setting's `STREAM`).
+    pub fn is_streamed(&self) -> bool {
+        self.response_transfer_mode
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("STREAMED") || m.eq_ignore_ascii_case("STREAM"))
     }
 
     pub fn id(&self) -> Option<&str> {

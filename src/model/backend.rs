@@ -69,6 +69,18 @@ impl PrivateTarget {
     }
 }
 
+/// The Lambda invoke path of a REST integration that streams its response
+/// (`/2021-11-15/functions/<arn>/response-streaming-invocations`; buffered ones end in
+/// `/invocations`).
+const STREAMING_INVOCATIONS: &str = "/response-streaming-invocations";
+
+/// Whether an endpoint URI is a streaming Lambda invocation (its response is streamed).
+pub fn is_streaming_uri(uri: &str) -> bool {
+    uri.split(['?', '#'])
+        .next()
+        .is_some_and(|u| u.trim_end().ends_with(STREAMING_INVOCATIONS))
+}
+
 impl Backend {
     pub fn from_uri(uri: &str) -> Option<Backend> {
         let uri = uri.trim();
@@ -82,7 +94,10 @@ impl Backend {
         }
         if let Some(i) = rest.find("/functions/") {
             let tail = &rest[i + "/functions/".len()..];
-            let arn = tail.strip_suffix("/invocations").unwrap_or(tail);
+            let arn = tail
+                .strip_suffix(STREAMING_INVOCATIONS)
+                .or_else(|| tail.strip_suffix("/invocations"))
+                .unwrap_or(tail);
             if arn.starts_with("arn:") {
                 let parts: Vec<&str> = arn.split(':').collect();
                 // arn:aws:lambda:region:account:function:name[:qualifier]
@@ -149,6 +164,17 @@ impl fmt::Display for Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Lambda integration that streams its response is invoked on its own path
+    /// (aws/aws-cdk PR #36155, Lambda `InvokeWithResponseStream`): same function.
+    #[test]
+    fn a_streaming_lambda_invocation_names_its_function() {
+        let uri = "https://lambda.us-east-1.amazonaws.com/2021-11-15/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/response-streaming-invocations";
+        let b = Backend::from_uri(uri).unwrap();
+        assert_eq!(b.lambda_name(), Some("chat"));
+        assert!(is_streaming_uri(uri));
+        assert!(!is_streaming_uri("https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:f/invocations"));
+    }
 
     #[test]
     fn kinds() {

@@ -14,6 +14,9 @@ pub const HTTP_DEFAULT_MS: u64 = 30_000;
 pub const MIN_MS: u64 = 50;
 /// A sanity bound on overrides (raised REST limits are reported up to 300 s).
 pub const MAX_MS: u64 = 900_000;
+/// A streamed REST response (`responseTransferMode` `STREAM`) may run 15 minutes
+/// (docs/reference/limits-and-streaming.md §3).
+pub const STREAM_MAX_MS: u64 = 900_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,6 +60,9 @@ pub enum LimitSource {
     Api,
     /// The API type's default (29 s REST and WebSocket, 30 s HTTP).
     Default,
+    /// The log says: a streamed response (access log `STREAMED`, or the Lambda
+    /// `response-streaming-invocations` path), held against the 15-minute ceiling.
+    Log,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +148,22 @@ impl Limits {
         match self.best(LimitSource::Api, api_id, stage, route) {
             Some(ms) => (ms, LimitSource::Api),
             None => (kind.default_limit_ms(), LimitSource::Default),
+        }
+    }
+
+    /// [`Limits::limit`] for a request whose log says its response was streamed: an
+    /// explicit setting or the integration's own timeout still wins; else the stream's
+    /// 15-minute ceiling, never the buffered 29 s default.
+    pub fn limit_streamed(
+        &self,
+        kind: ApiKind,
+        api_id: &str,
+        stage: &str,
+        route: &Route,
+    ) -> (u64, LimitSource) {
+        match self.limit(kind, api_id, stage, route) {
+            (_, LimitSource::Default) => (STREAM_MAX_MS, LimitSource::Log),
+            known => known,
         }
     }
 

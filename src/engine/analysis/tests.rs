@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::kind::Cause;
+use crate::model::limits::LimitSource;
 use crate::model::stats::RouteVerdict;
 
 use crate::model::diagnosis::{Gap, Remedy, Shown, What};
@@ -417,4 +418,68 @@ fn near_limit_threshold_is_exact() {
     let c = EngineConfig::default();
     assert_eq!(c.near_limit_ms(29_000), 23_200);
     assert_eq!(c.near_limit_ms(30_000), 24_000);
+}
+
+/// A streamed REST response (`responseTransferMode` `STREAM`, 2025) may run 15 minutes
+/// and its `integrationLatency` lasts until the stream ends (AWS's "Troubleshoot response
+/// streaming" page, docs/reference/limits-and-streaming.md §3): a 10-minute stream the
+/// access log marks `STREAMED` is fine, the same record buffered is over its limit.
+#[test]
+fn a_streamed_response_is_held_against_the_streams_ceiling() {
+    let record = |id: &str, mode: &str| {
+        format!(
+            r#"{{"requestId":"{id}","apiId":"abc123","stage":"prod","httpMethod":"GET","resourcePath":"/chat","status":"200","integrationLatency":"600000","responseTransferMode":"{mode}"}}"#
+        )
+    };
+    let a = analyse(&EngineConfig::default(), &[record("s1", "STREAMED")]);
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let r = route(&a, "GET /chat");
+    assert_eq!((r.limit_ms, r.limit_source), (900_000, LimitSource::Log));
+    assert_eq!((r.requests, r.timeouts, r.near_limit), (1, 0, 0));
+    let a = analyse(&EngineConfig::default(), &[record("b1", "BUFFERED")]);
+    assert_eq!(
+        (a.findings[0].limit_ms, route(&a, "GET /chat").limit_source),
+        (29_000, LimitSource::Default)
+    );
+    // A streamed request the gateway says timed out is still a timeout, at its ceiling.
+    let timed_out = r#"{"requestId":"t1","apiId":"abc123","stage":"prod","httpMethod":"GET","resourcePath":"/chat","status":"504","responseType":"INTEGRATION_TIMEOUT","integration.responseTransferMode":"STREAMED"}"#;
+    let a = analyse(&EngineConfig::default(), &[timed_out.to_owned()]);
+    assert_eq!(
+        (a.findings[0].kind, a.findings[0].limit_ms),
+        (Kind::Timeout, 900_000)
+    );
+    // An explicit setting still wins over the ceiling.
+    let mut config = EngineConfig::default();
+    config.limits = config.limits.with_overrides("abc123=120000").unwrap();
+    let a = analyse(&config, &[record("s2", "STREAMED")]);
+    assert_eq!(a.findings[0].limit_ms, 120_000);
+}
+
+/// Execution logs of a streaming Lambda integration name Lambda's streaming invoke path
+/// (aws/aws-cdk PR #36155): the request is streamed, its function is read from the path.
+#[test]
+fn a_streamed_response_is_known_from_the_lambda_streaming_path() {
+    let config = EngineConfig::default();
+    let mut a = Analyzer::new(&config);
+    let exec = Source {
+        log_group: "API-Gateway-Execution-Logs_abc123/prod",
+        log_stream: "s",
+    };
+    let id = "cccccccc-0000-4000-8000-000000000003";
+    for (i, line) in [
+        format!("({id}) Starting execution for request: {id}"),
+        format!("({id}) HTTP Method: POST, Resource Path: /chat"),
+        format!("({id}) Endpoint request URI: https://lambda.us-east-1.amazonaws.com/2021-11-15/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/response-streaming-invocations"),
+        format!("({id}) Received response. Status: 200, Integration latency: 45000 ms"),
+        format!("({id}) Method completed with status: 200"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
+    }
+    let (a, _) = a.finish();
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let r = route(&a, "POST /chat");
+    assert_eq!((r.limit_ms, r.limit_source), (900_000, LimitSource::Log));
 }

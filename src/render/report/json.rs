@@ -129,8 +129,9 @@ impl<'a> RouteJson<'a> {
 }
 
 /// The limit a route was held against and where it came from: `setting` (`--timeout-ms`,
-/// `--timeout-overrides`), `api` (the integration's `timeoutInMillis`, fetch mode) or
-/// `default` (the API type's).
+/// `--timeout-overrides`), `api` (the integration's `timeoutInMillis`, fetch mode),
+/// `log` (the log says the response was streamed: the 15-minute ceiling) or `default`
+/// (the API type's).
 #[derive(Debug, serde::Serialize)]
 pub(super) struct LimitJson<'a> {
     pub(super) api_id: &'a str,
