@@ -254,7 +254,7 @@ pub struct ApiLimits {
     pub integrations: Vec<IntegrationLimit>,
 }
 
-/// What turning [`ApiLimits`] into limits noticed (words: `render::words::limits`).
+/// What turning [`ApiLimits`] into limits noticed (their words are made in render/words/limits.rs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitNote {
     /// The integration claims more than its endpoint allows: it is held at the cap.
