@@ -13,12 +13,17 @@ use common::repo;
 /// 2026-11-25T10:05:00Z: five minutes after the sample events.
 const NOW: i64 = 1_795_601_100_000;
 
-fn monitor(env: &[(&str, &str)]) -> Recorded {
+/// The Lambda's configuration from these environment variables only.
+fn config(env: &[(&str, &str)]) -> Config {
     let env: std::collections::HashMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap())
+    Config::from_lookup(|k| env.get(k).cloned()).unwrap()
+}
+
+fn monitor(env: &[(&str, &str)]) -> Recorded {
+    Recorded::new(&config(env))
 }
 
 fn event(name: &str) -> Vec<u8> {
@@ -553,11 +558,7 @@ fn failing_store(config: &Config) -> Recorded {
 
 #[test]
 fn a_failing_state_store_still_alerts_marked_possibly_duplicate() {
-    let env: std::collections::HashMap<String, String> = INCIDENT_ENV
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let m = failing_store(&Config::from_lookup(|k| env.get(k).cloned()).unwrap());
+    let m = failing_store(&config(INCIDENT_ENV));
     let (s, p) = go(&m, &four_routes(1, T0, 1, 1), T0 + 60_000);
     assert_eq!(s.alerts_sent, 1, "the alert is not lost");
     assert!(
@@ -817,7 +818,7 @@ fn requests_by_route(p: &[Published]) -> Vec<(String, f64)> {
 fn a_request_split_between_containers_is_counted_once_on_its_route() {
     use apigw_doctor::monitor::state::MemoryStore;
     let shared = std::sync::Arc::new(MemoryStore::default());
-    let container = || Recorded::shared(&Config::from_lookup(|_| None).unwrap(), &shared);
+    let container = || Recorded::shared(&config(&[]), &shared);
     let (a, b) = (container(), container());
     let (start, end) = split_request(24_000);
     let (s, p) = go(&b, &end, T0 + 60_000);
@@ -851,7 +852,7 @@ fn a_request_split_between_containers_is_counted_once_on_its_route() {
 /// never lost, and the failed write counts in `StateErrors`.
 #[test]
 fn a_failing_state_store_counts_the_split_end_where_it_arrives() {
-    let m = failing_store(&Config::from_lookup(|_| None).unwrap());
+    let m = failing_store(&config(&[]));
     let (_, end) = split_request(300);
     let (s, p) = go(&m, &end, T0 + 60_000);
     assert_eq!((s.joining.failed, s.joining.deferred), (1, 0));
@@ -941,11 +942,7 @@ fn a_resolved_lost_to_a_failed_send_after_a_replace_is_sent_on_the_retry() {
     use apigw_doctor::monitor::recorder::Recorder;
     use apigw_doctor::monitor::Ports;
     use std::sync::Arc;
-    let env: std::collections::HashMap<String, String> = INCIDENT_ENV
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let config = config(INCIDENT_ENV);
     let recorder = Arc::new(Recorder::default());
     let flaky = Arc::new(Flaky {
         failures: 0.into(),

@@ -71,6 +71,17 @@ pub(crate) fn analyse(config: &EngineConfig, records: &[String]) -> Analysis {
     a.finish().0
 }
 
+/// Execution-log lines of API abc123/prod in, one event each, all at one time.
+fn feed_exec(a: &mut Analyzer<'_>, lines: &[&str]) {
+    let exec = Source {
+        log_group: "API-Gateway-Execution-Logs_abc123/prod",
+        log_stream: "s",
+    };
+    for (i, line) in lines.iter().enumerate() {
+        a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
+    }
+}
+
 pub(crate) fn rest(id: &str, route: &str, status: u16, latency: u64) -> String {
     let (method, path) = route.split_once(' ').unwrap();
     let timeout = if status == 504 {
@@ -281,22 +292,16 @@ fn an_answer_above_the_limit_says_the_limit_is_wrong() {
 fn orphaned_timeouts_on_an_info_stage_do_not_ask_for_info_logging() {
     let config = EngineConfig::default();
     let mut a = Analyzer::new(&config);
-    let exec = Source {
-        log_group: "API-Gateway-Execution-Logs_abc123/prod",
-        log_stream: "s",
-    };
-    for (i, line) in [
-        "(aaaaaaaa-0000-4000-8000-000000000001) Starting execution for request: aaaaaaaa-0000-4000-8000-000000000001",
-        "(aaaaaaaa-0000-4000-8000-000000000001) HTTP Method: GET, Resource Path: /health",
-        "(aaaaaaaa-0000-4000-8000-000000000001) Method completed with status: 200",
-        "(bbbbbbbb-0000-4000-8000-000000000002) Execution failed due to a timeout error",
-        "(bbbbbbbb-0000-4000-8000-000000000002) Method completed with status: 504",
-    ]
-    .iter()
-    .enumerate()
-    {
-        a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
-    }
+    feed_exec(
+        &mut a,
+        &[
+            "(aaaaaaaa-0000-4000-8000-000000000001) Starting execution for request: aaaaaaaa-0000-4000-8000-000000000001",
+            "(aaaaaaaa-0000-4000-8000-000000000001) HTTP Method: GET, Resource Path: /health",
+            "(aaaaaaaa-0000-4000-8000-000000000001) Method completed with status: 200",
+            "(bbbbbbbb-0000-4000-8000-000000000002) Execution failed due to a timeout error",
+            "(bbbbbbbb-0000-4000-8000-000000000002) Method completed with status: 504",
+        ],
+    );
     // The orphan's access-log record names its route.
     let access = Source {
         log_group: "api-access",
@@ -377,23 +382,17 @@ fn runs_that_share_a_synthetic_id_stay_separate_findings() {
 fn an_aws_service_4xx_is_an_integration_role_finding() {
     let config = EngineConfig::default();
     let mut a = Analyzer::new(&config);
-    let src = Source {
-        log_group: "API-Gateway-Execution-Logs_abc123/prod",
-        log_stream: "s",
-    };
-    for (i, line) in [
-        "(cccccccc-0000-4000-8000-000000000003) Starting execution for request: cccccccc-0000-4000-8000-000000000003",
-        "(cccccccc-0000-4000-8000-000000000003) HTTP Method: POST, Resource Path: /jobs",
-        "(cccccccc-0000-4000-8000-000000000003) Method request path: {}",
-        "(cccccccc-0000-4000-8000-000000000003) Sending request to https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
-        "(cccccccc-0000-4000-8000-000000000003) Received response. Status: 403, Integration latency: 12 ms",
-        "(cccccccc-0000-4000-8000-000000000003) Method completed with status: 200",
-    ]
-    .iter()
-    .enumerate()
-    {
-        a.add_event(src, &i.to_string(), 1_764_064_800_000, line);
-    }
+    feed_exec(
+        &mut a,
+        &[
+            "(cccccccc-0000-4000-8000-000000000003) Starting execution for request: cccccccc-0000-4000-8000-000000000003",
+            "(cccccccc-0000-4000-8000-000000000003) HTTP Method: POST, Resource Path: /jobs",
+            "(cccccccc-0000-4000-8000-000000000003) Method request path: {}",
+            "(cccccccc-0000-4000-8000-000000000003) Sending request to https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+            "(cccccccc-0000-4000-8000-000000000003) Received response. Status: 403, Integration latency: 12 ms",
+            "(cccccccc-0000-4000-8000-000000000003) Method completed with status: 200",
+        ],
+    );
     let (a, _) = a.finish();
     let f = &a.findings[0];
     assert_eq!((f.kind, f.cause), (Kind::Error, Cause::AwsServiceRejected));
@@ -461,23 +460,16 @@ fn a_streamed_response_is_held_against_the_streams_ceiling() {
 fn a_streamed_response_is_known_from_the_lambda_streaming_path() {
     let config = EngineConfig::default();
     let mut a = Analyzer::new(&config);
-    let exec = Source {
-        log_group: "API-Gateway-Execution-Logs_abc123/prod",
-        log_stream: "s",
-    };
-    let id = "cccccccc-0000-4000-8000-000000000003";
-    for (i, line) in [
-        format!("({id}) Starting execution for request: {id}"),
-        format!("({id}) HTTP Method: POST, Resource Path: /chat"),
-        format!("({id}) Endpoint request URI: https://lambda.us-east-1.amazonaws.com/2021-11-15/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/response-streaming-invocations"),
-        format!("({id}) Received response. Status: 200, Integration latency: 45000 ms"),
-        format!("({id}) Method completed with status: 200"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        a.add_event(exec, &i.to_string(), 1_764_064_800_000, line);
-    }
+    feed_exec(
+        &mut a,
+        &[
+            "(dddddddd-0000-4000-8000-000000000004) Starting execution for request: dddddddd-0000-4000-8000-000000000004",
+            "(dddddddd-0000-4000-8000-000000000004) HTTP Method: POST, Resource Path: /chat",
+            "(dddddddd-0000-4000-8000-000000000004) Endpoint request URI: https://lambda.us-east-1.amazonaws.com/2021-11-15/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/response-streaming-invocations",
+            "(dddddddd-0000-4000-8000-000000000004) Received response. Status: 200, Integration latency: 45000 ms",
+            "(dddddddd-0000-4000-8000-000000000004) Method completed with status: 200",
+        ],
+    );
     let (a, _) = a.finish();
     assert!(a.findings.is_empty(), "{:?}", a.findings);
     let r = route(&a, "POST /chat");
