@@ -229,7 +229,7 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-/// `[FIRING] 504 timeouts 80/100 (80%) GET /reports/{reportId} · a1b2c3d4e5/prod`:
+/// `[FIRING] 504 timeouts 80 of 100 (80%) GET /reports/{reportId} · a1b2c3d4e5/prod`:
 /// the route before the API id, so that a cut keeps what tells incidents apart.
 pub fn subject(n: &Notice<'_>) -> String {
     let i = n.incident;
@@ -568,7 +568,7 @@ fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
     let route_list: Vec<String> = routes
         .iter()
         .take(5)
-        .map(|(r, req, aff)| format!("{r} ({aff}/{req})"))
+        .map(|(r, req, aff)| format!("{r} {}", crate::render::display::rate(*aff, *req)))
         .collect();
     let more = routes.len().saturating_sub(5);
     let route_text = match routes.len() {

@@ -27,7 +27,7 @@ pub(super) fn chatbot_json(
     let route_codes: Vec<String> = routes
         .iter()
         .take(5)
-        .map(|(r, req, aff)| format!("{} {aff}/{req}", code(r)))
+        .map(|(r, req, aff)| format!("{} {}", code(r), crate::render::display::rate(*aff, *req)))
         .collect();
     let _ = write!(
         d,
