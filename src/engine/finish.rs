@@ -68,23 +68,17 @@ pub(crate) fn routes(
             }
         };
         let stats = &mut routes[at];
-        let limit_ms = if req.streamed {
-            let k = &stats.key;
-            let (ms, source) = config
-                .limits
-                .limit_streamed(req.kind, &k.api_id, &k.stage, &k.route);
-            // The route's integration streams: its statistics hold the stream's limit.
-            if stats.limit_source == LimitSource::Default {
-                (stats.limit_ms, stats.limit_source) = (ms, source);
-            }
-            ms
-        } else if req.kind == stats.api_kind {
+        let limit_ms = if req.kind == stats.api_kind && !req.streamed {
             stats.limit_ms
         } else {
             let k = &stats.key;
-            config
-                .limits
-                .limit_ms(req.kind, &k.api_id, &k.stage, &k.route)
+            let (ms, source) = req.limit(&config.limits, &k.api_id, &k.stage, &k.route);
+            // A streamed request on a route first seen buffered: the route streams, its
+            // statistics hold the stream's limit.
+            if req.streamed && stats.limit_source == LimitSource::Default {
+                (stats.limit_ms, stats.limit_source) = (ms, source);
+            }
+            ms
         };
         let verdict = findings::classify(req, limit_ms, ppm);
         count(stats, req, limit_ms, verdict.map(|v| v.0));
@@ -115,10 +109,7 @@ fn new_route(req: &Request, route: &str, config: &EngineConfig) -> RouteStats {
         stage: req.stage_or_unknown().to_owned(),
         route: Route::from_written(route.to_owned()),
     };
-    let (limit_ms, limit_source) =
-        config
-            .limits
-            .limit(req.kind, &key.api_id, &key.stage, &key.route);
+    let (limit_ms, limit_source) = req.limit(&config.limits, &key.api_id, &key.stage, &key.route);
     RouteStats {
         limit_ms,
         limit_source,

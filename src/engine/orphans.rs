@@ -95,12 +95,13 @@ pub fn wanted<'a>(
             }
             (group, None)
         };
-        let limit = limits.limit_ms(
-            r.kind,
+        let (limit, _) = r.limit(
+            limits,
             r.api_id.as_deref().unwrap_or(""),
             r.stage.as_deref().unwrap_or(""),
             &Route::unknown(),
-        ) as i64;
+        );
+        let limit = limit as i64;
         out.push(Wanted {
             request_id: r.id.clone(),
             log_group,
@@ -225,5 +226,22 @@ mod tests {
             (w[0].log_group.as_str(), w[0].log_stream.as_deref()),
             (GROUP, None)
         );
+    }
+
+    /// A streamed response may run 15 minutes: its lines are looked up that far back.
+    #[test]
+    fn a_streamed_orphan_is_looked_up_over_the_streams_ceiling() {
+        let config = EngineConfig::default();
+        let mut a = Analyzer::new(&config);
+        let src = Source {
+            log_group: "access-logs",
+            log_stream: "s",
+        };
+        let rec = format!(
+            r#"{{"requestId":"{ID}","apiId":"abc123","stage":"prod","httpMethod":"GET","resourcePath":"/chat","status":"504","errorResponseType":"INTEGRATION_TIMEOUT","responseTransferMode":"STREAMED"}}"#
+        );
+        a.add_event(src, "e1", 2_000_000, &rec);
+        let w = wanted(a.requests(), &config.limits, |g| g == GROUP);
+        assert_eq!(w[0].end_ms - w[0].start_ms, 900_000 + LOOKBACK_SLACK_MS);
     }
 }

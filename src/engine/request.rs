@@ -10,7 +10,7 @@ use crate::logs::execution_log::{self, Line};
 use crate::logs::redact::redact;
 use crate::model::backend::{is_streaming_uri, Backend};
 use crate::model::kind::Cause;
-use crate::model::limits::ApiKind;
+use crate::model::limits::{ApiKind, LimitSource, Limits};
 use crate::model::provenance::Provenance;
 use crate::model::route::{self, Route};
 
@@ -256,6 +256,22 @@ impl Request {
             | Line::Unauthorized
             | Line::Info
             | Line::Unrecognised => {}
+        }
+    }
+
+    /// The limit this request is held against on `route` of `api_id`/`stage`, and its
+    /// source: a streamed response against the stream's ceiling, not the buffered default.
+    pub fn limit(
+        &self,
+        limits: &Limits,
+        api_id: &str,
+        stage: &str,
+        route: &Route,
+    ) -> (u64, LimitSource) {
+        if self.streamed {
+            limits.limit_streamed(self.kind, api_id, stage, route)
+        } else {
+            limits.limit(self.kind, api_id, stage, route)
         }
     }
 
