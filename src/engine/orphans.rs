@@ -207,18 +207,26 @@ mod tests {
         assert_eq!(t.timestamp, Some(99_000));
     }
 
-    #[test]
-    fn access_log_errors_need_a_subscribed_execution_group() {
-        let config = EngineConfig::default();
-        let mut a = Analyzer::new(&config);
+    /// An analyzer that has read one access-log record of request `ID` on abc123/prod.
+    fn after_access_record<'c>(config: &'c EngineConfig, fields: &str, ts: i64) -> Analyzer<'c> {
+        let mut a = Analyzer::new(config);
         let src = Source {
             log_group: "access-logs",
             log_stream: "s",
         };
-        let rec = format!(
-            r#"{{"requestId":"{ID}","apiId":"abc123","stage":"prod","httpMethod":"GET","resourcePath":"/x","status":"504","integrationLatency":"29001","errorResponseType":"INTEGRATION_TIMEOUT"}}"#
+        let rec = format!(r#"{{"requestId":"{ID}","apiId":"abc123","stage":"prod",{fields}}}"#);
+        a.add_event(src, "e1", ts, &rec);
+        a
+    }
+
+    #[test]
+    fn access_log_errors_need_a_subscribed_execution_group() {
+        let config = EngineConfig::default();
+        let a = after_access_record(
+            &config,
+            r#""httpMethod":"GET","resourcePath":"/x","status":"504","integrationLatency":"29001","errorResponseType":"INTEGRATION_TIMEOUT""#,
+            200_000,
         );
-        a.add_event(src, "e1", 200_000, &rec);
         assert!(wanted(a.requests(), &config.limits, |_| false).is_empty());
         let w = wanted(a.requests(), &config.limits, |g| g == GROUP);
         assert_eq!(w.len(), 1);
@@ -232,15 +240,11 @@ mod tests {
     #[test]
     fn a_streamed_orphan_is_looked_up_over_the_streams_ceiling() {
         let config = EngineConfig::default();
-        let mut a = Analyzer::new(&config);
-        let src = Source {
-            log_group: "access-logs",
-            log_stream: "s",
-        };
-        let rec = format!(
-            r#"{{"requestId":"{ID}","apiId":"abc123","stage":"prod","httpMethod":"GET","resourcePath":"/chat","status":"504","errorResponseType":"INTEGRATION_TIMEOUT","responseTransferMode":"STREAMED"}}"#
+        let a = after_access_record(
+            &config,
+            r#""httpMethod":"GET","resourcePath":"/chat","status":"504","errorResponseType":"INTEGRATION_TIMEOUT","responseTransferMode":"STREAMED""#,
+            2_000_000,
         );
-        a.add_event(src, "e1", 2_000_000, &rec);
         let w = wanted(a.requests(), &config.limits, |g| g == GROUP);
         assert_eq!(w[0].end_ms - w[0].start_ms, 900_000 + LOOKBACK_SLACK_MS);
     }

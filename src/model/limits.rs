@@ -125,13 +125,9 @@ impl Limits {
         Ok(self)
     }
 
-    /// The limit for a request: the most specific explicit override, else `--timeout-ms`,
-    /// else the most specific limit read from the API, else the type's default.
-    pub fn limit_ms(&self, kind: ApiKind, api_id: &str, stage: &str, route: &Route) -> u64 {
-        self.limit(kind, api_id, stage, route).0
-    }
-
-    /// [`Limits::limit_ms`] and where that limit came from.
+    /// The limit for a request and where it came from: the most specific explicit
+    /// override, else `--timeout-ms`, else the most specific limit read from the API, else
+    /// the type's default.
     pub fn limit(
         &self,
         kind: ApiKind,
@@ -356,16 +352,16 @@ mod tests {
             .unwrap();
         let r = Route::new("POST", "/orders");
         let other = Route::new("GET", "/x");
-        assert_eq!(l.limit_ms(ApiKind::Rest, "abc123", "prod", &r), 50_000);
-        assert_eq!(l.limit_ms(ApiKind::Rest, "abc123", "prod", &other), 45_000);
-        assert_eq!(l.limit_ms(ApiKind::Rest, "abc123", "dev", &other), 60_000);
-        assert_eq!(l.limit_ms(ApiKind::Rest, "zzz", "dev", &other), 29_000);
-        assert_eq!(l.limit_ms(ApiKind::Http, "zzz", "dev", &other), 30_000);
+        assert_eq!(l.limit(ApiKind::Rest, "abc123", "prod", &r).0, 50_000);
+        assert_eq!(l.limit(ApiKind::Rest, "abc123", "prod", &other).0, 45_000);
+        assert_eq!(l.limit(ApiKind::Rest, "abc123", "dev", &other).0, 60_000);
+        assert_eq!(l.limit(ApiKind::Rest, "zzz", "dev", &other).0, 29_000);
+        assert_eq!(l.limit(ApiKind::Http, "zzz", "dev", &other).0, 30_000);
         let d = Limits {
             default_ms: Some(10_000),
             ..Limits::default()
         };
-        assert_eq!(d.limit_ms(ApiKind::Http, "zzz", "dev", &other), 10_000);
+        assert_eq!(d.limit(ApiKind::Http, "zzz", "dev", &other).0, 10_000);
     }
 
     #[test]
