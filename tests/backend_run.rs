@@ -174,6 +174,7 @@ fn alerts_for_read_with_a_cold_start_and_not_reached() {
             before: None,
             possibly_duplicate: false,
             now,
+            changes: apigw_doctor::engine::changes::ChangeEvidence::NotConfigured,
         };
         let r = alert::render(&n, &AlertContext::default());
         insta::assert_snapshot!(format!("{name}-email"), &r.email);

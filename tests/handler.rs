@@ -9,6 +9,7 @@ use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::recorder::Published;
 use common::repo;
+use common::rest_batch::{rid, Batch, Outcome, ACCOUNT};
 
 /// 2026-11-25T10:05:00Z: five minutes after the sample events.
 const NOW: i64 = 1_795_601_100_000;
@@ -149,106 +150,7 @@ fn the_same_batch_twice_alerts_once() {
 
 // ---------------------------------------------------------------- built batches
 
-const ACCOUNT: &str = "123456789012";
 const API: &str = "a1b2c3d4e5";
-
-fn fn_uri(name: &str) -> String {
-    format!("https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}/invocations")
-}
-
-/// Execution-log lines of REST requests (INFO level), as a subscription batch.
-struct Batch {
-    api: String,
-    events: Vec<serde_json::Value>,
-    serial: u64,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Outcome {
-    Ok(u64),
-    Timeout,
-    Permissions,
-}
-
-impl Batch {
-    fn new(api: &str, serial: u64) -> Batch {
-        Batch {
-            api: api.to_owned(),
-            events: Vec::new(),
-            serial,
-        }
-    }
-
-    fn line(&mut self, ts: i64, rid: &str, text: &str) {
-        let n = self.events.len();
-        self.events.push(serde_json::json!({
-            "id": format!("3{:05}{ts:020}{n:030}", self.serial),
-            "timestamp": ts,
-            "message": format!("({rid}) {text}"),
-        }));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn request(
-        &mut self,
-        rid: &str,
-        t: i64,
-        method: &str,
-        template: &str,
-        path: &str,
-        function: &str,
-        outcome: Outcome,
-    ) {
-        let api = self.api.clone();
-        let uri = fn_uri(function);
-        self.line(
-            t,
-            rid,
-            &format!("Verifying Usage Plan for request: {rid}. API Key:  API Stage: {api}/prod"),
-        );
-        self.line(t, rid, &format!("API Key authorized because method '{method} {template}' does not require API Key. Request will not contribute to throttle or quota limits"));
-        self.line(t, rid, &format!("Starting execution for request: {rid}"));
-        self.line(
-            t,
-            rid,
-            &format!("HTTP Method: {method}, Resource Path: {path}"),
-        );
-        self.line(t + 1, rid, &format!("Endpoint request URI: {uri}"));
-        self.line(t + 1, rid, &format!("Sending request to {uri}"));
-        match outcome {
-            Outcome::Ok(latency) => {
-                let at = t + 1 + latency as i64;
-                self.line(
-                    at,
-                    rid,
-                    &format!("Received response. Status: 200, Integration latency: {latency} ms"),
-                );
-                self.line(at, rid, "Successfully completed execution");
-                self.line(at, rid, "Method completed with status: 200");
-            }
-            Outcome::Timeout => {
-                self.line(t + 29_004, rid, "Execution failed due to a timeout error");
-                self.line(t + 29_004, rid, "Method completed with status: 504");
-            }
-            Outcome::Permissions => {
-                self.line(t + 12, rid, "Execution failed due to configuration error: Invalid permissions on Lambda function");
-                self.line(t + 12, rid, "Method completed with status: 500");
-            }
-        }
-    }
-
-    fn event(&self) -> Vec<u8> {
-        common::subscription::lambda_event(
-            &format!("API-Gateway-Execution-Logs_{}/prod", self.api),
-            "6f1c2a3b4d5e6f708192a3b4c5d6e7f8",
-            &self.events,
-        )
-    }
-}
-
-fn rid(n: u64) -> String {
-    format!("5eed0000-0000-4000-8000-{n:012}")
-}
 
 const ROUTES: [(&str, &str, &str); 4] = [
     ("GET", "/reports/{reportId}", "/reports/rep-1"),

@@ -6,6 +6,8 @@
 //!   `version` the optimistic-concurrency version, `expires_at` the TTL;
 //! - batch claims: `pk = "batch#<key>"`, `sk = "claim"`, with `status`
 //!   (`processing` or `done`), `claimed_at` and `expires_at`;
+//! - configuration changes (`aws::change_store`): `pk = "change#<account>"`,
+//!   `sk = "<event time, 13-digit epoch ms>#<event id>"`, `body`, `expires_at`;
 //! - halves of split requests: `pk = "pair#<request id>"`, `sk = "pair"`, with `start`
 //!   and `end` (each a partial request as JSON, written once), `first` (which half came
 //!   first), `counted` (the end was counted where it arrived) and `expires_at`. See
@@ -37,11 +39,11 @@ pub struct DynamoStore {
     table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: i64) -> AttributeValue {
+pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -67,7 +69,11 @@ impl DynamoStore {
         &self.table
     }
 
-    fn err<E: std::error::Error>(&self, op: &'static str, e: &E) -> StateError {
+    pub(crate) fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub(crate) fn err<E: std::error::Error>(&self, op: &'static str, e: &E) -> StateError {
         StateError::Dynamo {
             op,
             table: self.table.clone(),

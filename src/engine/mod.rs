@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod backend_run;
+pub mod changes;
 pub mod config;
 pub mod diagnosis;
 pub mod findings;

@@ -50,6 +50,11 @@ pub struct Config {
     pub split_join: bool,
     /// Backend functions whose log groups the function may look runs up in (issue 16).
     pub backend_function_names: std::collections::HashSet<String>,
+    /// Record CloudTrail change events delivered by EventBridge (in `INCIDENTS_TABLE`)
+    /// and relate them to incidents.
+    pub change_events: bool,
+    /// How far before an incident's onset changes are related to it.
+    pub change_window_minutes: i64,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -86,6 +91,8 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("LOG_LOOKUPS_MAX", "20", "5", "lookups per invocation; past it findings go out undiagnosed and count in `LookupsSkipped`"),
     ("SPLIT_JOIN", "on", "off", "`on` (with `INCIDENTS_TABLE`): a request whose start and end reach different containers is joined through the table (one small write per half), so its metrics keep their route; `off`: its end is counted under `Route=Other`"),
     ("BACKEND_FUNCTION_NAMES", "", "orders-api,payments", "backend Lambda functions whose `/aws/lambda/NAME` a timeout's run is looked up in (connect or read); the template grants FilterLogEvents on exactly those"),
+    ("CHANGE_EVENTS", "on", "off", "`on` (with `INCIDENTS_TABLE`): CloudTrail change events that EventBridge delivers are kept for 3 days and an alert names the changes before its incident (\"What changed\"); `off`: not recorded"),
+    ("CHANGE_WINDOW_MINUTES", "60", "30", "how far before an incident's onset a change is related to it (1 to 1440)"),
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
 
@@ -133,6 +140,7 @@ impl Config {
                 log_lookups_max: self.log_lookups_max,
                 split_join: self.split_join,
                 backend_function_names: self.backend_function_names.clone(),
+                change_window_ms: self.change_window_minutes * 60_000,
             },
             incidents: settings::Incidents {
                 lifecycle: self.lifecycle,
@@ -336,6 +344,13 @@ impl Config {
                 .filter(|n| !n.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            change_events: parse_bool("CHANGE_EVENTS", &or("CHANGE_EVENTS", "on"))?,
+            change_window_minutes: parse_num(
+                "CHANGE_WINDOW_MINUTES",
+                &or("CHANGE_WINDOW_MINUTES", "60"),
+                "whole minutes from 1 to 1440",
+                |m: &i64| (1..=1440).contains(m),
+            )?,
         })
     }
 }

@@ -13,6 +13,7 @@ pub fn diagnostic(e: &HandlerError) -> Diagnostic {
             HandlerError::Rejected(_) => "BatchRejected",
             // A retry may succeed (Lambda retries, then the failure destination).
             HandlerError::Publish(_) => "PublishFailed",
+            HandlerError::ChangeNotRecorded(_) => "ChangeNotRecorded",
         }
         .to_owned(),
         error_message: e.to_string(),

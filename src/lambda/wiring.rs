@@ -40,7 +40,11 @@ pub fn ports(
         ..Ports::in_memory(recorder)
     };
     if let Some(table) = &config.incidents_table {
-        ports = ports.with_shared_state(Arc::new(dynamo_store(shared, table)));
+        let store = Arc::new(dynamo_store(shared, table));
+        if config.change_events {
+            ports = ports.with_changes(Some(store.clone()));
+        }
+        ports = ports.with_shared_state(store);
     }
     ports.with_lookup(config.log_lookup.then(|| cloudwatch_lookup(shared)))
 }

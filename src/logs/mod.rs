@@ -2,6 +2,7 @@
 //! then one parser per log kind.
 
 pub mod access_log;
+pub mod cloudtrail;
 pub mod envelope;
 pub mod execution_log;
 pub mod function_log;

@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod backend_run;
+pub mod change;
 pub mod diagnosis;
 pub mod finding;
 pub mod incident;

@@ -9,7 +9,9 @@
 //! - [`track`]: each incident against the shared state, with conditional writes;
 //! - [`notify`]: render and send the notifications, undoing a step whose send failed;
 //! - [`publish_metrics`]: the batch's metric data, once;
-//! - [`tick`]: the schedule resolves quiet incidents.
+//! - [`tick`]: the schedule resolves quiet incidents;
+//! - [`changes`]: a CloudTrail change event is recorded, and read back for an alert's
+//!   "what changed".
 //!
 //! The ports: [`state`] (incidents, batch claims, split halves), [`lookup`] (log
 //! events after the fact), [`outputs`] (metrics, notifiers). `aws/` implements them
@@ -18,6 +20,7 @@
 //! `lambda/` turns the runtime's event into [`Monitor::handle`].
 
 pub mod backend_runs;
+pub mod changes;
 pub mod evidence;
 pub mod heal;
 pub mod ingest;
@@ -62,11 +65,17 @@ pub enum HandlerError {
     /// Sending failed; a retry may succeed.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// A change event could not be stored; a retry may succeed.
+    #[error("change not recorded: {0}")]
+    ChangeNotRecorded(#[from] crate::monitor::state::StateError),
 }
 
 impl HandlerError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, HandlerError::Publish(_))
+        matches!(
+            self,
+            HandlerError::Publish(_) | HandlerError::ChangeNotRecorded(_)
+        )
     }
 }
 
@@ -95,6 +104,9 @@ pub struct InvocationSummary {
     pub joining: join::Joining,
     /// Backend function runs looked up for timeouts ([`backend_runs`]).
     pub backend_lookups: backend_runs::BackendLookups,
+    /// CloudTrail change events recorded, and ignored (not a change the doctor relates).
+    pub changes_recorded: usize,
+    pub changes_ignored: usize,
     pub duration_ms: u64,
     /// The findings themselves (moved out of the analysis once published), for callers
     /// that measure them; not part of the Lambda's response.
@@ -115,6 +127,8 @@ pub struct Ports {
     pub metrics: Arc<dyn MetricsOut>,
     /// Every notification goes to each, in order.
     pub notifiers: Vec<Arc<dyn Notifier>>,
+    /// Configuration changes, shared by every container; `None`: change events are off.
+    pub changes: Option<Arc<dyn changes::ChangeStore>>,
 }
 
 impl Ports {
@@ -129,6 +143,7 @@ impl Ports {
             lookup: None,
             metrics: recorder.clone(),
             notifiers: vec![recorder.clone()],
+            changes: None,
         }
     }
 
@@ -151,6 +166,11 @@ impl Ports {
 
     pub fn with_lookup(mut self, lookup: Option<Arc<dyn LogLookup>>) -> Ports {
         self.lookup = lookup;
+        self
+    }
+
+    pub fn with_changes(mut self, changes: Option<Arc<dyn changes::ChangeStore>>) -> Ports {
+        self.changes = changes;
         self
     }
 }
@@ -225,6 +245,11 @@ impl Monitor {
         now: i64,
     ) -> Result<InvocationSummary, HandlerError> {
         let started = Instant::now();
+        if let Some(recorded) = self.record_change(event, now).await {
+            let mut s = recorded?;
+            s.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(s);
+        }
         if ingest::is_schedule(event) {
             let mut s = self.resolve_quiet(deadline, now).await?;
             s.duration_ms = started.elapsed().as_millis() as u64;

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::engine::changes::ChangeEvidence;
 use crate::engine::incidents::{Incident, Status};
 use crate::monitor::outputs::PublishError;
 use crate::monitor::track::Step;
@@ -38,15 +39,26 @@ impl Monitor {
         } else {
             steps.len()
         };
+        let mut evidence = Vec::with_capacity(steps.len());
+        for (k, s) in steps.iter().enumerate() {
+            evidence.push(if k < individual {
+                self.change_evidence(s.status, &s.incident, &s.findings, deadline)
+                    .await
+            } else {
+                ChangeEvidence::NotConfigured
+            });
+        }
         let notices: Vec<Notice<'_>> = steps
             .iter()
-            .map(|s| Notice {
+            .zip(evidence)
+            .map(|(s, changes)| Notice {
                 status: s.status,
                 incident: &s.incident,
                 findings: s.findings.clone(),
                 before: s.before,
                 possibly_duplicate: s.possibly_duplicate,
                 now,
+                changes,
             })
             .collect();
         let mut rendered: Vec<(Rendered, std::ops::Range<usize>)> = notices[..individual]

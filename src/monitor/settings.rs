@@ -39,6 +39,8 @@ pub struct Evidence {
     pub split_join: bool,
     /// Backend functions whose log groups runs may be looked up in.
     pub backend_function_names: HashSet<String>,
+    /// How far before an incident's onset changes are related to it.
+    pub change_window_ms: i64,
 }
 
 /// The incident lifecycle.

@@ -27,6 +27,7 @@ use crate::render::words;
 
 // One file per rendering of a notice.
 mod automation;
+mod changes;
 mod chatbot;
 mod email;
 
@@ -72,6 +73,8 @@ pub struct Notice<'a> {
     pub possibly_duplicate: bool,
     /// The clock (epoch ms) when this notification is made.
     pub now: i64,
+    /// The configuration changes before the onset (firing and update).
+    pub changes: crate::engine::changes::ChangeEvidence,
 }
 
 /// An alert id that is the same in every process and release (FNV-1a over the parts).

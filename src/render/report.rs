@@ -14,6 +14,7 @@ use crate::render::words::diagnosis::Words;
 
 mod blocks;
 pub use blocks::*;
+pub mod changes;
 mod json;
 pub use json::*;
 mod rows;

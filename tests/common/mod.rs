@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod rest_batch;
 pub mod subscription;
 
 use std::path::{Path, PathBuf};

@@ -53,6 +53,7 @@ pub(super) fn automation_json(
         "possibly_duplicate": n.possibly_duplicate,
         "summary": summary,
         "links": links,
+        "changes": crate::render::report::changes::EvidenceJson::of(&n.changes, ctx.region.as_deref()),
         "examples": shown,
         "notification": {"subject": subject, "email": email, "chatbot": chatbot},
     })

@@ -58,6 +58,9 @@ pub(super) fn chatbot_json(
         );
     }
     let _ = write!(d, "\n*{}", slack(&cause).replacen(':', ":*", 1));
+    if let Some(line) = super::changes::chatbot_line(n, ctx) {
+        d.push_str(&line);
+    }
     let shown = examples(&n.findings);
     let shown = &shown[..examples_n.min(shown.len())];
     for (k, (f, facts)) in shown.iter().zip(facts_once(shown)).enumerate() {

@@ -13,8 +13,14 @@ pub(super) fn email_text(
     let (what, where_, cause) = triage(n, ctx);
     let mut out = String::new();
     let _ = writeln!(out, "{what}\n{where_}\n{cause}");
+    if let Some(top) = super::changes::top_line(n) {
+        let _ = writeln!(out, "{top}");
+    }
     for (k, l) in links.iter().take(3).enumerate() {
         let _ = writeln!(out, "Check {}: {}: {}", k + 1, l.text, l.href);
+    }
+    if let Some(section) = super::changes::email_section(n, ctx) {
+        out.push_str(&section);
     }
     let shown = &examples(&n.findings)[..examples_n.min(examples(&n.findings).len())];
     if !shown.is_empty() {

@@ -87,6 +87,7 @@ fn http_api_timeouts_say_503_and_routes_come_before_the_api() {
         before: None,
         possibly_duplicate: false,
         now: 0,
+        changes: crate::engine::changes::ChangeEvidence::NotConfigured,
     };
     assert_eq!(
         subject(&n),

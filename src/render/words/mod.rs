@@ -3,6 +3,7 @@
 
 pub mod backend_run;
 pub mod cause;
+pub mod change;
 pub mod diagnosis;
 pub mod limits;
 pub mod remedy;
