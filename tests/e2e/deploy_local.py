@@ -12,11 +12,19 @@ dev-profile bootstrap that `cargo test`/`cargo build` already built (MiniStack r
 native process). Nothing is skipped: if the emulator does not start or the stack does not
 deploy, the run fails and says why. `--keep` pauses before the update/delete with the stack
 up, for trying it by hand. Prints `N passed, N failed` last.
+
+CloudTrail change events (the template's ChangeEventsRule, README "What changed"): the rule is
+deployed as written and checked (pattern, target, permission, TestEventPattern against the
+emulator's matcher), but a change event is invoked directly, not put on the bus: EventBridge
+refuses PutEvents with an `aws.*` source, on AWS and in MiniStack alike, and MiniStack's own
+CloudTrail does not emit "AWS API Call via CloudTrail" events to EventBridge. The same event
+the rule would deliver, with the same envelope, goes to the function with lambda Invoke.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import copy
 import importlib.util
 import io
@@ -44,6 +52,10 @@ BACKEND_GROUP = "/aws/lambda/orders-api"
 STREAM_NAME = "apigw-logs"
 BUCKET, KEY = "apigw-doctor-artifacts", "bootstrap-x86_64.zip"
 SECRETS = ["eyJhbGciOiJIUzI1NiJ9", "abc123secret", "AKIAFAKEKEY", "IQoJb3JpZ2lu"]
+CLOUDTRAIL = os.path.join(ROOT, "tests", "fixtures", "cloudtrail")
+CHANGE_RULE = "ChangeEventsRule"  # the template's CloudTrail change rule (logical id)
+CHANGE_ID = "e2e0c7a1-0d1e-4f2a-9b3c-00000000e2e1"  # the change event's CloudTrail eventID
+CHANGE_USER = "alice"
 
 # The only places where the deployed copy may differ from template.yaml, and why. Everything
 # else is deployed as written (the differences are applied by `emulator_copy` and nowhere else).
@@ -133,6 +145,12 @@ class Chain:
                                         aws_access_key_id="test", aws_secret_access_key="test", config=cfg)
         self.cfn, self.logs, self.sqs, self.sns = self.c("cloudformation"), self.c("logs"), self.c("sqs"), self.c("sns")
         self.lam, self.cw, self.s3, self.kin = self.c("lambda"), self.c("cloudwatch"), self.c("s3"), self.c("kinesis")
+        self.ddb, self.events = self.c("dynamodb"), self.c("events")
+        # The account MiniStack serves these credentials as: the `owner` of the subscription documents
+        # it delivers, and so the account of the incidents the log events open.
+        self.account = self.c("sts").get_caller_identity()["Account"]
+        self.extra_invocations = 0  # direct invocations that are not log batches (the change events)
+        self.first_timeout_alerts: list[dict] = []  # the SNS envelopes of the first timeout alert
         with open(template) as f:
             self.template = yaml.safe_load(f)
         self.deployed = emulator_copy(self.template)
@@ -154,7 +172,7 @@ class Chain:
 
     # -- stack
 
-    def parameters(self, update=False):
+    def parameters(self, update=False, change_events="on"):
         """Realistic parameters; those template.yaml does not (or no longer) declare are left out."""
         declared = self.template.get("Parameters", {})
         first, second = self.update_parameter
@@ -167,6 +185,8 @@ class Chain:
             {"ParameterKey": "NearLimitAlertMin", "ParameterValue": "2"},
             # The update changes one engine setting (see update_parameter).
             {"ParameterKey": first, "ParameterValue": second[1] if update else second[0]},
+            # CloudTrail change events to the function (the second update turns them off).
+            {"ParameterKey": "ChangeEvents", "ParameterValue": change_events},
         ]
         return [p for p in wanted if p["ParameterKey"] in declared]
 
@@ -356,6 +376,62 @@ def covering(parts, kind) -> tuple[set, int, dict]:
             {f["request_id"]: f for p in mine for f in p["findings"]})
 
 
+# ------------------------------------------------------------------ CloudTrail change events
+
+def iso_utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def change_event(account: str, event_ms: int, event_name="UpdateIntegration", event_id=CHANGE_ID,
+                 request_parameters=None, read_only=False) -> dict:
+    """An EventBridge "AWS API Call via CloudTrail" event of API Gateway, built from the fixtures: the envelope
+    of eventbridge-api-call-lambda.json around the REST record of s3-log-file-records.json (UpdateStage),
+    made an `event_name` on the e2e's API by alice (an IAM user) at `event_ms` (CloudTrail: to the second)."""
+    with open(os.path.join(CLOUDTRAIL, "eventbridge-api-call-lambda.json")) as f:
+        envelope = json.load(f)
+    with open(os.path.join(CLOUDTRAIL, "s3-log-file-records.json")) as f:
+        [record] = [r for r in json.load(f)["Records"] if r["eventName"] == "UpdateStage"]
+    when = iso_utc(event_ms)
+    record.update({
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEALICE00001",
+                         "arn": f"arn:aws:iam::{account}:user/{CHANGE_USER}", "accountId": account,
+                         "accessKeyId": "AKIAEXAMPLEALICE0001", "userName": CHANGE_USER},
+        "eventTime": when, "eventName": event_name, "awsRegion": "us-east-1",
+        "userAgent": "aws-cli/2.22.0 md/command#apigateway." + event_name.lower(),
+        "requestParameters": request_parameters if request_parameters is not None else {
+            "restApiId": API, "resourceId": "r3s0u1", "httpMethod": "PUT",
+            "patchOperations": [{"op": "replace", "path": "/timeoutInMillis", "value": "5000"}]},
+        "responseElements": None, "eventID": event_id, "requestID": event_id[::-1], "readOnly": read_only,
+        "recipientAccountId": account,
+    })
+    envelope.update({"id": event_id[:-4] + "eb01", "source": "aws.apigateway", "account": account, "time": when,
+                     "region": "us-east-1", "resources": [], "detail": record})
+    return envelope
+
+
+def change_sort_key(event: dict) -> str:
+    """The incidents-table sort key of a change: its eventTime in epoch ms, 13 digits, then its eventID."""
+    detail = event["detail"]
+    ms = calendar.timegm(time.strptime(detail["eventTime"], "%Y-%m-%dT%H:%M:%SZ")) * 1000
+    return f"{ms:013d}#{detail['eventID']}"
+
+
+def section(text: str, heading: str) -> str | None:
+    """The lines of an e-mail under `heading`, up to the next heading (a line in capitals), or None."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith(heading):
+            rest = []
+            for line_below in lines[i + 1:]:
+                t = line_below.strip()
+                if (t and t == t.upper() and any(c.isalpha() for c in t) and not line_below[0].isspace()
+                        and not t.startswith(("-", "*", "•"))):
+                    break
+                rest.append(line_below)
+            return "\n".join(rest)
+    return None
+
+
 # ------------------------------------------------------------------ the checks
 
 def run_checks(ch: Chain, keep: bool):
@@ -418,6 +494,116 @@ def run_checks(ch: Chain, keep: bool):
         assert "metric math" in reasons.lower(), f"the probe failed for another reason: {reasons}"
         ch.cfn.delete_stack(StackName="metric-math-probe")
 
+    # -- CloudTrail change events (README "What changed"): the rule as deployed, then the event it would deliver.
+    # Three minutes before the e2e's log events (ch.t0), on their API: the timeouts below open an incident after it.
+    change = change_event(ch.account, ch.t0 - 180_000)
+    has_change_rule = CHANGE_RULE in ch.template["Resources"]
+    read_id = CHANGE_ID[:-4] + "0ead"
+    read = change_event(ch.account, ch.t0 - 170_000, event_name="GetRestApi", event_id=read_id,
+                        request_parameters={"restApiId": API}, read_only=True)
+
+    def change_rule() -> dict:
+        physical = ch.cfn.describe_stack_resource(StackName=STACK, LogicalResourceId=CHANGE_RULE)
+        return ch.events.describe_rule(Name=physical["StackResourceDetail"]["PhysicalResourceId"])
+
+    def function_arn() -> str:
+        return ch.lam.get_function_configuration(FunctionName=ch.function)["FunctionArn"]
+
+    def statements_for(rule_arn: str) -> list[dict]:
+        try:
+            policy = json.loads(ch.lam.get_policy(FunctionName=ch.function)["Policy"])
+        except ch.lam.exceptions.ResourceNotFoundException:
+            return []
+        return [st for st in policy["Statement"]
+                if (st.get("Condition") or {}).get("ArnLike", {}).get("AWS:SourceArn") == rule_arn]
+
+    def the_stack_has_the_change_rule():
+        rule = change_rule()
+        want = ch.template["Resources"][CHANGE_RULE]["Properties"]
+        assert rule["State"] == "ENABLED" and rule.get("EventBusName", "default") == "default", rule
+        assert json.loads(rule["EventPattern"]) == want["EventPattern"], rule["EventPattern"]
+        targets = ch.events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert [t["Arn"] for t in targets] == [function_arn()], targets
+        assert not any(k in t for t in targets for k in ("Input", "InputPath", "InputTransformer")), targets
+        assert rule["Name"] in ch.events.list_rule_names_by_target(TargetArn=function_arn())["RuleNames"]
+        # EventBridge may invoke the function for this rule (and the permission names exactly this rule).
+        [st] = statements_for(rule["Arn"])
+        principal = st["Principal"]["Service"] if isinstance(st["Principal"], dict) else st["Principal"]
+        assert principal == "events.amazonaws.com" and st["Action"] == "lambda:InvokeFunction", st
+        env = ch.lam.get_function_configuration(FunctionName=ch.function)["Environment"]["Variables"]
+        assert env.get("CHANGE_EVENTS") == "on" and env.get("CHANGE_WINDOW_MINUTES") == "60", env
+        # The deployed pattern, through the emulator's matcher (the one its rules dispatch with), against the
+        # event the test sends, a Lambda change with its API-version suffix (matched by prefix) and a read.
+        def matches(event):
+            return ch.events.test_event_pattern(EventPattern=rule["EventPattern"], Event=json.dumps(event))["Result"]
+        with open(os.path.join(CLOUDTRAIL, "eventbridge-api-call-lambda.json")) as f:
+            lambda_change = json.load(f)
+        assert matches(change), "the rule does not match the UpdateIntegration event"
+        assert matches(lambda_change), "the rule does not match " + lambda_change["detail"]["eventName"]
+        assert not matches(read), "the rule matches a GetRestApi read"
+
+    def eventbridge_refuses_aws_sources_so_the_change_is_invoked():
+        # Why the change event below is invoked directly: PutEvents refuses `aws.*` sources (AWS does too; only
+        # AWS services put them), and MiniStack's CloudTrail records calls for LookupEvents without putting
+        # "AWS API Call via CloudTrail" events on the bus. If this starts to pass through, send it with PutEvents.
+        r = ch.events.put_events(Entries=[{"Source": change["source"], "DetailType": change["detail-type"],
+                                           "Detail": json.dumps(change["detail"]), "EventBusName": "default"}])
+        [entry] = r["Entries"]
+        assert r["FailedEntryCount"] == 1 and entry.get("ErrorCode") == "NotAuthorizedForSourceException", (
+            f"PutEvents accepted source {change['source']}: deliver the change event through EventBridge now", r)
+
+    def change_items() -> list[dict]:
+        items, kw = [], {"TableName": ch.outputs["IncidentsTableName"], "KeyConditionExpression": "pk = :pk",
+                         "ExpressionAttributeValues": {":pk": {"S": f"change#{ch.account}"}}}
+        while True:
+            r = ch.ddb.query(**kw)
+            items += r["Items"]
+            if not r.get("LastEvaluatedKey"):
+                return items
+            kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+    def invoke_change(event) -> dict:
+        # Lambda Invoke (RequestResponse) of the event the rule would deliver: see the module docstring.
+        r, body = ch.invoke(event)
+        ch.extra_invocations += 1
+        assert not r.get("FunctionError"), body
+        return body
+
+    def the_function_records_a_change_event_sent_to_it():
+        body = invoke_change(change)
+        assert body.get("changes_recorded") == 1, body
+        mine = [i for i in change_items() if i["sk"]["S"].endswith("#" + CHANGE_ID)]
+        assert [i["sk"]["S"] for i in mine] == [change_sort_key(change)], [i["sk"] for i in mine]
+        [item] = mine
+        stored = json.loads(item["body"]["S"])
+        text = json.dumps(stored)
+        assert isinstance(stored, dict), stored
+        for needle in [CHANGE_ID, "UpdateIntegration", API, CHANGE_USER, "5000"]:
+            assert needle in text, (needle, stored)
+        # A TTL in epoch seconds (DynamoDB's unit), in the future and not years away.
+        expires = float(item["expires_at"]["N"])
+        assert time.time() < expires < time.time() + 400 * 86400, item["expires_at"]
+        # EventBridge delivers at least once: the same event again leaves the one item as it was.
+        again = invoke_change(change)
+        assert again.get("changes_recorded", 0) + again.get("changes_ignored", 0) <= 1, again
+        mine = [i for i in change_items() if i["sk"]["S"].endswith("#" + CHANGE_ID)]
+        assert len(mine) == 1 and json.loads(mine[0]["body"]["S"]) == stored, mine
+        # A read the rule would not even send is no change: ignored, and nothing written.
+        body = invoke_change(read)
+        assert body.get("changes_ignored") == 1 and body.get("changes_recorded", 0) == 0, body
+        assert not [i for i in change_items() if read_id in i["sk"]["S"]]
+
+    def the_first_timeout_alert_says_what_changed():
+        # The split timeout above (PUT /orders/{orderId} on API/STAGE) opened the API's first incident, three
+        # minutes after alice's UpdateIntegration: its e-mail names the change.
+        assert ch.first_timeout_alerts, "no timeout alert was received (see the split-timeout check)"
+        emails = [alert_parts(m)["email"] for m in ch.first_timeout_alerts]
+        found = [section(e, "WHAT CHANGED") for e in emails]
+        assert any(f is not None for f in found), "no WHAT CHANGED line in:\n" + "\n---\n".join(emails)
+        text = next(f for f in found if f is not None)
+        for needle in ["UpdateIntegration", CHANGE_USER, "5000"]:
+            assert needle in text, (needle, "WHAT CHANGED\n" + text)
+
     def clean_minute_sends_no_alert():
         done = ch.put(EXEC_GROUP, docs["clean"])
         assert done["timeouts"] == 0 and done["alerts_sent"] == 0 and done["metric_calls"] == 1, done
@@ -429,7 +615,8 @@ def run_checks(ch: Chain, keep: bool):
         assert ch.alerts(done) == []
         done = ch.put(EXEC_GROUP, docs["split-part2"])
         assert done["timeouts"] == 1 and done["alerts_sent"] == 1 and done["pending_requests"] == 0, done
-        routes, count, found = covering([alert_parts(m) for m in ch.alerts(done)], "timeout")
+        ch.first_timeout_alerts = ch.alerts(done)  # read again by the_first_timeout_alert_says_what_changed
+        routes, count, found = covering([alert_parts(m) for m in ch.first_timeout_alerts], "timeout")
         assert routes == {"PUT /orders/{orderId}"} and count == 1, (routes, count)
         f = found[gen.rid(8)]
         assert f["invoked"] is True and f["elapsed_ms"] == 29003 and f["status"] == 504, f
@@ -558,7 +745,8 @@ def run_checks(ch: Chain, keep: bool):
         fn_events = template["Resources"]["Function"]["Properties"].get("Events", {})
         sam = [k for k, e in fn_events.items() if isinstance(e, dict) and e.get("Type") in ("Schedule", "ScheduleV2")]
         raw = [k for k, r in template["Resources"].items()
-               if isinstance(r, dict) and r["Type"] in ("AWS::Events::Rule", "AWS::Scheduler::Schedule")]
+               if isinstance(r, dict) and r["Type"] in ("AWS::Events::Rule", "AWS::Scheduler::Schedule")
+               and "ScheduleExpression" in r.get("Properties", {})]
         return sam + raw
 
     def the_schedule_invokes_the_function():
@@ -566,7 +754,8 @@ def run_checks(ch: Chain, keep: bool):
         rules = ch.c("events").list_rule_names_by_target(TargetArn=arn)["RuleNames"]
         assert rules, f"no EventBridge rule targets the function (template: {schedules(ch.template)})"
         # Every invocation leaves a START line; more of them than the test drove means the schedule ran.
-        driven = ch.invocations_done + 4  # + the malformed sync invoke and the three async tries
+        # + the malformed sync invoke and the three async tries, and the change events invoked directly
+        driven = ch.invocations_done + 4 + ch.extra_invocations
         wait_until("an invocation by the schedule (START lines beyond the driven ones)",
                    lambda: ch.start_lines() > driven, seconds=90, every=2)
 
@@ -634,8 +823,15 @@ def run_checks(ch: Chain, keep: bool):
 
     check("the stack deployed from template.yaml is the template", stack_is_the_template)
     check("the emulator still refuses metric-math alarms (the reason they are left out)", the_emulator_still_lacks_metric_math)
+    if has_change_rule:
+        check("the stack has the CloudTrail change rule, targeting the function", the_stack_has_the_change_rule)
+        check("PutEvents refuses aws.* sources (as AWS does): the change event is invoked directly",
+              eventbridge_refuses_aws_sources_so_the_change_is_invoked)
+        check("the function records a change event sent to it, once", the_function_records_a_change_event_sent_to_it)
     check("a clean minute sends no alert", clean_minute_sends_no_alert)
     check("a timeout split over two batches alerts once, joined", timeout_split_over_two_batches_alerts_once)
+    if has_change_rule:
+        check("the first timeout alert after the change says WHAT CHANGED", the_first_timeout_alert_says_what_changed)
     check("a healthy request split over two batches, end first, is joined through the table",
           healthy_request_split_end_first_is_counted_once_on_its_route)
     check("a near-limit burst alerts (per route, or as one incident)", near_limit_burst_alerts)
@@ -679,6 +875,21 @@ def run_checks(ch: Chain, keep: bool):
         # Still wired: a batch after the update reaches the updated function.
         ch.put(EXEC_GROUP, docs["clean"])
 
+    def change_events_off_removes_the_rule():
+        rule_arn = change_rule()["Arn"]
+        ch.cfn.update_stack(StackName=STACK, TemplateBody=json.dumps(ch.deployed),
+                            Parameters=ch.parameters(update=True, change_events="off"),
+                            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+        ch.wait_stack("UPDATE_COMPLETE")
+        left = {r["LogicalResourceId"] for r in ch.cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
+        assert not left & {CHANGE_RULE, "ChangeEventsPermission"}, sorted(left)
+        assert rule_arn not in [r["Arn"] for r in ch.events.list_rules()["Rules"]], "the change rule outlived ChangeEvents=off"
+        assert statements_for(rule_arn) == [], "the function still lets the removed rule invoke it"
+        env = ch.lam.get_function_configuration(FunctionName=ch.function)["Environment"]["Variables"]
+        assert env.get("CHANGE_EVENTS") == "off", env
+        # The schedule still targets the function.
+        assert ch.events.list_rule_names_by_target(TargetArn=function_arn())["RuleNames"], "no rule targets the function"
+
     def delete_removes_everything():
         ch.cfn.delete_stack(StackName=STACK)
         ch.wait_stack("DELETE_COMPLETE")
@@ -694,6 +905,8 @@ def run_checks(ch: Chain, keep: bool):
 
     check(f"an update ({ch.update_parameter[0]} {' → '.join(ch.update_parameter[1])}) reaches the function",
           update_changes_the_cooldown)
+    if has_change_rule:
+        check("an update with ChangeEvents=off removes the change rule and its permission", change_events_off_removes_the_rule)
     check("deleting the stack removes it", delete_removes_everything)
 
 

@@ -2,6 +2,7 @@
 """Pins template.yaml's promises, so that a later edit cannot quietly widen permissions
 or drop the failure path. Run by `make template` with the project's .venv (PyYAML).
 Prints `N passed, N failed` last."""
+import json
 import os
 import re
 import sys
@@ -263,6 +264,136 @@ def delivered_execution_logs_are_optional_and_subscribed():
     assert sub["DestinationArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
     assert P["DeliveredExecutionLogsRestApiId"]["Default"] == "" and P["DeliveredExecutionLogsStage"]["Default"] == ""
     assert "Requests" in yaml.safe_dump(R["Dashboard"]["Properties"]["DashboardBody"])
+
+
+# The CloudTrail change names the doctor keeps (docs/reference/cloudtrail-changes.md, section 1): API Gateway's
+# are plain action names, matched exactly; Lambda's carry API-version suffixes (UpdateFunctionCode20150331v2),
+# matched by prefix.
+APIGATEWAY_CHANGES = {
+    "CreateDeployment", "UpdateStage", "CreateStage", "PutIntegration", "UpdateIntegration", "CreateIntegration",
+    "PutMethod", "UpdateMethod", "CreateRoute", "UpdateRoute", "PutRestApi", "ImportRestApi", "ImportApi",
+    "ReimportApi", "UpdateRestApi", "UpdateApi",
+}
+LAMBDA_CHANGES = {
+    "UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias", "PutFunctionConcurrency",
+    "DeleteFunctionConcurrency", "PutProvisionedConcurrencyConfig", "DeleteProvisionedConcurrencyConfig",
+}
+CLOUDTRAIL = os.path.join(ROOT, "tests", "fixtures", "cloudtrail")
+
+
+def pattern_matches(pattern, event) -> bool:
+    """EventBridge matching for the operators the change rule uses (exact strings and `prefix`), enough to hold
+    the template's pattern against the fixtures offline; the local deploy asks the emulator's TestEventPattern."""
+    for key, want in pattern.items():
+        if key not in event:
+            return False
+        got = event[key]
+        if isinstance(want, dict):
+            if not isinstance(got, dict) or not pattern_matches(want, got):
+                return False
+            continue
+        values = got if isinstance(got, list) else [got]
+        if not any(v == w if isinstance(w, str) else (isinstance(v, str) and v.startswith(w["prefix"]))
+                   for v in values for w in want):
+            return False
+    return True
+
+
+def change_rule():
+    rules = {k: r for k, r in R.items() if r["Type"] == "AWS::Events::Rule"}
+    assert set(rules) == {"ChangeEventsRule"}, f"one plain EventBridge rule, the change rule: {sorted(rules)}"
+    return rules["ChangeEventsRule"]
+
+
+@test
+def change_events_rule_exists_only_under_its_parameter():
+    p = P["ChangeEvents"]
+    assert p["Type"] == "String" and p["Default"] == "on" and p["AllowedValues"] == ["on", "off"], p
+    assert T["Conditions"]["HasChangeEvents"] == {"Fn::Equals": [ref("ChangeEvents"), "on"]}
+    rule = change_rule()
+    assert rule["Condition"] == "HasChangeEvents"
+    assert R["ChangeEventsPermission"]["Condition"] == "HasChangeEvents"
+    # SAM function events take no Condition: an EventBridge event on the function would exist with ChangeEvents=off.
+    for name, ev in function().get("Events", {}).items():
+        assert ev["Type"] not in ("EventBridgeRule", "CloudWatchEvent"), f"{name}: use the conditional rule"
+    props = rule["Properties"]
+    assert props["State"] == "ENABLED" and props.get("EventBusName", "default") == "default", props
+    env = function()["Environment"]["Variables"]
+    assert env["CHANGE_EVENTS"] == ref("ChangeEvents"), env.get("CHANGE_EVENTS")
+
+
+@test
+def change_events_pattern_lists_the_change_names():
+    pat = change_rule()["Properties"]["EventPattern"]
+    assert set(pat) == {"source", "detail-type", "detail"}, sorted(pat)
+    assert sorted(pat["source"]) == ["aws.apigateway", "aws.lambda"], pat["source"]
+    assert pat["detail-type"] == ["AWS API Call via CloudTrail"], pat["detail-type"]
+    detail = pat["detail"]
+    assert set(detail) == {"eventSource", "eventName"}, sorted(detail)
+    assert sorted(detail["eventSource"]) == ["apigateway.amazonaws.com", "lambda.amazonaws.com"], detail["eventSource"]
+    names = detail["eventName"]
+    exact = [n for n in names if isinstance(n, str)]
+    prefixes = [n["prefix"] for n in names if isinstance(n, dict)]
+    assert all(isinstance(n, str) or list(n) == ["prefix"] for n in names), names
+    assert len(exact) == len(set(exact)) and set(exact) == APIGATEWAY_CHANGES, sorted(set(exact) ^ APIGATEWAY_CHANGES)
+    assert len(prefixes) == len(set(prefixes)) and set(prefixes) == LAMBDA_CHANGES, sorted(set(prefixes) ^ LAMBDA_CHANGES)
+    # An exact Lambda name would never match: CloudTrail writes UpdateFunctionConfiguration20150331v2.
+    assert not any(n.startswith(tuple(LAMBDA_CHANGES)) for n in exact), exact
+
+
+@test
+def change_events_pattern_matches_the_cloudtrail_fixtures():
+    pat = change_rule()["Properties"]["EventPattern"]
+    # The EventBridge event of a Lambda change (PutFunctionConcurrency20171031): matched through its prefix.
+    event = json.load(open(os.path.join(CLOUDTRAIL, "eventbridge-api-call-lambda.json")))
+    assert pattern_matches(pat, event), event["detail"]["eventName"]
+    # Every change name of the fixtures' pattern (suffixed Lambda names) and of their records.
+    fixture = json.load(open(os.path.join(CLOUDTRAIL, "eventbridge-rule-pattern.json")))
+    records = json.load(open(os.path.join(CLOUDTRAIL, "s3-log-file-records.json")))["Records"]
+    looked_up = [json.loads(e["CloudTrailEvent"]) for e in
+                 json.load(open(os.path.join(CLOUDTRAIL, "lookup-events-cli-output.json")))["Events"]]
+    sources = {"apigateway.amazonaws.com": "aws.apigateway", "lambda.amazonaws.com": "aws.lambda"}
+    for rec in records + looked_up:
+        ev = {"source": sources[rec["eventSource"]], "detail-type": "AWS API Call via CloudTrail", "detail": rec}
+        assert pattern_matches(pat, ev), rec["eventName"]
+    for name in fixture["detail"]["eventName"]:
+        source = "lambda.amazonaws.com" if name.startswith(tuple(LAMBDA_CHANGES)) else "apigateway.amazonaws.com"
+        ev = {"source": sources[source], "detail-type": "AWS API Call via CloudTrail",
+              "detail": {"eventSource": source, "eventName": name}}
+        assert pattern_matches(pat, ev), name
+    # Reads and other calls are not changes that explain a timeout.
+    for source, name in [("apigateway.amazonaws.com", "GetRestApi"), ("lambda.amazonaws.com", "GetFunction20150331v2"),
+                         ("lambda.amazonaws.com", "Invoke"), ("apigateway.amazonaws.com", "GetStages")]:
+        ev = {"source": sources[source], "detail-type": "AWS API Call via CloudTrail",
+              "detail": {"eventSource": source, "eventName": name}}
+        assert not pattern_matches(pat, ev), name
+
+
+@test
+def change_events_rule_targets_the_function_with_its_own_permission():
+    (target,) = change_rule()["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}, target
+    # The whole event: no Input, InputPath or InputTransformer (the function reads the CloudTrail record in detail).
+    assert set(target) == {"Id", "Arn"}, sorted(target)
+    perm = R["ChangeEventsPermission"]
+    assert perm["Type"] == "AWS::Lambda::Permission"
+    props = perm["Properties"]
+    assert props["Action"] == "lambda:InvokeFunction" and props["FunctionName"] == ref("Function"), props
+    assert props["Principal"] == "events.amazonaws.com", props
+    # Only this rule may invoke the function through EventBridge.
+    assert props["SourceArn"] == {"Fn::GetAtt": ["ChangeEventsRule", "Arn"]}, props
+    # Storing changes needs nothing new: the incidents table's item actions (least_privilege pins the whole set).
+    assert "events:" not in json_dump(R["FunctionRole"]) and "cloudtrail:" not in json_dump(R["FunctionRole"])
+
+
+@test
+def change_window_is_a_parameter():
+    p = P["ChangeWindowMinutes"]
+    assert p["Type"] == "Number" and p["Default"] == 60 and p["MinValue"] == 1 and p["MaxValue"] == 1440, p
+    env = function()["Environment"]["Variables"]
+    assert env["CHANGE_WINDOW_MINUTES"] == ref("ChangeWindowMinutes"), env.get("CHANGE_WINDOW_MINUTES")
+    groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
+    assert ["ChangeEvents", "ChangeWindowMinutes"] in groups, groups
 
 
 failed = sum(1 for r in results if r is not None)
