@@ -6,7 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+// `dry-run` in its own file (a binary's module lives beside it).
+#[path = "apigw-doctor/dry_run.rs"]
+mod dry_run;
+use dry_run::{dry_run, dry_run_json};
+
 use apigw_doctor::engine::analysis::{Analyzer, Counters};
+use apigw_doctor::engine::changes::{ChangeOrigin, ChangeSource};
+use apigw_doctor::logs::cloudtrail;
 
 use apigw_doctor::engine::config::EngineConfig;
 
@@ -156,6 +163,35 @@ struct AnalyzeArgs {
     /// Cap on the decompressed size of one input.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_DECOMPRESSED)]
     max_decompressed_bytes: usize,
+    /// CloudTrail changes to relate to the incidents (repeatable): `aws cloudtrail
+    /// lookup-events` output or trail log files (`{"Records":[…]}`, gzip or not).
+    #[arg(long, value_name = "FILE")]
+    changes: Vec<String>,
+    /// How far before an incident's onset a change is related to it.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    change_window: i64,
+}
+
+/// The changes given with --changes (none: [`ChangeOrigin::None`], unless fetch mode
+/// looks them up); what could not be read becomes a warning.
+fn change_source(args: &AnalyzeArgs, warnings: &mut Vec<String>) -> Result<ChangeSource, String> {
+    if !(1..=1440).contains(&args.change_window) {
+        return Err("--change-window: whole minutes from 1 to 1440".into());
+    }
+    let window_ms = args.change_window * 60_000;
+    if args.changes.is_empty() {
+        return Ok(ChangeSource {
+            window_ms,
+            ..ChangeSource::default()
+        });
+    }
+    let mut all = Vec::new();
+    for path in &args.changes {
+        let read = cloudtrail::read_changes(&read(path, args.max_decompressed_bytes)?, path);
+        warnings.extend(read.problems.iter().map(|p| format!("--changes {p}")));
+        all.extend(read.changes);
+    }
+    Ok(ChangeSource::new(ChangeOrigin::Files, all, window_ms))
 }
 
 fn config(args: &AnalyzeArgs) -> Result<EngineConfig, String> {
@@ -283,6 +319,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         .transpose()?;
     let window = Window { since, until };
     let mut warnings = Vec::new();
+    let mut changes = change_source(args, &mut warnings)?;
     // Fetch mode asks API Gateway (once the options are checked) for the groups to read and
     // the integrations' limits, before the engine is built with those limits.
     let source = if fetching {
@@ -299,7 +336,12 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
     if let Some(source) = source {
         // Past --until, the lines of requests that started before it (see `Sink`).
         let end = window.until.map_or(now, |u| u + FETCH_GRACE_MS);
-        let (w, bad) = source.fetch(window.since.unwrap_or(0), end, &mut sink)?;
+        let start = window.since.unwrap_or(0);
+        if args.changes.is_empty() {
+            let window_ms = changes.window_ms;
+            changes = source.changes(start - window_ms, end, window_ms, &mut warnings);
+        }
+        let (w, bad) = source.fetch(start, end, &mut sink)?;
         warnings.extend(w);
         unreadable = bad;
     } else {
@@ -347,6 +389,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         top: args.top,
         exemplars: 3,
         warnings,
+        changes,
     };
     for w in &options.warnings {
         eprintln!("apigw-doctor: WARNING: {w}");
@@ -416,6 +459,50 @@ impl FetchSource {
             fetcher,
             groups,
         })
+    }
+
+    /// The API Gateway and Lambda changes in `[start_ms, end_ms]` from CloudTrail
+    /// `LookupEvents`; a lookup that fails is said, never taken for "nothing changed".
+    fn changes(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        window_ms: i64,
+        warnings: &mut Vec<String>,
+    ) -> ChangeSource {
+        use std::io::IsTerminal;
+        let show = std::io::stderr().is_terminal();
+        let mut on_page = |pages: usize, events: usize| {
+            if show {
+                eprint!(
+                    "\r\x1b[KCloudTrail LookupEvents: {pages} pages, {} events",
+                    thousands(events as u64)
+                );
+            }
+        };
+        let found = self
+            .rt
+            .block_on(self.fetcher.changes(start_ms, end_ms, &mut on_page));
+        if show {
+            eprintln!();
+        }
+        match found {
+            Ok(f) => {
+                warnings.extend(f.problems);
+                if f.truncated {
+                    warnings.push(format!("CloudTrail LookupEvents stopped after {} pages ({} events): older changes may be missing; give --changes with an export instead", f.pages, f.events));
+                }
+                ChangeSource::new(ChangeOrigin::CloudTrailLookup, f.changes, window_ms)
+            }
+            Err(e) => {
+                warnings.push(format!("CloudTrail LookupEvents failed ({e}): what changed before the incidents is not known"));
+                ChangeSource {
+                    origin: ChangeOrigin::Unavailable,
+                    changes: Vec::new(),
+                    window_ms,
+                }
+            }
+        }
     }
 
     /// Reads the log groups from CloudWatch Logs into `analyzer`; returns warnings and
@@ -522,183 +609,6 @@ fn emit(out: &str) -> Result<(), u8> {
             Err(2)
         }
     }
-}
-
-/// One metric datum with PutMetricData's own field names.
-fn metric_json(d: &apigw_doctor::render::metrics::Datum) -> serde_json::Value {
-    let mut m = serde_json::json!({
-        "MetricName": d.name,
-        "Dimensions": d.dimensions.iter().map(|(k, v)| serde_json::json!({"Name": k, "Value": v})).collect::<Vec<_>>(),
-        "Timestamp": chrono::DateTime::from_timestamp_millis(d.timestamp_ms)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        "Unit": d.unit.as_str(),
-    });
-    if d.values.len() == 1 && d.counts.first().is_none_or(|c| *c == 1.0) {
-        m["Value"] = serde_json::json!(d.values[0]);
-    } else {
-        m["Values"] = serde_json::json!(d.values);
-        m["Counts"] = serde_json::json!(d.counts);
-    }
-    m
-}
-
-/// Runs each file through the monitor as the Lambda would (in-memory state, a recorder
-/// for what would be sent) and hands `each` the invocation's result and that record.
-fn dry_run_each(
-    files: &[String],
-    mut each: impl FnMut(
-        &str,
-        Result<apigw_doctor::monitor::InvocationSummary, String>,
-        Vec<apigw_doctor::monitor::recorder::Published>,
-    ) -> Result<(), String>,
-) -> Result<(), String> {
-    use apigw_doctor::lambda::config::Config;
-    use apigw_doctor::monitor::recorder::Recorder;
-    use apigw_doctor::monitor::{Monitor, Ports};
-
-    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
-    let cap = config.max_decompressed_bytes;
-    let recorder = std::sync::Arc::new(Recorder::default());
-    let monitor = Monitor::new(config.settings(), Ports::in_memory(&recorder));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| e.to_string())?;
-    for path in files {
-        let bytes = read(path, cap)?;
-        let result = rt
-            .block_on(monitor.handle(&bytes, None))
-            .map_err(|e| e.to_string());
-        each(path, result, recorder.take())?;
-    }
-    Ok(())
-}
-
-/// `dry-run --format json`: what the handler would send, as data.
-fn dry_run_json(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::monitor::recorder::Published;
-
-    let (mut metrics, mut alerts, mut invocations) = (Vec::new(), Vec::new(), Vec::new());
-    dry_run_each(files, |path, result, recorded| {
-        invocations.push(match result {
-            Ok(s) => serde_json::json!({"file": path, "ok": true, "summary": s}),
-            Err(e) => serde_json::json!({"file": path, "ok": false, "error": e}),
-        });
-        for p in recorded {
-            match p {
-                Published::Metrics(m) => metrics.extend(m.data.iter().map(metric_json)),
-                Published::Emf(_) => {}
-                Published::Alert(a) => alerts.push(
-                    serde_json::from_str::<serde_json::Value>(&a.automation)
-                        .map_err(|e| e.to_string())?,
-                ),
-            }
-        }
-        Ok(())
-    })?;
-    serde_json::to_string_pretty(
-        &serde_json::json!({"metrics": metrics, "alerts": alerts, "invocations": invocations}),
-    )
-    .map(|s| s + "\n")
-    .map_err(|e| e.to_string())
-}
-
-fn dry_run(files: &[String]) -> Result<String, String> {
-    use apigw_doctor::monitor::recorder::Published;
-    use std::fmt::Write as _;
-
-    let mut out = String::new();
-    dry_run_each(files, |path, result, recorded| {
-        let _ = writeln!(out, "=== {path}");
-        match result {
-            Ok(s) => {
-                let _ = writeln!(
-                    out,
-                    "invocation: {}",
-                    serde_json::to_string(&s).unwrap_or_default()
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(
-                    out,
-                    "invocation FAILED (the batch would go to the failure destination): {e}"
-                );
-            }
-        }
-        for p in recorded {
-            match p {
-                Published::Metrics(m) => {
-                    let _ = writeln!(
-                        out,
-                        "\n--- PutMetricData, namespace {}: {} data",
-                        m.namespace,
-                        m.data.len()
-                    );
-                    for d in &m.data {
-                        let dims: Vec<String> = d
-                            .dimensions
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect();
-                        let vals: Vec<String> = d
-                            .values
-                            .iter()
-                            .zip(&d.counts)
-                            .map(|(v, c)| {
-                                if *c == 1.0 {
-                                    v.to_string()
-                                } else {
-                                    format!("{v}x{c}")
-                                }
-                            })
-                            .collect();
-                        let _ = writeln!(
-                            out,
-                            "  {:<19} {:<12} [{}] @{} values {}",
-                            d.name,
-                            d.unit.as_str(),
-                            dims.join(", "),
-                            apigw_doctor::render::display::time(d.timestamp_ms),
-                            vals.join(" ")
-                        );
-                    }
-                }
-                Published::Emf(lines) => {
-                    let _ = writeln!(out, "\n--- EMF lines on stdout: {}", lines.len());
-                    for l in lines {
-                        let _ = writeln!(out, "  {l}");
-                    }
-                }
-                Published::Alert(a) => {
-                    let pretty = |s: &str| {
-                        serde_json::from_str::<serde_json::Value>(s)
-                            .and_then(|v| serde_json::to_string_pretty(&v))
-                            .unwrap_or_default()
-                    };
-                    let _ = writeln!(
-                        out,
-                        "\n--- SNS Publish (MessageStructure=json), alert {}",
-                        a.id
-                    );
-                    let _ = writeln!(out, "Subject: {}", a.subject);
-                    let _ = writeln!(out, "\n[email]\n{}", a.email);
-                    let _ = writeln!(
-                        out,
-                        "[default: AWS Chatbot / Amazon Q Developer custom notification]\n{}",
-                        pretty(&a.chatbot)
-                    );
-                    let _ = writeln!(
-                        out,
-                        "\n[sqs, lambda: automation JSON]\n{}",
-                        pretty(&a.automation)
-                    );
-                }
-            }
-        }
-        out.push('\n');
-        Ok(())
-    })?;
-    Ok(out)
 }
 
 fn main() -> ExitCode {

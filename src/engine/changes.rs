@@ -10,7 +10,11 @@
 //! then the closest resource (the function or the integration, the stage, the API),
 //! then the closest in time.
 
+use crate::engine::incidents::{finding_time, Incident, IncidentGroup};
+use crate::model::backend::Backend;
 use crate::model::change::{Change, ChangeAction, ChangeTarget};
+use crate::model::finding::Finding;
+use crate::model::incident::IncidentKey;
 use crate::model::kind::{Cause, Kind};
 
 /// Default window before the onset in which changes are looked for.
@@ -36,6 +40,60 @@ pub struct Scope<'a> {
     pub observed_ms: Option<u64>,
     /// The limit the doctor held its requests to.
     pub limit_ms: u64,
+}
+
+impl<'a> Scope<'a> {
+    /// An incident as stored, with this invocation's findings of it (the alert's).
+    pub fn of_incident(i: &'a Incident, findings: &[&Finding]) -> Scope<'a> {
+        let limit = i.onset.as_ref().map(|h| h.limit_ms);
+        Scope {
+            onset: i.first_seen.unwrap_or(i.opened_at),
+            ..Scope::of(&i.key, i.cause, i.backend.as_ref(), findings, limit)
+        }
+    }
+
+    /// An incident of one analysis (the report's).
+    pub fn of_group(g: &'a IncidentGroup<'_>) -> Option<Scope<'a>> {
+        let onset = g.first_seen?;
+        Some(Scope {
+            onset,
+            ..Scope::of(&g.key, g.cause, g.backend, &g.findings, None)
+        })
+    }
+
+    fn of(
+        key: &'a IncidentKey,
+        cause: Cause,
+        backend: Option<&'a Backend>,
+        findings: &[&Finding],
+        limit: Option<u64>,
+    ) -> Scope<'a> {
+        let function = match backend {
+            Some(Backend::Lambda { function_name, .. }) => Some(function_name.as_str()),
+            _ => key
+                .backend
+                .as_deref()
+                .and_then(|b| b.strip_prefix("lambda:")),
+        };
+        // The onset finding's limit, then the stored one.
+        let first = findings
+            .iter()
+            .min_by_key(|f| (finding_time(f).is_none(), finding_time(f)));
+        Scope {
+            account: key.account.as_deref(),
+            api_id: &key.api_id,
+            stage: &key.stage,
+            function,
+            kind: key.kind,
+            cause,
+            onset: 0,
+            observed_ms: findings
+                .iter()
+                .filter_map(|f| f.elapsed_ms.or(f.integration_latency_ms))
+                .max(),
+            limit_ms: first.map(|f| f.limit_ms).or(limit).unwrap_or(0),
+        }
+    }
 }
 
 /// How closely a change touches an incident (closest first).
@@ -95,6 +153,69 @@ pub enum ChangeEvidence {
         window_ms: i64,
         related: Vec<RelatedChange>,
     },
+}
+
+/// Where a report's changes came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChangeOrigin {
+    /// None given: the report says nothing changed is known.
+    #[default]
+    None,
+    /// CloudTrail files (`--changes`).
+    Files,
+    /// CloudTrail `LookupEvents` (fetch mode).
+    CloudTrailLookup,
+    /// The lookup failed: whether anything changed is not known.
+    Unavailable,
+}
+
+impl ChangeOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeOrigin::None => "none",
+            ChangeOrigin::Files => "files",
+            ChangeOrigin::CloudTrailLookup => "cloudtrail_lookup",
+            ChangeOrigin::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The changes a report relates to its incidents.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSource {
+    pub origin: ChangeOrigin,
+    /// Settled ([`settle`]): in time order, once each, with `before` values.
+    pub changes: Vec<Change>,
+    pub window_ms: i64,
+}
+
+impl ChangeSource {
+    pub fn new(origin: ChangeOrigin, mut changes: Vec<Change>, window_ms: i64) -> ChangeSource {
+        settle(&mut changes);
+        ChangeSource {
+            origin,
+            changes,
+            window_ms,
+        }
+    }
+
+    /// What is known about the changes before the incident of `scope` (`None`: an
+    /// incident without times, which no change can be placed before).
+    pub fn evidence(&self, scope: Option<&Scope<'_>>) -> ChangeEvidence {
+        let window_ms = self.window_ms;
+        match (self.origin, scope) {
+            (ChangeOrigin::None, _) => ChangeEvidence::NotConfigured,
+            (ChangeOrigin::Unavailable, _) => ChangeEvidence::Unavailable { window_ms },
+            (_, None) => ChangeEvidence::Searched {
+                window_ms,
+                related: Vec::new(),
+            },
+            (_, Some(s)) => ChangeEvidence::Searched {
+                window_ms,
+                related: relate(s, &self.changes, window_ms),
+            },
+        }
+    }
 }
 
 /// The changes related to `scope` among `changes`, ranked, at most [`MAX_RELATED`].

@@ -11,7 +11,6 @@ use std::time::Instant;
 use crate::engine::changes::{self, ChangeEvidence, Scope};
 use crate::engine::incidents::{Incident, Status};
 use crate::logs::cloudtrail;
-use crate::model::backend::Backend;
 use crate::model::change::Change;
 use crate::model::finding::Finding;
 use crate::monitor::notify::remaining;
@@ -98,38 +97,6 @@ pub fn change_event(event: &[u8]) -> Option<Result<Change, cloudtrail::Ignored>>
     Some(cloudtrail::change_of_record(record))
 }
 
-/// The incident's facts a change search needs.
-pub fn scope<'a>(i: &'a Incident, findings: &[&Finding]) -> Scope<'a> {
-    let function = match &i.backend {
-        Some(Backend::Lambda { function_name, .. }) => Some(function_name.as_str()),
-        _ => i
-            .key
-            .backend
-            .as_deref()
-            .and_then(|b| b.strip_prefix("lambda:")),
-    };
-    let observed_ms = findings
-        .iter()
-        .filter_map(|f| f.elapsed_ms.or(f.integration_latency_ms))
-        .max();
-    let limit_ms = findings
-        .first()
-        .map(|f| f.limit_ms)
-        .or_else(|| i.onset.as_ref().map(|h| h.limit_ms))
-        .unwrap_or(0);
-    Scope {
-        account: i.key.account.as_deref(),
-        api_id: &i.key.api_id,
-        stage: &i.key.stage,
-        function,
-        kind: i.key.kind,
-        cause: i.cause,
-        onset: i.first_seen.unwrap_or(i.opened_at),
-        observed_ms,
-        limit_ms,
-    }
-}
-
 impl Monitor {
     /// Records the change an EventBridge event carries (`None`: the event is not one).
     /// A change that cannot be stored fails the invocation, so that it is retried and
@@ -185,7 +152,7 @@ impl Monitor {
         else {
             return ChangeEvidence::NotConfigured;
         };
-        let scope = scope(incident, findings);
+        let scope = Scope::of_incident(incident, findings);
         let from = scope.onset - CHANGE_TTL_SECS * 1000;
         let Some(left) = remaining(deadline) else {
             return ChangeEvidence::Unavailable { window_ms };

@@ -11,6 +11,7 @@ use crate::render::display::{thousands, time};
 use crate::render::report::{
     bucket_name, elapsed_text, group_facts, invoked_text, route_p95, short_time, Report,
 };
+use crate::render::words;
 use crate::render::words::diagnosis::Words;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -25,6 +26,8 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(23, 190, 207),
 ];
 const TIMEOUT_RED: RGBColor = RGBColor(200, 30, 30);
+/// Configuration changes on the timeline.
+const CHANGE_BLUE: RGBColor = RGBColor(30, 90, 200);
 
 #[derive(Serialize)]
 struct RouteCtx {
@@ -69,6 +72,13 @@ struct IncidentCtx {
 }
 
 #[derive(Serialize)]
+struct ChangesCtx {
+    title: String,
+    /// (text, CloudTrail console link).
+    lines: Vec<(String, Option<String>)>,
+}
+
+#[derive(Serialize)]
 struct Ctx {
     title: String,
     warnings: Vec<String>,
@@ -77,6 +87,10 @@ struct Ctx {
     timeline_svg: Option<String>,
     latency_svgs: Vec<String>,
     incidents: Vec<IncidentCtx>,
+    /// "What changed": its title, a note for the whole report, or each incident's lines.
+    changes_title: String,
+    changes_note: Option<String>,
+    changes: Vec<ChangesCtx>,
     nothing_found: String,
     routes: Vec<RouteCtx>,
 }
@@ -150,6 +164,9 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
                 remedies: g.remedies(),
             })
             .collect(),
+        changes_title: words::change::section_title(&r.options.changes),
+        changes_note: words::change::source_note(&r.options.changes),
+        changes: changes_ctx(r),
         nothing_found: r.nothing_found(),
         routes: r
             .routes
@@ -195,6 +212,37 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
         .map_err(|e| format!("HTML template: {e}"))
 }
 
+/// Each shown incident's "What changed" lines.
+fn changes_ctx(r: &Report<'_>) -> Vec<ChangesCtx> {
+    r.shown_groups()
+        .iter()
+        .map(|g| ChangesCtx {
+            title: g.title(),
+            lines: crate::render::report::changes::lines(g, 3)
+                .into_iter()
+                .map(|(t, u)| (t, u.filter(|u| u.starts_with("https://"))))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The shown incidents' top related changes, once each: (time, "N: EventName").
+fn change_marks(r: &Report<'_>) -> Vec<(i64, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut marks = Vec::new();
+    for g in r.shown_groups() {
+        if let crate::engine::changes::ChangeEvidence::Searched { related, .. } = &g.changes {
+            for c in related.iter().take(3) {
+                if seen.insert(c.change.event_id.as_str()) {
+                    let n = marks.len() + 1;
+                    marks.push((c.change.event_time, format!("{n}: {}", c.change.event_name)));
+                }
+            }
+        }
+    }
+    marks
+}
+
 fn chart_err<E: std::fmt::Debug>(e: E) -> String {
     format!("chart: {e:?}")
 }
@@ -217,7 +265,10 @@ fn timeline_chart(r: &Report<'_>, routes: &[usize]) -> Result<String, String> {
             )
         })
         .collect();
+    let marks = change_marks(r);
+    // The chart starts early enough to show the changes before the first request.
     let x0 = t.buckets.first().map_or(0, |b| b.start_ms);
+    let x0 = marks.iter().map(|m| m.0 - t.bucket_ms).fold(x0, i64::min);
     let x1 = t.buckets.last().map_or(0, |b| b.start_ms) + t.bucket_ms;
     let ymax = lines
         .iter()
@@ -270,6 +321,31 @@ fn timeline_chart(r: &Report<'_>, routes: &[usize]) -> Result<String, String> {
                     .map_err(chart_err)?
                     .label(format!("{name}: timeouts (✕)"))
                     .legend(move |(x, y)| Cross::new((x + 9, y), 5, TIMEOUT_RED.stroke_width(2)));
+            }
+        }
+        let top = ymax + ymax / 10;
+        for (k, (at, label)) in marks.iter().enumerate() {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (*at, top),
+                    ("sans-serif", 13).into_font().color(&CHANGE_BLUE),
+                )))
+                .map_err(chart_err)?;
+            let series = chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(*at, 0), (*at, top)],
+                    6,
+                    4,
+                    CHANGE_BLUE.stroke_width(2),
+                ))
+                .map_err(chart_err)?;
+            if k == 0 {
+                series
+                    .label("configuration changes (dashed)")
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], CHANGE_BLUE.stroke_width(2))
+                    });
             }
         }
         chart

@@ -9,6 +9,7 @@ use crate::render::display::{thousands, time};
 use crate::render::report::{
     bucket_name, bucket_p95, elapsed_text, group_facts, invoked_text, route_p95, short_time, Report,
 };
+use crate::render::words;
 use crate::render::words::diagnosis::Words;
 
 /// Escapes Markdown (CommonMark and GitHub's tables) in text from the logs.
@@ -28,6 +29,30 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// "What changed": each incident's ranked changes, or what is known of them.
+fn changes(out: &mut String, r: &Report<'_>) {
+    if r.groups.is_empty() {
+        return;
+    }
+    let src = &r.options.changes;
+    let _ = writeln!(out, "## {}\n", escape(&words::change::section_title(src)));
+    if let Some(note) = words::change::source_note(src) {
+        let _ = writeln!(out, "{}\n", escape(&note));
+        return;
+    }
+    for (i, g) in r.shown_groups().iter().enumerate() {
+        let _ = writeln!(out, "{}. **{}**", i + 1, escape(&g.title()));
+        for (line, url) in crate::render::report::changes::lines(g, 3) {
+            let url = url
+                .and_then(|u| link(&u))
+                .map(|u| format!(" ([CloudTrail]({u}))"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "   - {}{url}", escape(&line));
+        }
+    }
+    out.push('\n');
 }
 
 /// A URL as a link target: only http(s), with characters that would end it percent-encoded.
@@ -135,6 +160,7 @@ pub fn render(r: &Report<'_>) -> String {
         );
     }
     out.push('\n');
+    changes(&mut out, r);
 
     if !r.routes.is_empty() {
         let _ = writeln!(out, "## Routes by impact\n");

@@ -297,6 +297,8 @@ pub struct Options {
     pub exemplars: usize,
     /// Said first: inputs that could not be read, filters that matched nothing.
     pub warnings: Vec<String>,
+    /// Configuration changes to relate to the incidents ("What changed").
+    pub changes: crate::engine::changes::ChangeSource,
 }
 
 pub struct Report<'a> {
@@ -323,7 +325,7 @@ impl<'a> Report<'a> {
             analysis: a,
             timeline: timeline::timeline(a, None),
             routes: routes_by_impact(a),
-            groups: groups(a),
+            groups: groups(a, &options.changes),
             options,
         }
     }
@@ -466,8 +468,12 @@ impl<'a> Report<'a> {
                         .map(|f| f.request_id.as_deref())
                         .collect(),
                     remedies: g.remedies(),
+                    changes: changes::related_json(g),
+                    changes_note: crate::render::words::change::status(&g.changes),
                 })
                 .collect(),
+            changes: changes::in_window(&self.options.changes, self.window()),
+            change_source: changes::ChangeSourceJson::of(&self.options.changes),
             warnings: &self.options.warnings,
         };
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -501,6 +507,7 @@ impl<'a> Report<'a> {
             "incidents",
         );
         out.push('\n');
+        self.changes_text(&mut out);
         self.routes_text(&mut out);
         if !self.groups.is_empty() {
             heading(&mut out, "EXEMPLARS (worst first)");
@@ -543,6 +550,32 @@ impl<'a> Report<'a> {
                 plural(s.requests, "request", "requests")
             )
         }
+    }
+
+    /// "What changed": per incident its ranked changes, or what is known of them.
+    fn changes_text(&self, out: &mut String) {
+        if self.groups.is_empty() {
+            return;
+        }
+        let src = &self.options.changes;
+        heading(
+            out,
+            &crate::render::words::change::section_title(src).to_uppercase(),
+        );
+        if let Some(note) = crate::render::words::change::source_note(src) {
+            let _ = writeln!(out, "  {}\n", wrap(&note, 2));
+            return;
+        }
+        for (i, g) in self.shown_groups().iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", i + 1, g.title());
+            for (line, url) in changes::lines(g, 3) {
+                let _ = writeln!(out, "     {}", wrap(&line, 8));
+                if let Some(u) = url {
+                    let _ = writeln!(out, "        {u}");
+                }
+            }
+        }
+        out.push('\n');
     }
 
     fn timeline_text(&self, out: &mut String) {

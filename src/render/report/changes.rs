@@ -1,8 +1,10 @@
-//! Changes as JSON, the same in the report (`changes`, `incidents[].changes`) and the
-//! automation message of an alert.
+//! Changes in the report: as JSON, the same in the report (`changes`, `change_source`,
+//! `incidents[].changes`) and in an alert's automation message; and the lines of the
+//! text and Markdown "What changed" sections.
 
-use crate::engine::changes::{ChangeEvidence, Explains, RelatedChange, Relation};
+use crate::engine::changes::{ChangeEvidence, ChangeSource, Explains, RelatedChange, Relation};
 use crate::model::change::{Change, ChangeDetail, ChangeTarget};
+use crate::render::report::Group;
 use crate::render::words::change as words;
 
 /// One change.
@@ -107,5 +109,71 @@ impl<'a> EvidenceJson<'a> {
             changes,
             note: words::status(e),
         }
+    }
+}
+
+/// Where the report's changes came from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangeSourceJson {
+    /// `none`, `files`, `cloudtrail_lookup` or `unavailable`.
+    pub source: &'static str,
+    pub window_minutes: i64,
+    /// Changes read (once each).
+    pub read: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ChangeSourceJson {
+    pub fn of(src: &ChangeSource) -> ChangeSourceJson {
+        ChangeSourceJson {
+            source: src.origin.as_str(),
+            window_minutes: src.window_ms / 60_000,
+            read: src.changes.len(),
+            note: words::source_note(src),
+        }
+    }
+}
+
+/// The changes in `[from − window, to]`: those that could precede something in the report.
+pub fn in_window(src: &ChangeSource, window: Option<(i64, i64)>) -> Vec<ChangeJson<'_>> {
+    src.changes
+        .iter()
+        .filter(|c| {
+            window.is_none_or(|(lo, hi)| c.event_time >= lo - src.window_ms && c.event_time <= hi)
+        })
+        .map(|c| ChangeJson::of(c, None))
+        .collect()
+}
+
+/// An incident's related changes (ranked), for its JSON.
+pub fn related_json<'a>(g: &'a Group<'_>) -> Vec<ChangeJson<'a>> {
+    match &g.changes {
+        ChangeEvidence::Searched { related, .. } => related
+            .iter()
+            .map(|r| ChangeJson::related(r, None))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// An incident's lines under "What changed": up to `shown` ranked changes with their
+/// console links, or what the search found (nothing, or could not read).
+pub fn lines(g: &Group<'_>, shown: usize) -> Vec<(String, Option<String>)> {
+    if let Some(s) = words::status(&g.changes) {
+        return vec![(s, None)];
+    }
+    match &g.changes {
+        ChangeEvidence::Searched { related, .. } => related
+            .iter()
+            .take(shown)
+            .map(|r| {
+                (
+                    format!("{}. {}", r.rank, words::line(r)),
+                    words::console_url(&r.change, None),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -90,6 +90,11 @@ pub struct IncidentJson<'a> {
     pub last: Option<i64>,
     pub exemplars: Vec<Option<&'a str>>,
     pub remedies: Vec<String>,
+    /// The changes before its onset, most likely first (empty: none, or no change data).
+    pub changes: Vec<super::changes::ChangeJson<'a>>,
+    /// That none was found in the window, or that the changes could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_note: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -101,6 +106,9 @@ pub(super) struct ReportJson<'a> {
     pub(super) functions: &'a [crate::model::stats::FunctionStats],
     pub(super) timeline: &'a Timeline,
     pub(super) incidents: Vec<IncidentJson<'a>>,
+    /// Every change read that could precede something in the report.
+    pub(super) changes: Vec<super::changes::ChangeJson<'a>>,
+    pub(super) change_source: super::changes::ChangeSourceJson,
     pub(super) warnings: &'a [String],
 }
 

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::engine::analysis::Analysis;
+use crate::engine::changes::{ChangeSource, Scope};
 use crate::engine::incidents;
 use crate::engine::timeline;
 use crate::model::finding::Finding;
@@ -65,6 +66,8 @@ pub struct Group<'a> {
     pub route_requests: Option<u64>,
     /// Member routes: (name, requests, affected).
     pub routes: Vec<(String, u64, u64)>,
+    /// The configuration changes before its onset.
+    pub changes: crate::engine::changes::ChangeEvidence,
 }
 
 impl Group<'_> {
@@ -105,10 +108,11 @@ pub fn kind_label(k: Kind, n: u64) -> &'static str {
 }
 
 /// The analysis's incidents, grouped exactly as alerts group them.
-pub fn groups<'a>(a: &'a Analysis) -> Vec<Group<'a>> {
+pub fn groups<'a>(a: &'a Analysis, changes: &ChangeSource) -> Vec<Group<'a>> {
     incidents::group_analysis(a)
         .into_iter()
         .map(|g| {
+            let changes = changes.evidence(Scope::of_group(&g).as_ref());
             let mut findings = g.findings;
             findings.sort_by(|a, b| {
                 let wait = |f: &Finding| f.elapsed_ms.or(f.integration_latency_ms).unwrap_or(0);
@@ -143,6 +147,7 @@ pub fn groups<'a>(a: &'a Analysis) -> Vec<Group<'a>> {
                 last,
                 route_requests: (g.requests > 0).then_some(g.requests),
                 routes,
+                changes,
             }
         })
         .collect()

@@ -1,7 +1,7 @@
 //! The words of "what changed": one related change as a line, and what the search
 //! found or could not find. Every rendering takes them from here.
 
-use crate::engine::changes::{ChangeEvidence, Explains, RelatedChange};
+use crate::engine::changes::{ChangeEvidence, ChangeOrigin, ChangeSource, Explains, RelatedChange};
 use crate::model::change::{Change, ChangeDetail, ChangeTarget};
 
 /// "4 min before the onset", "40 s before the onset", "at the onset".
@@ -102,7 +102,7 @@ pub fn explains(e: Explains) -> &'static str {
         }
         Explains::FunctionTimeoutLowered => "it lowered the backend function's own timeout",
         Explains::FunctionMemoryLowered => {
-            "it lowered the backend function's memory (and with it its CPU)"
+            "it lowered the backend function's memory, and with it its CPU"
         }
         Explains::ConcurrencyCapped => {
             "it capped the backend function's reserved concurrency (0 stops every invocation)"
@@ -157,6 +157,36 @@ pub fn status(e: &ChangeEvidence) -> Option<String> {
         )),
         ChangeEvidence::Searched { .. } => None,
     }
+}
+
+/// What a report says of its change source when it cannot say more per incident.
+pub fn source_note(src: &ChangeSource) -> Option<String> {
+    match src.origin {
+        ChangeOrigin::None => Some(
+            "No change data was given: to see what changed before each incident, add --changes FILE \
+             (`aws cloudtrail lookup-events` output or CloudTrail log files), or read the logs \
+             with --api-id, which looks the changes up."
+                .to_owned(),
+        ),
+        ChangeOrigin::Unavailable => Some(format!(
+            "The CloudTrail lookup failed: whether anything changed in the {} before each onset is not known.",
+            window(src.window_ms)
+        )),
+        ChangeOrigin::Files | ChangeOrigin::CloudTrailLookup => None,
+    }
+}
+
+/// The heading of a report's section.
+pub fn section_title(src: &ChangeSource) -> String {
+    let from = match src.origin {
+        ChangeOrigin::Files => "CloudTrail files",
+        ChangeOrigin::CloudTrailLookup => "CloudTrail LookupEvents",
+        ChangeOrigin::None | ChangeOrigin::Unavailable => "CloudTrail",
+    };
+    format!(
+        "What changed ({from}, {} before each onset)",
+        window(src.window_ms)
+    )
 }
 
 /// The change in CloudTrail's event history (the console, in the change's Region).
