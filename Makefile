@@ -87,12 +87,14 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	python3 tests/browser/check_html.py $(CLI) $(TARGET_DIR)/browser
 
-## fetch: `analyze --api-id/--log-group` reading CloudWatch Logs (FilterLogEvents, GetStage) from MiniStack, and each
-## integration's limit (GetRestApi, GetResources; apigatewayv2 GetStage, GetRoutes, GetIntegrations for HTTP APIs)
+## fetch: `analyze --api-id/--log-group` reading CloudWatch Logs (FilterLogEvents, GetStage) from MiniStack, each
+## integration's limit (GetRestApi, GetResources; apigatewayv2 GetStage, GetRoutes, GetIntegrations for HTTP APIs),
+## and the window's changes (CloudTrail LookupEvents) related to the incident
 fetch: tools
 	$(BUILD)
 	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch.py $(CLI)
 	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch_limits.py $(CLI)
+	$(PY) tests/aws/ministack.py -- $(PY) tests/aws/test_fetch_changes.py $(CLI)
 
 ## fixtures: regenerate the CLI's incident fixtures and their truth (deterministic)
 fixtures:

@@ -13,6 +13,9 @@ use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
 use crate::aws::integration_limits;
 use crate::model::limits::{ApiLimits, Endpoint};
 
+mod changes;
+pub use changes::ChangesFetched;
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("GetStage {api_id}/{stage}: {detail}")]
@@ -23,6 +26,12 @@ pub enum FetchError {
     },
     #[error("FilterLogEvents on {group}: {detail}")]
     Logs { group: String, detail: String },
+    /// CloudTrail LookupEvents failed: whether anything changed is not known.
+    #[error("CloudTrail LookupEvents for {event_source}: {detail}")]
+    Changes {
+        event_source: String,
+        detail: String,
+    },
 }
 
 /// The execution-log group API Gateway writes for a REST API stage.
@@ -85,6 +94,8 @@ pub struct Fetcher {
     logs: aws_sdk_cloudwatchlogs::Client,
     apigw: aws_sdk_apigateway::Client,
     apigwv2: aws_sdk_apigatewayv2::Client,
+    /// LookupEvents: the window's change events (`changes`).
+    cloudtrail: aws_sdk_cloudtrail::Client,
     /// Events per FilterLogEvents page (`APIGW_DOCTOR_FETCH_PAGE_LIMIT`; AWS's default, 10,000,
     /// when unset): tests make small pages to exercise pagination.
     page_limit: Option<i32>,
@@ -107,6 +118,7 @@ impl Fetcher {
             logs: aws_sdk_cloudwatchlogs::Client::new(&shared),
             apigw: aws_sdk_apigateway::Client::new(&shared),
             apigwv2: aws_sdk_apigatewayv2::Client::new(&shared),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(&shared),
             page_limit: std::env::var("APIGW_DOCTOR_FETCH_PAGE_LIMIT")
                 .ok()
                 .and_then(|v| v.parse().ok())
