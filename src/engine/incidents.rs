@@ -283,10 +283,12 @@ impl Incident {
     }
 }
 
-/// The incident id: the key plus when it opened, so that a later incident on the
-/// same key is another one.
-pub fn incident_id(key: &IncidentKey, opened_at: i64) -> String {
-    let text = format!("{}#{opened_at}", key.store_key());
+/// The incident id: the key plus its onset (the first finding's time on the logs' clock,
+/// else when it opened), so that a later incident on the same key is another one, and
+/// the same logs replayed, or handled again after a redeploy, give the same id (a pager's
+/// dedup key).
+pub fn incident_id(key: &IncidentKey, onset: i64) -> String {
+    let text = format!("{}#{onset}", key.store_key());
     let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
@@ -321,8 +323,13 @@ pub fn observe(
     let Some(current) = open else {
         let mut routes = BTreeMap::new();
         merge_routes(&mut routes, &group.routes);
+        let mut id = incident_id(&group.key, group.first_seen.unwrap_or(now));
+        // Late logs older than the incident they follow must not reuse its id.
+        if existing.is_some_and(|e| e.id == id) {
+            id = incident_id(&group.key, now);
+        }
         let next = Incident {
-            id: incident_id(&group.key, now),
+            id,
             key: group.key.clone(),
             cause: group.cause,
             severity: severity(
@@ -621,7 +628,8 @@ mod tests {
         assert!(resolve_due(&o.next, T0 + 1_400_000 + 600_000, p));
 
         // A finding after that: the quiet one resolves and a new incident fires.
-        let n = observe(Some(&o.next), &group_of(&one), T0 + 2_700_000, p);
+        let later = [finding(Kind::Timeout, "GET /a", f.clone(), T0 + 2_690_000)];
+        let n = observe(Some(&o.next), &group_of(&later), T0 + 2_700_000, p);
         assert_eq!(n.notify, Some(Status::Firing));
         assert_ne!(n.next.id, id);
         assert_eq!(
@@ -629,6 +637,21 @@ mod tests {
             Some(id.as_str())
         );
         assert_eq!(n.next.affected, 1);
+    }
+
+    #[test]
+    fn the_same_logs_give_the_same_incident_id_whenever_they_are_handled() {
+        let p = Lifecycle::default();
+        let fs = [finding(Kind::Timeout, "GET /a", Some(lambda("orders")), T0)];
+        let first = observe(None, &group_of(&fs), T0 + 60_000, p).next.id;
+        // A replay days later, or another container after a redeploy.
+        let again = observe(None, &group_of(&fs), T0 + 3 * 86_400_000, p).next.id;
+        assert_eq!(first, again);
+        // Late logs of the same time after that incident resolved: another id.
+        let old = observe(None, &group_of(&fs), T0 + 60_000, p).next;
+        let late = observe(Some(&old), &group_of(&fs), T0 + 3_600_000, p);
+        assert_eq!(late.resolved.as_ref().map(|r| &r.id), Some(&first));
+        assert_ne!(late.next.id, first);
     }
 
     #[test]
