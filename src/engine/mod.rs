@@ -3,9 +3,11 @@
 
 pub mod analysis;
 pub mod backend_run;
+pub mod burn;
 pub mod changes;
 pub mod config;
 pub mod diagnosis;
+pub mod drift;
 pub mod findings;
 pub mod finish;
 pub mod incidents;
