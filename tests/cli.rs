@@ -496,3 +496,24 @@ fn external_samples_read_without_a_warning() {
         assert!(out.contains(", 0 not recognised"), "{file}: {out}");
     }
 }
+
+/// The same logs give the same incident id however often and whenever they are handled
+/// (issue 24): the id comes from the incident's key and its onset on the logs' clock, so
+/// a pager's dedup key survives replays and redeploys.
+#[test]
+fn two_dry_runs_of_one_incident_give_the_same_id() {
+    let event = repo().join("events/timeout-info.json");
+    let ids = || -> Vec<String> {
+        let v = json_of(&["dry-run", "--format", "json", event.to_str().unwrap()], "");
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["incident_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = ids();
+    assert!(!first.is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(first, ids());
+}
