@@ -645,7 +645,9 @@ mod tests {
         let fs = [finding(Kind::Timeout, "GET /a", Some(lambda("orders")), T0)];
         let first = observe(None, &group_of(&fs), T0 + 60_000, p).next.id;
         // A replay days later, or another container after a redeploy.
-        let again = observe(None, &group_of(&fs), T0 + 3 * 86_400_000, p).next.id;
+        let again = observe(None, &group_of(&fs), T0 + 3 * 86_400_000, p)
+            .next
+            .id;
         assert_eq!(first, again);
         // Late logs of the same time after that incident resolved: another id.
         let old = observe(None, &group_of(&fs), T0 + 60_000, p).next;
