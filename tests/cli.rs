@@ -504,7 +504,10 @@ fn external_samples_read_without_a_warning() {
 fn two_dry_runs_of_one_incident_give_the_same_id() {
     let event = repo().join("events/timeout-info.json");
     let ids = || -> Vec<String> {
-        let v = json_of(&["dry-run", "--format", "json", event.to_str().unwrap()], "");
+        let v = json_of(
+            &["dry-run", "--format", "json", event.to_str().unwrap()],
+            "",
+        );
         v["alerts"]
             .as_array()
             .unwrap()
