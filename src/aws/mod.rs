@@ -5,6 +5,7 @@ pub mod fetch;
 pub mod integration_limits;
 pub mod lookup;
 pub mod publish;
+pub mod secrets;
 pub mod state;
 
 use std::time::Duration;

@@ -55,6 +55,8 @@ pub struct Config {
     pub change_events: bool,
     /// How far before an incident's onset changes are related to it.
     pub change_window_minutes: i64,
+    /// The pagers beside SNS (PagerDuty, Opsgenie): their key parameters and endpoints.
+    pub pagers: PagerConfig,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -93,6 +95,10 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("BACKEND_FUNCTION_NAMES", "", "orders-api,payments", "backend Lambda functions whose `/aws/lambda/NAME` a timeout's run is looked up in (connect or read); the template grants FilterLogEvents on exactly those"),
     ("CHANGE_EVENTS", "on", "off", "`on` (with `INCIDENTS_TABLE`): CloudTrail change events that EventBridge delivers are kept for 3 days and an alert names the changes before its incident (\"What changed\"); `off`: not recorded"),
     ("CHANGE_WINDOW_MINUTES", "60", "30", "how far before an incident's onset a change is related to it (1 to 1440)"),
+    ("PAGERDUTY_ROUTING_KEY_PARAMETER", "", "/apigw-doctor/pagerduty-routing-key", "SSM parameter (SecureString) holding a PagerDuty Events API v2 integration key; empty: no PagerDuty"),
+    ("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", "https://pager-relay.example.com/v2/enqueue", "PagerDuty Events API v2 endpoint (https; http only to 127.0.0.1 for tests)"),
+    ("OPSGENIE_API_KEY_PARAMETER", "", "/apigw-doctor/opsgenie-api-key", "SSM parameter (SecureString) holding an Opsgenie API integration key; empty: no Opsgenie"),
+    ("OPSGENIE_API_URL", "https://api.opsgenie.com", "https://api.eu.opsgenie.com", "Opsgenie API base URL (`https://api.eu.opsgenie.com` for the EU instance)"),
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
 ];
 
@@ -351,6 +357,7 @@ impl Config {
                 "whole minutes from 1 to 1440",
                 |m: &i64| (1..=1440).contains(m),
             )?,
+            pagers: PagerConfig::from_lookup(var)?,
         })
     }
 }
@@ -375,6 +382,76 @@ fn parse_api_names(v: &str) -> Option<BTreeMap<String, String>> {
                 .then(|| (id.to_owned(), name.to_owned()))
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- pagers
+
+// The pager settings: which SSM parameters hold the keys (empty: that pager is off) and
+// where each vendor's API is (overridable, so that tests point them at a loopback
+// endpoint). Only parameter names are configured; the keys never are.
+
+pub const PAGERDUTY_EVENTS_URL: &str = crate::aws::publish::pager::pagerduty::DEFAULT_EVENTS_URL;
+pub const OPSGENIE_API_URL: &str = crate::aws::publish::pager::opsgenie::DEFAULT_API_URL;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagerConfig {
+    /// SSM parameter (SecureString) holding the PagerDuty Events API v2 integration key.
+    pub pagerduty_key_parameter: Option<String>,
+    pub pagerduty_events_url: String,
+    /// SSM parameter (SecureString) holding the Opsgenie API integration key.
+    pub opsgenie_key_parameter: Option<String>,
+    pub opsgenie_api_url: String,
+}
+
+/// An SSM parameter name (`/team/pagerduty-key`, `pagerduty-key`) or ARN.
+fn valid_parameter(p: &str) -> bool {
+    let name = p
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(":parameter").map(|(_, n)| n))
+        .unwrap_or(p);
+    !name.is_empty()
+        && p.len() <= 2048
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/'))
+}
+
+/// HTTPS, or plain HTTP to this machine only (a test's loopback endpoint).
+fn valid_url(u: &str) -> bool {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    (u.starts_with("https://") && u.len() > 8)
+        || loopback.iter().any(|l| {
+            u.strip_prefix(l)
+                .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+        })
+}
+
+impl PagerConfig {
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<PagerConfig, ConfigError> {
+        let parameter = |variable: &'static str| match var(variable) {
+            Some(p) if !valid_parameter(p.trim()) => Err(ConfigError {
+                variable,
+                value: p,
+                expected: "an SSM parameter name or ARN (the key itself never goes in a variable)"
+                    .into(),
+            }),
+            p => Ok(p.map(|p| p.trim().to_owned())),
+        };
+        let url = |variable: &'static str, default: &str| match var(variable) {
+            Some(u) if !valid_url(u.trim()) => Err(ConfigError {
+                variable,
+                value: u,
+                expected: "an https:// URL (http:// only to 127.0.0.1 or localhost)".into(),
+            }),
+            u => Ok(u.map_or_else(|| default.to_owned(), |u| u.trim().to_owned())),
+        };
+        Ok(PagerConfig {
+            pagerduty_key_parameter: parameter("PAGERDUTY_ROUTING_KEY_PARAMETER")?,
+            pagerduty_events_url: url("PAGERDUTY_EVENTS_URL", PAGERDUTY_EVENTS_URL)?,
+            opsgenie_key_parameter: parameter("OPSGENIE_API_KEY_PARAMETER")?,
+            opsgenie_api_url: url("OPSGENIE_API_URL", OPSGENIE_API_URL)?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -467,5 +544,47 @@ mod tests {
             c.incidents_table.as_deref(),
             Some("apigw-doctor-Incidents-1A2B")
         );
+    }
+
+    fn pagers(pairs: &[(&str, &str)]) -> Result<PagerConfig, ConfigError> {
+        let m: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        PagerConfig::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn off_by_default_with_the_vendor_endpoints() {
+        let c = pagers(&[]).unwrap();
+        assert!(c.pagerduty_key_parameter.is_none() && c.opsgenie_key_parameter.is_none());
+        assert_eq!(c.pagerduty_events_url, PAGERDUTY_EVENTS_URL);
+        assert_eq!(c.opsgenie_api_url, OPSGENIE_API_URL);
+    }
+
+    #[test]
+    fn parameters_and_urls_are_checked() {
+        let c = pagers(&[
+            ("PAGERDUTY_ROUTING_KEY_PARAMETER", "/apigw-doctor/pagerduty"),
+            (
+                "OPSGENIE_API_KEY_PARAMETER",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/og",
+            ),
+            ("OPSGENIE_API_URL", "https://api.eu.opsgenie.com"),
+            ("PAGERDUTY_EVENTS_URL", "http://127.0.0.1:8080/v2/enqueue"),
+        ])
+        .unwrap();
+        assert_eq!(c.opsgenie_api_url, "https://api.eu.opsgenie.com");
+        for (k, v) in [
+            ("PAGERDUTY_ROUTING_KEY_PARAMETER", "a key with spaces"),
+            ("OPSGENIE_API_KEY_PARAMETER", "eb24:bad"),
+            (
+                "PAGERDUTY_EVENTS_URL",
+                "http://events.pagerduty.com/v2/enqueue",
+            ),
+            ("OPSGENIE_API_URL", "http://127.0.0.1.evil.example"),
+        ] {
+            assert_eq!(pagers(&[(k, v)]).unwrap_err().variable, k);
+        }
     }
 }

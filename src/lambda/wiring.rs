@@ -1,6 +1,7 @@
 //! The monitor's ports, chosen from the settings: DynamoDB when `INCIDENTS_TABLE` is set
 //! (else this container's memory), CloudWatch Logs lookups unless `LOG_LOOKUP=off`,
-//! CloudWatch metrics, the SNS topic (no topic: logged only); a dry run records what
+//! CloudWatch metrics, the SNS topic (no topic: logged only) and the pagers whose key
+//! parameter is set; a dry run records what
 //! would be sent instead.
 
 use std::sync::Arc;
@@ -8,7 +9,11 @@ use std::sync::Arc;
 use crate::aws::lookup::cloudwatch_lookup;
 use crate::aws::publish::cloudwatch::CloudWatchMetrics;
 use crate::aws::publish::output_config;
+use crate::aws::publish::pager::opsgenie::OpsgenieNotifier;
+use crate::aws::publish::pager::pagerduty::PagerDutyNotifier;
+use crate::aws::publish::pager::{http_client, Key, KeySource};
 use crate::aws::publish::sns::SnsNotifier;
+use crate::aws::secrets::ssm_client;
 use crate::aws::state::dynamo_store;
 use crate::lambda::config::Config;
 use crate::monitor::lookup::LogLookup;
@@ -32,11 +37,13 @@ pub fn ports(
         Some(topic) => Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(&outputs), topic)),
         None => Arc::new(LogOnly),
     };
+    let mut notifiers = vec![notifier];
+    notifiers.extend(pagers(config, shared));
     let mut ports = Ports {
         metrics: Arc::new(CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(
             &outputs,
         ))),
-        notifiers: vec![notifier],
+        notifiers,
         ..Ports::in_memory(recorder)
     };
     if let Some(table) = &config.incidents_table {
@@ -47,6 +54,41 @@ pub fn ports(
         ports = ports.with_shared_state(store);
     }
     ports.with_lookup(config.log_lookup.then(|| cloudwatch_lookup(shared)))
+}
+
+/// The pagers whose key parameter is set, after SNS (best effort: a failed page is
+/// counted, the SNS alert still goes). Each key is read from SSM at init, in the
+/// background, and cached.
+pub fn pagers(config: &Config, shared: &aws_config::SdkConfig) -> Vec<Arc<dyn Notifier>> {
+    let p = &config.pagers;
+    let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
+    if p.pagerduty_key_parameter.is_none() && p.opsgenie_key_parameter.is_none() {
+        return out;
+    }
+    let (ssm, http) = (ssm_client(shared), http_client());
+    let key = |name: &String| {
+        let k = Key::new(KeySource::Ssm {
+            client: ssm.clone(),
+            name: name.clone(),
+        });
+        k.warm();
+        k
+    };
+    if let Some(name) = &p.pagerduty_key_parameter {
+        out.push(Arc::new(PagerDutyNotifier::new(
+            http.clone(),
+            &p.pagerduty_events_url,
+            key(name),
+        )));
+    }
+    if let Some(name) = &p.opsgenie_key_parameter {
+        out.push(Arc::new(OpsgenieNotifier::new(
+            http,
+            &p.opsgenie_api_url,
+            key(name),
+        )));
+    }
+    out
 }
 
 /// The monitor for `config`, as the Lambda runs it.

@@ -73,13 +73,16 @@ impl Monitor {
             ));
         }
         let mut sent = 0;
-        // Best-effort notifiers that failed (logged each; the pager issue makes it a metric).
-        let mut best_effort_failures = 0;
+        // Best-effort notifiers (the pagers) that failed, by name: logged each, and
+        // published as `NotifierFailures` per `Notifier`.
+        let mut best_effort_failures = std::collections::BTreeMap::new();
         for (k, (r, covers)) in rendered.iter().enumerate() {
             let result = self
                 .send_alert(r, deadline, &mut best_effort_failures)
                 .await;
             if let Err(e) = result {
+                self.count_notifier_failures(&best_effort_failures, deadline, now)
+                    .await;
                 // This one and the rest were not sent: undo their steps.
                 let unsent = rendered[k..].iter().flat_map(|(_, c)| c.clone());
                 for i in unsent {
@@ -92,6 +95,8 @@ impl Monitor {
             }
             sent += usize::from(result.is_ok_and(|went| went) && !covers.is_empty());
         }
+        self.count_notifier_failures(&best_effort_failures, deadline, now)
+            .await;
         Ok(sent)
     }
 
@@ -123,7 +128,7 @@ impl Monitor {
         &self,
         r: &Rendered,
         deadline: Option<Instant>,
-        failed_optional: &mut u64,
+        failed_optional: &mut std::collections::BTreeMap<&'static str, u64>,
     ) -> Result<bool, PublishError> {
         let mut went = false;
         for n in &self.ports.notifiers {
@@ -133,7 +138,7 @@ impl Monitor {
                 Err(e) if n.required() => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, notifier = n.name(), alert_id = %r.id, "a best-effort notifier failed: the alert went out elsewhere");
-                    *failed_optional += 1;
+                    *failed_optional.entry(n.name()).or_default() += 1;
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! The metric data: the batch's, once per batch in this container (a retry here does
-//! not count it twice), `StateErrors` for each failed state call, and the rejected
+//! not count it twice), `StateErrors` for each failed state call, `NotifierFailures` for
+//! each failed page, and the rejected
 //! batch's `BatchesRejected`.
 
 use std::time::Instant;
@@ -14,6 +15,8 @@ use crate::render::metrics::{self, Datum, Health, MetricBatch, Unit};
 
 /// The metric that counts failed state-store calls (each fell back to sending).
 pub const STATE_ERRORS: &str = "StateErrors";
+/// The metric that counts failed best-effort notifications (a page), by `Notifier`.
+pub const NOTIFIER_FAILURES: &str = "NotifierFailures";
 
 impl Monitor {
     /// The batch's metric data, once per batch in this container.
@@ -71,6 +74,37 @@ impl Monitor {
         };
         if let Err(e) = self.send_metrics(&batch, deadline).await {
             tracing::warn!(error = %e, "could not count the state errors");
+        }
+    }
+
+    /// `NotifierFailures` per `Notifier`: best-effort sends (the pagers) that failed
+    /// while the alert went out through the channel of record.
+    pub(super) async fn count_notifier_failures(
+        &self,
+        failures: &std::collections::BTreeMap<&'static str, u64>,
+        deadline: Option<Instant>,
+        now: i64,
+    ) {
+        if failures.is_empty() {
+            return;
+        }
+        let batch = MetricBatch {
+            namespace: self.settings.metrics.namespace.clone(),
+            data: failures
+                .iter()
+                .map(|(name, n)| Datum {
+                    name: NOTIFIER_FAILURES,
+                    unit: Unit::Count,
+                    dimensions: vec![("Notifier", (*name).to_owned())],
+                    timestamp_ms: now.div_euclid(60_000) * 60_000,
+                    values: vec![*n as f64],
+                    counts: vec![1.0],
+                })
+                .collect(),
+            dropped_out_of_range: 0,
+        };
+        if let Err(e) = self.send_metrics(&batch, deadline).await {
+            tracing::warn!(error = %e, "could not count the notifier failures");
         }
     }
 

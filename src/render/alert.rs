@@ -30,10 +30,14 @@ mod automation;
 mod changes;
 mod chatbot;
 mod email;
+pub mod opsgenie;
+mod pager;
+pub mod pagerduty;
 
 use automation::automation_json;
 use chatbot::chatbot_json;
 use email::email_text;
+pub use pager::{as_sent, key_from, OpsgenieRequest, Pages, ROUTING_KEY_PLACEHOLDER};
 
 /// Examples per notification at most: the onset and the worst.
 pub const MAX_EXAMPLES: usize = 3;
@@ -235,6 +239,11 @@ fn status_word(s: Status) -> &'static str {
 /// `[FIRING] 504 timeouts 80 of 100 (80%) GET /reports/{reportId} · a1b2c3d4e5/prod`:
 /// the route before the API id, so that a cut keeps what tells incidents apart.
 pub fn subject(n: &Notice<'_>) -> String {
+    subject_line(&format!("[{}] {}", status_word(n.status), headline_text(n)))
+}
+
+/// The subject without its status and uncut (a pager's title, which has its own status).
+fn headline_text(n: &Notice<'_>) -> String {
     let i = n.incident;
     let routes = routes_by_impact(i);
     let where_ = match routes.as_slice() {
@@ -250,12 +259,9 @@ pub fn subject(n: &Notice<'_>) -> String {
         "unknown" => String::new(),
         id => format!("· {}/{}", id, i.key.stage),
     };
-    subject_line(&format!(
-        "[{}] {} {} {where_}{api}",
-        status_word(n.status),
-        kind_label(i),
-        ratio(i)
-    ))
+    format!("{} {} {where_}{api}", kind_label(i), ratio(i))
+        .trim_end()
+        .to_owned()
 }
 
 /// The incident's time range, for links: first seen − 5 min to last seen (or now) + 5 min.
@@ -618,6 +624,8 @@ pub struct Rendered {
     pub automation: String,
     /// `MessageStructure=json`: {"default": chatbot, "email": email, "sqs"/"lambda": automation}.
     pub message: String,
+    /// The PagerDuty and Opsgenie bodies (no key in them: the notifiers add it).
+    pub pages: Pages,
 }
 
 fn message(chatbot: &str, email: &str, automation: &str) -> String {
@@ -646,6 +654,7 @@ pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
         if (message.len() <= MAX_MESSAGE_BYTES && description <= MAX_CHATBOT_DESCRIPTION)
             || examples_n == 0
         {
+            let pages = pages(n, ctx, &links, &email);
             return Rendered {
                 id: format!(
                     "{}-{}-{}",
@@ -658,9 +667,34 @@ pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
                 chatbot,
                 automation,
                 message,
+                pages,
             };
         }
         examples_n -= 1;
+    }
+}
+
+/// The pages of one notification.
+fn pages(n: &Notice<'_>, ctx: &AlertContext, links: &[Link], email: &str) -> Pages {
+    let f = pager::facts(n, ctx);
+    Pages {
+        pagerduty: pagerduty::event(n, ctx, &f, links),
+        opsgenie: opsgenie::request(n, ctx, &f, links, email),
+    }
+}
+
+/// The pages of the summary of the incidents over the cap: a trigger / create of its
+/// own (its id as dedup key and alias), at the worst severity among them.
+fn summary_pages(
+    id: &str,
+    title: &str,
+    email: &str,
+    worst: Severity,
+    items: &[serde_json::Value],
+) -> Pages {
+    Pages {
+        pagerduty: pagerduty::summary_event(id, title, worst, items),
+        opsgenie: opsgenie::summary_request(id, title, email, worst),
     }
 }
 
@@ -700,6 +734,12 @@ pub fn render_summary(notices: &[Notice<'_>], now: i64) -> Rendered {
     .to_string();
     let automation = serde_json::json!({"schema": "apigw-doctor/summary/1", "summary_id": id, "incidents": items}).to_string();
     let message = message(&chatbot, &email, &automation);
+    let worst = notices
+        .iter()
+        .map(|n| n.incident.severity)
+        .min()
+        .unwrap_or(Severity::Warning);
+    let pages = summary_pages(&id, &title, &email, worst, &items);
     Rendered {
         id,
         subject: title,
@@ -707,6 +747,7 @@ pub fn render_summary(notices: &[Notice<'_>], now: i64) -> Rendered {
         chatbot,
         automation,
         message,
+        pages,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The output ports through the SDK: CloudWatch metrics ([`cloudwatch::CloudWatchMetrics`])
-//! and SNS alerts ([`sns::SnsNotifier`]).
+//! and SNS alerts ([`sns::SnsNotifier`]), and the best-effort pagers ([`pager`]).
 
 pub mod cloudwatch;
+pub mod pager;
 pub mod sns;
 
 /// SDK retries and timeouts for the function's outputs: three attempts with backoff,

@@ -57,7 +57,11 @@ fn dry_run_each(
 pub(super) fn dry_run_json(files: &[String]) -> Result<String, String> {
     use apigw_doctor::monitor::recorder::Published;
 
+    let config = apigw_doctor::lambda::config::Config::from_lookup(|k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())?;
+    let pagers = &config.pagers;
     let (mut metrics, mut alerts, mut invocations) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pages = Vec::new();
     dry_run_each(files, |path, result, recorded| {
         invocations.push(match result {
             Ok(s) => serde_json::json!({"file": path, "ok": true, "summary": s}),
@@ -67,16 +71,31 @@ pub(super) fn dry_run_json(files: &[String]) -> Result<String, String> {
             match p {
                 Published::Metrics(m) => metrics.extend(m.data.iter().map(metric_json)),
                 Published::Emf(_) => {}
-                Published::Alert(a) => alerts.push(
-                    serde_json::from_str::<serde_json::Value>(&a.automation)
-                        .map_err(|e| e.to_string())?,
-                ),
+                Published::Alert(a) => {
+                    alerts.push(
+                        serde_json::from_str::<serde_json::Value>(&a.automation)
+                            .map_err(|e| e.to_string())?,
+                    );
+                    let mut sent = apigw_doctor::render::alert::as_sent(
+                        &a.pages,
+                        (
+                            &pagers.pagerduty_events_url,
+                            pagers.pagerduty_key_parameter.as_deref(),
+                        ),
+                        (
+                            &pagers.opsgenie_api_url,
+                            pagers.opsgenie_key_parameter.as_deref(),
+                        ),
+                    );
+                    sent["alert_id"] = serde_json::json!(a.id);
+                    pages.push(sent);
+                }
             }
         }
         Ok(())
     })?;
     serde_json::to_string_pretty(
-        &serde_json::json!({"metrics": metrics, "alerts": alerts, "invocations": invocations}),
+        &serde_json::json!({"metrics": metrics, "alerts": alerts, "pages": pages, "invocations": invocations}),
     )
     .map(|s| s + "\n")
     .map_err(|e| e.to_string())
