@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.server
+import threading
 import calendar
 import copy
 import importlib.util
@@ -56,6 +58,9 @@ CLOUDTRAIL = os.path.join(ROOT, "tests", "fixtures", "cloudtrail")
 CHANGE_RULE = "ChangeEventsRule"  # the template's CloudTrail change rule (logical id)
 CHANGE_ID = "e2e0c7a1-0d1e-4f2a-9b3c-00000000e2e1"  # the change event's CloudTrail eventID
 CHANGE_USER = "alice"
+# The pagers (issue 24): keys in SSM SecureString parameters, the vendors stood in for by a loopback server.
+PD_PARAMETER, OG_PARAMETER = "/apigw-doctor-local/pagerduty-routing-key", "/apigw-doctor-local/opsgenie-api-key"
+PD_KEY, OG_KEY = "e2eR0ut1ngKey0123456789abcdefABC", "e2e43592-faa2-4ba2-a551-1afdf565c889"
 
 # The only places where the deployed copy may differ from template.yaml, and why. Everything
 # else is deployed as written (the differences are applied by `emulator_copy` and nowhere else).
@@ -115,6 +120,48 @@ def emulator_copy(template: dict) -> dict:
     return t
 
 
+class FakePagers:
+    """PagerDuty's /v2/enqueue and Opsgenie's /v2/alerts on 127.0.0.1, one server: each request kept
+    (path, headers, JSON body) and answered 202, as the vendors do. MiniStack runs the function's bootstrap
+    as a process on this machine, so the function reaches it at 127.0.0.1."""
+
+    def __init__(self):
+        self.got: list[dict] = []
+        got = self.got
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    doc = json.loads(body or b"null")
+                except ValueError:
+                    doc = None
+                got.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": doc})
+                out = b'{"status":"success","message":"Event processed","result":"Request will be processed"}'
+                self.send_response(202)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *_):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def pagerduty(self) -> list[dict]:
+        return [g for g in self.got if g["path"] == "/v2/enqueue"]
+
+    def opsgenie(self) -> list[dict]:
+        return [g for g in self.got if g["path"].startswith("/v2/alerts")]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def generator():
     spec = importlib.util.spec_from_file_location("generate", os.path.join(ROOT, "events", "generate.py"))
     gen = importlib.util.module_from_spec(spec)
@@ -146,6 +193,7 @@ class Chain:
         self.cfn, self.logs, self.sqs, self.sns = self.c("cloudformation"), self.c("logs"), self.c("sqs"), self.c("sns")
         self.lam, self.cw, self.s3, self.kin = self.c("lambda"), self.c("cloudwatch"), self.c("s3"), self.c("kinesis")
         self.ddb, self.events = self.c("dynamodb"), self.c("events")
+        self.pagers = FakePagers()
         # The account MiniStack serves these credentials as: the `owner` of the subscription documents
         # it delivers, and so the account of the incidents the log events open.
         self.account = self.c("sts").get_caller_identity()["Account"]
@@ -187,6 +235,13 @@ class Chain:
             {"ParameterKey": first, "ParameterValue": second[1] if update else second[0]},
             # CloudTrail change events to the function (the second update turns them off).
             {"ParameterKey": "ChangeEvents", "ParameterValue": change_events},
+            # The pagers: parameter names (never keys) and the loopback stand-in for both vendors.
+            {"ParameterKey": "PagerDutyRoutingKeyParameter", "ParameterValue": PD_PARAMETER},
+            {"ParameterKey": "OpsgenieApiKeyParameter", "ParameterValue": OG_PARAMETER},
+            {"ParameterKey": "PagerDutyEventsUrl", "ParameterValue": f"{self.pagers.url}/v2/enqueue"},
+            {"ParameterKey": "OpsgenieApiUrl", "ParameterValue": self.pagers.url},
+            # The update lets quiet incidents resolve after a minute, so that the pagers get their resolves.
+            {"ParameterKey": "IncidentResolveSeconds", "ParameterValue": "60" if update else "600"},
         ]
         return [p for p in wanted if p["ParameterKey"] in declared]
 
@@ -217,6 +272,9 @@ class Chain:
         self.stream_arn = self.kin.describe_stream(StreamName=STREAM_NAME)["StreamDescription"]["StreamARN"]
         self.s3.create_bucket(Bucket=BUCKET)
         self.s3.put_object(Bucket=BUCKET, Key=KEY, Body=zip_bootstrap(self.bootstrap))
+        ssm = self.c("ssm")
+        for name, value in [(PD_PARAMETER, PD_KEY), (OG_PARAMETER, OG_KEY)]:
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         self.cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(self.deployed),
                               Parameters=self.parameters(),
                               Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
@@ -890,6 +948,37 @@ def run_checks(ch: Chain, keep: bool):
         # The schedule still targets the function.
         assert ch.events.list_rule_names_by_target(TargetArn=function_arn())["RuleNames"], "no rule targets the function"
 
+    def pagers_trigger_then_resolve_on_one_dedup_key_and_alias():
+        pd, og = ch.pagers.pagerduty(), ch.pagers.opsgenie()
+        assert pd and og, f"no page reached the loopback stand-in ({len(pd)} PagerDuty, {len(og)} Opsgenie)"
+        # The keys, read from the SSM SecureString parameters, only on the wire.
+        assert all(g["body"]["routing_key"] == PD_KEY for g in pd), [g["body"].get("routing_key") for g in pd][:3]
+        assert all(g["headers"].get("authorization") == f"GenieKey {OG_KEY}" for g in og), og[0]["headers"]
+        env = ch.lam.get_function_configuration(FunctionName=ch.function)["Environment"]["Variables"]
+        assert env["PAGERDUTY_ROUTING_KEY_PARAMETER"] == PD_PARAMETER and env["OPSGENIE_API_KEY_PARAMETER"] == OG_PARAMETER, env
+        logged = json.dumps(ch.function_log())
+        for key in (PD_KEY, OG_KEY):
+            assert key not in json.dumps(env) and key not in logged, "a pager key leaked into the environment or the log"
+        triggers = {g["body"]["dedup_key"] for g in pd
+                    if g["body"]["event_action"] == "trigger" and g["body"]["payload"].get("class") != "summary"}
+        creates = {g["body"]["alias"] for g in og if g["path"] == "/v2/alerts" and "summary" not in g["body"].get("tags", [])}
+        assert triggers and triggers == creates, (triggers, creates)
+        # IncidentResolveSeconds is 60 since the update: the schedule resolves every quiet incident.
+        schedule = json.load(open(os.path.join(ROOT, "events", "schedule.json")))
+
+        def all_resolved():
+            r, body = ch.invoke(schedule)
+            ch.extra_invocations += 1
+            assert not r.get("FunctionError"), body
+            resolves = {g["body"]["dedup_key"] for g in ch.pagers.pagerduty() if g["body"]["event_action"] == "resolve"}
+            closes = {g["path"] for g in ch.pagers.opsgenie() if "/close" in g["path"]}
+            return resolves >= triggers and closes >= {f"/v2/alerts/{k}/close?identifierType=alias" for k in triggers}
+        wait_until("a PagerDuty resolve and an Opsgenie close for every trigger, on its dedup key / alias",
+                   all_resolved, seconds=150, every=5)
+        for k in triggers:
+            events = [g["body"]["event_action"] for g in ch.pagers.pagerduty() if g["body"]["dedup_key"] == k]
+            assert events[0] == "trigger" and events[-1] == "resolve", (k, events)
+
     def delete_removes_everything():
         ch.cfn.delete_stack(StackName=STACK)
         ch.wait_stack("DELETE_COMPLETE")
@@ -905,6 +994,8 @@ def run_checks(ch: Chain, keep: bool):
 
     check(f"an update ({ch.update_parameter[0]} {' → '.join(ch.update_parameter[1])}) reaches the function",
           update_changes_the_cooldown)
+    check("the pagers get trigger → resolve on one dedup key / alias, keys from SSM SecureString",
+          pagers_trigger_then_resolve_on_one_dedup_key_and_alias)
     if has_change_rule:
         check("an update with ChangeEvents=off removes the change rule and its permission", change_events_off_removes_the_rule)
     check("deleting the stack removes it", delete_removes_everything)
@@ -966,6 +1057,8 @@ def main() -> int:
                 traceback.print_exc()
             else:
                 run_checks(ch, args.keep)
+            finally:
+                ch.pagers.stop()
     except SystemExit as e:  # the emulator did not start: loud, never a skip
         results.append(("MiniStack starts", e))
         print(f"FAIL MiniStack starts: {e}", flush=True)

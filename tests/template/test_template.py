@@ -38,6 +38,15 @@ def ref(name):
     return {"Ref": name}
 
 
+def when_on(x):
+    """A conditional policy or statement (`Fn::If: [condition, it, AWS::NoValue]`) as it is when on."""
+    if isinstance(x, dict) and "Fn::If" in x:
+        cond, it, off = x["Fn::If"]
+        assert off == ref("AWS::NoValue"), x
+        return it
+    return x
+
+
 def function():
     return R["Function"]["Properties"]
 
@@ -178,8 +187,8 @@ def least_privilege():
     assert "ManagedPolicyArns" not in role, "no managed policies (AWSLambdaBasicExecutionRole has logs:* on *)"
     assert function()["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
     actions = {}
-    for pol in role["Policies"]:
-        for st in pol["PolicyDocument"]["Statement"]:
+    for pol in map(when_on, role["Policies"]):
+        for st in map(when_on, pol["PolicyDocument"]["Statement"]):
             assert st["Effect"] == "Allow"
             acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             for a in acts:
@@ -200,6 +209,7 @@ def least_privilege():
         "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "sns:Publish", "kms:GenerateDataKey",
         "kms:Decrypt", "sqs:SendMessage", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
         "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard",
+        "ssm:GetParameter",
     }, sorted(actions)
     kin = actions["kinesis:GetRecords"]["Resource"]["Fn::If"]
     assert kin[0] == "HasKinesis" and kin[1] == ref("KinesisStreamArn")
@@ -394,6 +404,42 @@ def change_window_is_a_parameter():
     assert env["CHANGE_WINDOW_MINUTES"] == ref("ChangeWindowMinutes"), env.get("CHANGE_WINDOW_MINUTES")
     groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
     assert ["ChangeEvents", "ChangeWindowMinutes"] in groups, groups
+
+
+@test
+def pager_keys_are_ssm_parameter_names_read_with_least_privilege():
+    env = function()["Environment"]["Variables"]
+    pairs = [("PAGERDUTY_ROUTING_KEY_PARAMETER", "PagerDutyRoutingKeyParameter"),
+             ("OPSGENIE_API_KEY_PARAMETER", "OpsgenieApiKeyParameter")]
+    for var, param in pairs:
+        # A name (off when empty), never a key: the key is read from SSM at init.
+        assert env[var] == ref(param) and P[param]["Default"] == "", (var, env.get(var))
+        assert P[param]["AllowedPattern"].startswith("^$|^/"), P[param]
+    assert not any(re.search(r"(ROUTING|API)_KEY$|SECRET|TOKEN", k) for k in env), sorted(env)
+    assert env["PAGERDUTY_EVENTS_URL"] == ref("PagerDutyEventsUrl") and env["OPSGENIE_API_URL"] == ref("OpsgenieApiUrl")
+    role = R["FunctionRole"]["Properties"]
+    (pager,) = [p for p in role["Policies"] if "Fn::If" in p]
+    cond, doc, off = pager["Fn::If"]
+    assert cond == "HasPagers" and off == ref("AWS::NoValue"), pager
+    get, kms = doc["PolicyDocument"]["Statement"]
+    assert get["Action"] == "ssm:GetParameter" and get["Effect"] == "Allow", get
+    # Exactly the parameters named, each only when its pager is on; no wildcard, no GetParameters(ByPath).
+    arns = [r["Fn::If"] for r in get["Resource"]]
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${%s}"
+    assert arns == [[c, {"Fn::Sub": arn % p}, ref("AWS::NoValue")]
+                    for c, p in [("HasPagerDuty", "PagerDutyRoutingKeyParameter"), ("HasOpsgenie", "OpsgenieApiKeyParameter")]], arns
+    # kms:Decrypt only for a customer managed key, and only through SSM.
+    c, st, off = kms["Fn::If"]
+    assert c == "HasPagerKeysKms" and off == ref("AWS::NoValue")
+    assert st["Action"] == "kms:Decrypt" and st["Resource"] == ref("PagerKeysKmsKeyArn"), st
+    assert st["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}}
+    # Plain HTTP only to this machine (a test's stand-in); the vendors' HTTPS endpoints by default.
+    assert P["PagerDutyEventsUrl"]["Default"] == "https://events.pagerduty.com/v2/enqueue"
+    assert P["OpsgenieApiUrl"]["Default"] == "https://api.opsgenie.com"
+    for u in ["PagerDutyEventsUrl", "OpsgenieApiUrl"]:
+        pat = re.compile(P[u]["AllowedPattern"])
+        assert pat.match("https://api.eu.opsgenie.com") and pat.match("http://127.0.0.1:8080/v2/enqueue")
+        assert not pat.match("http://events.pagerduty.com/v2/enqueue"), u
 
 
 failed = sum(1 for r in results if r is not None)
