@@ -148,6 +148,14 @@ fn the_text_report_has_a_what_changed_section() {
         "the timeline marks the changes"
     );
     assert!(html.contains("<h2 id=\"changes\">"));
+    // The chart letters its dashed lines; the caption names them, in time order.
+    assert!(
+        html.contains(
+            "A: UpdateFunctionConfiguration on function orders-api at 2026-11-25 10:02:00.000Z"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("B: CreateDeployment on stage prod of API a1b2c3d4e5 at"));
 }
 
 #[test]

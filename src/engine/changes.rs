@@ -218,6 +218,16 @@ impl ChangeSource {
     }
 }
 
+impl ChangeEvidence {
+    /// The related changes, most likely first (none unless searched).
+    pub fn related(&self) -> &[RelatedChange] {
+        match self {
+            ChangeEvidence::Searched { related, .. } => related,
+            ChangeEvidence::NotConfigured | ChangeEvidence::Unavailable { .. } => &[],
+        }
+    }
+}
+
 /// The changes related to `scope` among `changes`, ranked, at most [`MAX_RELATED`].
 pub fn relate(scope: &Scope<'_>, changes: &[Change], window_ms: i64) -> Vec<RelatedChange> {
     let mut out: Vec<RelatedChange> = changes

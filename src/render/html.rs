@@ -74,8 +74,7 @@ struct IncidentCtx {
 #[derive(Serialize)]
 struct ChangesCtx {
     title: String,
-    /// (text, CloudTrail console link).
-    lines: Vec<(String, Option<String>)>,
+    lines: Vec<crate::render::report::changes::Line>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +90,8 @@ struct Ctx {
     changes_title: String,
     changes_note: Option<String>,
     changes: Vec<ChangesCtx>,
+    /// What each lettered dashed line on the timeline is.
+    change_marks: Vec<String>,
     nothing_found: String,
     routes: Vec<RouteCtx>,
 }
@@ -167,6 +168,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
         changes_title: words::change::section_title(&r.options.changes),
         changes_note: words::change::source_note(&r.options.changes),
         changes: changes_ctx(r),
+        change_marks: change_marks(r).into_iter().map(|m| m.2).collect(),
         nothing_found: r.nothing_found(),
         routes: r
             .routes
@@ -220,27 +222,42 @@ fn changes_ctx(r: &Report<'_>) -> Vec<ChangesCtx> {
             title: g.title(),
             lines: crate::render::report::changes::lines(g, 3)
                 .into_iter()
-                .map(|(t, u)| (t, u.filter(|u| u.starts_with("https://"))))
+                .map(|mut l| {
+                    l.url = l.url.filter(|u| u.starts_with("https://"));
+                    l
+                })
                 .collect(),
         })
         .collect()
 }
 
-/// The shown incidents' top related changes, once each: (time, "N: EventName").
-fn change_marks(r: &Report<'_>) -> Vec<(i64, String)> {
+/// The shown incidents' top related changes, once each, in time order, lettered:
+/// (time, letter, caption). The chart shows the letter (names would overlap), the
+/// caption under it names each.
+fn change_marks(r: &Report<'_>) -> Vec<(i64, String, String)> {
     let mut seen = std::collections::HashSet::new();
-    let mut marks = Vec::new();
-    for g in r.shown_groups() {
-        if let crate::engine::changes::ChangeEvidence::Searched { related, .. } = &g.changes {
-            for c in related.iter().take(3) {
-                if seen.insert(c.change.event_id.as_str()) {
-                    let n = marks.len() + 1;
-                    marks.push((c.change.event_time, format!("{n}: {}", c.change.event_name)));
-                }
-            }
-        }
-    }
-    marks
+    let mut changes: Vec<&crate::model::change::Change> = r
+        .shown_groups()
+        .iter()
+        .flat_map(|g| g.changes.related().iter().take(3))
+        .map(|c| &c.change)
+        .filter(|c| seen.insert(c.event_id.as_str()))
+        .collect();
+    changes.sort_by_key(|c| c.event_time);
+    changes
+        .into_iter()
+        .zip(b'A'..=b'Z')
+        .map(|(c, letter)| {
+            let letter = char::from(letter).to_string();
+            let caption = format!(
+                "{letter}: {} on {} at {}",
+                words::change::event_label(c),
+                words::change::resource(c),
+                time(c.event_time)
+            );
+            (c.event_time, letter, caption)
+        })
+        .collect()
 }
 
 fn chart_err<E: std::fmt::Debug>(e: E) -> String {
@@ -324,7 +341,7 @@ fn timeline_chart(r: &Report<'_>, routes: &[usize]) -> Result<String, String> {
             }
         }
         let top = ymax + ymax / 10;
-        for (k, (at, label)) in marks.iter().enumerate() {
+        for (k, (at, label, _)) in marks.iter().enumerate() {
             chart
                 .draw_series(std::iter::once(Text::new(
                     label.clone(),

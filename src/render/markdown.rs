@@ -44,12 +44,15 @@ fn changes(out: &mut String, r: &Report<'_>) {
     }
     for (i, g) in r.shown_groups().iter().enumerate() {
         let _ = writeln!(out, "{}. **{}**", i + 1, escape(&g.title()));
-        for (line, url) in crate::render::report::changes::lines(g, 3) {
-            let url = url
+        for l in crate::render::report::changes::lines(g, 3) {
+            let url = l
+                .url
                 .and_then(|u| link(&u))
                 .map(|u| format!(" ([CloudTrail]({u}))"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "   - {}{url}", escape(&line));
+            // Ranked changes as a nested ordered list, what the search found as a bullet.
+            let marker = l.rank.map_or_else(|| "-".to_owned(), |r| format!("{r}."));
+            let _ = writeln!(out, "   {marker} {}{url}", escape(&l.text));
         }
     }
     out.push('\n');

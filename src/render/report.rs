@@ -568,9 +568,13 @@ impl<'a> Report<'a> {
         }
         for (i, g) in self.shown_groups().iter().enumerate() {
             let _ = writeln!(out, "  {}. {}", i + 1, g.title());
-            for (line, url) in changes::lines(g, 3) {
-                let _ = writeln!(out, "     {}", wrap(&line, 8));
-                if let Some(u) = url {
+            for l in changes::lines(g, 3) {
+                let text = match l.rank {
+                    Some(r) => format!("{r}. {}", l.text),
+                    None => l.text,
+                };
+                let _ = writeln!(out, "     {}", wrap(&text, 8));
+                if let Some(u) = l.url {
                     let _ = writeln!(out, "        {u}");
                 }
             }

@@ -3,22 +3,15 @@
 //! was found, or that the change history could not be read.
 
 use super::*;
-use crate::engine::changes::ChangeEvidence;
 use crate::render::words::change as words;
 
 /// Related changes listed in an alert.
 const SHOWN: usize = 3;
 
-fn related<'a>(n: &'a Notice<'_>) -> &'a [crate::engine::changes::RelatedChange] {
-    match &n.changes {
-        ChangeEvidence::Searched { related, .. } => related,
-        _ => &[],
-    }
-}
-
 /// The line under the likely cause: the most likely change, said first.
 pub(super) fn top_line(n: &Notice<'_>) -> Option<String> {
-    related(n)
+    n.changes
+        .related()
         .first()
         .map(|r| format!("What changed: {}", words::line(r)))
 }
@@ -30,7 +23,7 @@ pub(super) fn email_section(n: &Notice<'_>, ctx: &AlertContext) -> Option<String
         let _ = writeln!(out, "- {s}");
         return Some(out);
     }
-    let rel = related(n);
+    let rel = n.changes.related();
     if rel.is_empty() {
         return None;
     }
@@ -51,7 +44,7 @@ pub(super) fn chatbot_line(n: &Notice<'_>, ctx: &AlertContext) -> Option<String>
     if let Some(s) = words::status(&n.changes) {
         return Some(format!("\n*What changed:* {}", slack(&s)));
     }
-    let rel = related(n);
+    let rel = n.changes.related();
     let top = rel.first()?;
     let link = words::console_url(&top.change, ctx.region.as_deref())
         .map(|u| format!(" {}", slack_link(&u, "CloudTrail")))

@@ -148,32 +148,41 @@ pub fn in_window(src: &ChangeSource, window: Option<(i64, i64)>) -> Vec<ChangeJs
 
 /// An incident's related changes (ranked), for its JSON.
 pub fn related_json<'a>(g: &'a Group<'_>) -> Vec<ChangeJson<'a>> {
-    match &g.changes {
-        ChangeEvidence::Searched { related, .. } => related
-            .iter()
-            .map(|r| ChangeJson::related(r, None))
-            .collect(),
-        _ => Vec::new(),
-    }
+    g.changes
+        .related()
+        .iter()
+        .map(|r| ChangeJson::related(r, None))
+        .collect()
+}
+
+/// One line under an incident in "What changed".
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Line {
+    /// The change's rank; `None` for what the search found instead (none, or unreadable).
+    pub rank: Option<usize>,
+    pub text: String,
+    /// Its CloudTrail console link.
+    pub url: Option<String>,
 }
 
 /// An incident's lines under "What changed": up to `shown` ranked changes with their
 /// console links, or what the search found (nothing, or could not read).
-pub fn lines(g: &Group<'_>, shown: usize) -> Vec<(String, Option<String>)> {
+pub fn lines(g: &Group<'_>, shown: usize) -> Vec<Line> {
     if let Some(s) = words::status(&g.changes) {
-        return vec![(s, None)];
+        return vec![Line {
+            rank: None,
+            text: s,
+            url: None,
+        }];
     }
-    match &g.changes {
-        ChangeEvidence::Searched { related, .. } => related
-            .iter()
-            .take(shown)
-            .map(|r| {
-                (
-                    format!("{}. {}", r.rank, words::line(r)),
-                    words::console_url(&r.change, None),
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    g.changes
+        .related()
+        .iter()
+        .take(shown)
+        .map(|r| Line {
+            rank: Some(r.rank),
+            text: words::line(r),
+            url: words::console_url(&r.change, None),
+        })
+        .collect()
 }

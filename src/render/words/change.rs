@@ -15,6 +15,20 @@ pub fn before_onset(ms: i64) -> String {
     }
 }
 
+/// The event's name as people know it: Lambda's API-version suffix dropped
+/// (`UpdateFunctionConfiguration20150331v2` → `UpdateFunctionConfiguration`).
+pub fn event_label(c: &Change) -> &str {
+    let name = c.event_name.as_str();
+    let digits = name
+        .char_indices()
+        .find(|(_, ch)| ch.is_ascii_digit())
+        .map(|(i, _)| i);
+    match digits {
+        Some(i) if c.action.is_function() && i > 0 => &name[..i],
+        _ => name,
+    }
+}
+
 /// Who made a change, short: the user or role (session) name, and the service that
 /// called for them (`deploy-role/ci-session via cloudformation.amazonaws.com`).
 pub fn actor(c: &Change) -> String {
@@ -116,7 +130,7 @@ pub fn line(r: &RelatedChange) -> String {
     let c = &r.change;
     let mut s = format!(
         "{} on {} by {}, {}",
-        c.event_name,
+        event_label(c),
         resource(c),
         actor(c),
         before_onset(r.before_onset_ms)
@@ -209,6 +223,22 @@ pub fn console_url(c: &Change, default_region: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lambda_names_lose_their_api_version_suffix_in_words() {
+        let c: Change = serde_json::from_value(serde_json::json!({
+            "event_id": "e", "event_name": "UpdateFunctionConfiguration20150331v2",
+            "action": "function_configuration", "event_time": 0, "event_source": "lambda.amazonaws.com",
+            "target": {"type": "function", "name": "f"}}))
+        .unwrap();
+        assert_eq!(event_label(&c), "UpdateFunctionConfiguration");
+        let d = Change {
+            event_name: "CreateDeployment".into(),
+            action: crate::model::change::ChangeAction::Deployment,
+            ..c
+        };
+        assert_eq!(event_label(&d), "CreateDeployment");
+    }
 
     #[test]
     fn times_before_the_onset() {
