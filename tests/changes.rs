@@ -12,9 +12,10 @@ use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::model::change::Change;
 use apigw_doctor::monitor::changes::{ChangeStore, MemoryChanges};
-use apigw_doctor::monitor::recorder::{Published, Recorder};
+use apigw_doctor::monitor::recorder::Recorder;
 use apigw_doctor::monitor::state::{StateError, StateFuture};
 use apigw_doctor::monitor::Ports;
+use common::alerts;
 use common::rest_batch::{rid, Batch, Outcome};
 
 /// The onset: 2026-11-30T10:10:00Z.
@@ -125,15 +126,6 @@ fn timeouts() -> Vec<u8> {
     b.event()
 }
 
-fn alerts(p: Vec<Published>) -> Vec<apigw_doctor::render::alert::Rendered> {
-    p.into_iter()
-        .filter_map(|x| match x {
-            Published::Alert(a) => Some(a),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn the_alert_names_the_change_that_lowered_the_integration_timeout_first() {
     let store = Arc::new(MemoryChanges::default());
@@ -159,7 +151,8 @@ fn the_alert_names_the_change_that_lowered_the_integration_timeout_first() {
         .block_on(m.handle_at(&timeouts(), None, ONSET + 20 * 1000))
         .unwrap();
     assert_eq!(s.alerts_sent, 1);
-    let a = &alerts(m.take())[0];
+    let published = m.take();
+    let a = alerts(&published)[0];
     let lines: Vec<&str> = a.email.lines().collect();
     assert_eq!(
         lines[3],
@@ -205,7 +198,8 @@ fn without_a_change_in_the_window_the_alert_says_so() {
         .unwrap();
     rt.block_on(m.handle_at(&timeouts(), None, ONSET + 20 * 1000))
         .unwrap();
-    let a = &alerts(m.take())[0];
+    let published = m.take();
+    let a = alerts(&published)[0];
     assert!(a.email.contains(
         "WHAT CHANGED\n- No API Gateway or Lambda change to this API, stage or backend function was recorded in the 60 min before the onset."
     ), "{}", a.email);
@@ -253,7 +247,8 @@ fn a_failing_change_store_degrades_what_changed_never_the_alert() {
         .block_on(m.handle_at(&timeouts(), None, ONSET + 20 * 1000))
         .unwrap();
     assert_eq!(s.alerts_sent, 1);
-    let a = &alerts(m.take())[0];
+    let published = m.take();
+    let a = alerts(&published)[0];
     assert!(a.email.contains(
         "- The change history could not be read: whether anything changed in the 60 min before the onset is not known."
     ), "{}", a.email);

@@ -8,8 +8,9 @@ mod common;
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::recorder::Published;
+use common::alerts;
 use common::repo;
-use common::rest_batch::{rid, Batch, Outcome, ACCOUNT};
+use common::rest_batch::{self, rid, Batch, Outcome, ACCOUNT};
 
 /// 2026-11-25T10:05:00Z: five minutes after the sample events.
 const NOW: i64 = 1_795_601_100_000;
@@ -42,15 +43,6 @@ fn run(
         .unwrap();
     let s = rt.block_on(m.handle_at(&event(name), None, now)).unwrap();
     (s, m.take())
-}
-
-fn alerts(p: &[Published]) -> Vec<&apigw_doctor::render::alert::Rendered> {
-    p.iter()
-        .filter_map(|x| match x {
-            Published::Alert(a) => Some(a),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -194,20 +186,7 @@ fn four_routes(serial: u64, t0: i64, ok_per_route: u64, timeouts_per_route: u64)
 
 /// Requests to a function API Gateway may not invoke: every one fails with 500.
 fn permissions(serial: u64, t0: i64, count: u64) -> Vec<u8> {
-    let mut b = Batch::new("p9q8r7s6t5", serial);
-    for k in 0..count {
-        let (m, tpl, path) = ROUTES[(k % 2) as usize];
-        b.request(
-            &rid(serial * 1000 + k),
-            t0 + k as i64 * 200,
-            m,
-            tpl,
-            path,
-            "billing",
-            Outcome::Permissions,
-        );
-    }
-    b.event()
+    rest_batch::permissions("p9q8r7s6t5", &ROUTES[..2], "billing", serial, t0, count)
 }
 
 /// The EventBridge schedule's tick, as Lambda receives it.

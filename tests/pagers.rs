@@ -18,9 +18,9 @@ use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::outputs::Notifier;
 use apigw_doctor::monitor::recorder::{Published, Recorder};
 use apigw_doctor::monitor::Ports;
-use apigw_doctor::render::alert::Rendered;
+use common::alerts;
 use common::repo;
-use common::rest_batch::{rid, Batch, Outcome};
+use common::rest_batch::{self, rid, Batch, Outcome};
 
 /// 10:00:00Z, the sample events' T0.
 const T0: i64 = 1_795_600_800_000;
@@ -56,20 +56,7 @@ fn permissions(serial: u64, t0: i64, count: u64) -> Vec<u8> {
         ("GET", "/invoices/{id}", "/invoices/42"),
         ("POST", "/invoices", "/invoices"),
     ];
-    let mut b = Batch::new("p9q8r7s6t5", serial);
-    for k in 0..count {
-        let (m, tpl, path) = routes[(k % 2) as usize];
-        b.request(
-            &rid(serial * 1000 + k),
-            t0 + k as i64 * 200,
-            m,
-            tpl,
-            path,
-            "billing",
-            Outcome::Permissions,
-        );
-    }
-    b.event()
+    rest_batch::permissions("p9q8r7s6t5", &routes, "billing", serial, t0, count)
 }
 
 fn schedule() -> Vec<u8> {
@@ -81,15 +68,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn alerts(p: &[Published]) -> Vec<Rendered> {
-    p.iter()
-        .filter_map(|x| match x {
-            Published::Alert(a) => Some(a.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Firing, update, resolved of one incident, through `m`.

@@ -47,3 +47,15 @@ pub fn shared() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("../shared"))
 }
+
+/// The alerts among what a monitor published.
+pub fn alerts(
+    p: &[apigw_doctor::monitor::recorder::Published],
+) -> Vec<&apigw_doctor::render::alert::Rendered> {
+    p.iter()
+        .filter_map(|x| match x {
+            apigw_doctor::monitor::recorder::Published::Alert(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}

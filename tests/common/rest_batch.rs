@@ -111,3 +111,29 @@ impl Batch {
 pub fn rid(n: u64) -> String {
     format!("5eed0000-0000-4000-8000-{n:012}")
 }
+
+/// Requests on `routes` (method, template, path; in turn) to a function API Gateway may
+/// not invoke: every one fails with 500.
+pub fn permissions(
+    api: &str,
+    routes: &[(&str, &str, &str)],
+    function: &str,
+    serial: u64,
+    t0: i64,
+    count: u64,
+) -> Vec<u8> {
+    let mut b = Batch::new(api, serial);
+    for k in 0..count {
+        let (m, tpl, path) = routes[k as usize % routes.len()];
+        b.request(
+            &rid(serial * 1000 + k),
+            t0 + k as i64 * 200,
+            m,
+            tpl,
+            path,
+            function,
+            Outcome::Permissions,
+        );
+    }
+    b.event()
+}
