@@ -1,5 +1,6 @@
 //! The edge that talks to AWS through the SDK crates.
 
+pub mod budget_store;
 pub mod change_store;
 pub mod fetch;
 pub mod integration_limits;

@@ -48,7 +48,7 @@ pub(crate) fn n(v: i64) -> AttributeValue {
 }
 
 /// Whether an SDK error is a failed condition (someone else wrote first).
-fn is_condition_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+pub(crate) fn is_condition_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {

@@ -8,10 +8,11 @@
 //! (1 − target): 1 spends the budget exactly over the period. Low traffic: a rule fires
 //! only when its long window holds at least [`MIN_BAD`] bad requests of at least
 //! [`MIN_REQUESTS`], so 1 failure of 3 requests (a 33 % rate, burn 333) pages nobody.
+//! Short history: a rule fires only once the counts cover its whole long window (since
+//! the first minute counted), so that a freshly deployed doctor does not read five
+//! minutes as six hours; a ticket can come a day after the first count at the earliest.
 
-use std::collections::BTreeMap;
-
-pub const MINUTE_MS: i64 = 60_000;
+pub use crate::model::tally::MINUTE_MS;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -42,29 +43,14 @@ impl Objective {
     pub fn budget(&self) -> f64 {
         (1.0 - self.target).max(f64::MIN_POSITIVE)
     }
-}
 
-/// Requests in a span of time, and how many of them were good.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Tally {
-    pub total: u64,
-    pub bad: u64,
-}
-
-impl Tally {
-    pub fn add(&mut self, other: Tally) {
-        self.total += other.total;
-        self.bad += other.bad.min(other.total);
-    }
-
-    /// The burn rate of these requests (`None`: no requests).
-    pub fn burn_rate(&self, o: &Objective) -> Option<f64> {
-        (self.total > 0).then(|| self.bad.min(self.total) as f64 / self.total as f64 / o.budget())
+    /// The burn rate of `t` (`None`: no requests).
+    pub fn burn_rate(&self, t: &Tally) -> Option<f64> {
+        t.bad_share().map(|s| s / self.budget())
     }
 }
 
-/// Per-minute counts: minute start (epoch ms) → tally.
-pub type Series = BTreeMap<i64, Tally>;
+pub use crate::model::tally::{Series, Tally};
 
 /// The requests of the minutes in `(to − span, to]` (minute starts).
 pub fn tally(series: &Series, to: i64, span_ms: i64) -> Tally {
@@ -149,14 +135,42 @@ pub struct Assessment {
     pub exhausted_at: Option<i64>,
 }
 
-/// Every rule at the minute starting `now` (its counts included), and the budget.
+/// Every rule at the minute starting `now` (its counts included), and the budget, from
+/// `series` alone (the period's counts are the series' own).
 pub fn assess(series: &Series, now: i64, o: &Objective) -> Assessment {
+    let period = tally(series, now, o.period_ms);
+    let first = series
+        .range(now - o.period_ms + 1..=now)
+        .next()
+        .map(|(first, _)| *first);
+    assess_with(
+        series,
+        Period {
+            tally: period,
+            first,
+        },
+        now,
+        o,
+    )
+}
+
+/// The requests of the objective's period so far: their count, and the first minute
+/// they cover (`None`: the period's start).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Period {
+    pub tally: Tally,
+    pub first: Option<i64>,
+}
+
+/// [`assess`], with the period counted apart (the state table keeps it per day).
+pub fn assess_with(series: &Series, period: Period, now: i64, o: &Objective) -> Assessment {
+    let watched_ms = period.first.map_or(i64::MAX, |f| now + MINUTE_MS - f);
     let rules: Vec<RuleBurn> = RULES
         .iter()
         .map(|r| {
             let long = tally(series, now, r.long_ms);
             let short = tally(series, now, r.short_ms);
-            let (long_rate, short_rate) = (long.burn_rate(o), short.burn_rate(o));
+            let (long_rate, short_rate) = (o.burn_rate(&long), o.burn_rate(&short));
             let over = |x: Option<f64>| x.is_some_and(|x| x > r.threshold);
             RuleBurn {
                 rule: *r,
@@ -167,7 +181,8 @@ pub fn assess(series: &Series, now: i64, o: &Objective) -> Assessment {
                 fires: over(long_rate)
                     && over(short_rate)
                     && long.bad >= MIN_BAD
-                    && long.total >= MIN_REQUESTS,
+                    && long.total >= MIN_REQUESTS
+                    && watched_ms >= r.long_ms,
             }
         })
         .collect();
@@ -176,14 +191,11 @@ pub fn assess(series: &Series, now: i64, o: &Objective) -> Assessment {
         .filter(|r| r.fires)
         .map(|r| r.rule.severity)
         .min();
-    let period = tally(series, now, o.period_ms);
-    let covered_ms = series
-        .range(now - o.period_ms + 1..=now)
-        .next()
-        .map_or(MINUTE_MS, |(first, _)| now + MINUTE_MS - first);
-    let budget_left = (period.total > 0).then(|| {
-        let period_total = period.total as f64 * o.period_ms as f64 / covered_ms as f64;
-        1.0 - period.bad as f64 / (period_total * o.budget())
+    let covered_ms = now + MINUTE_MS - period.first.unwrap_or(now - o.period_ms + MINUTE_MS);
+    let budget_left = (period.tally.total > 0).then(|| {
+        let period_total =
+            period.tally.total as f64 * o.period_ms as f64 / covered_ms.max(MINUTE_MS) as f64;
+        1.0 - period.tally.bad as f64 / (period_total * o.budget())
     });
     let hour_rate = rules[0].long_rate.unwrap_or(0.0);
     let exhausted_at = match budget_left {

@@ -20,6 +20,7 @@ use crate::model::kind::{Cause, Kind};
 use crate::model::limits::{ApiKind, LimitSource, REST_DEFAULT_MS};
 use crate::model::route::Route;
 use crate::model::stats::{FunctionStats, RouteKey, RouteStats, RouteVerdict};
+use crate::model::tally::minute_of;
 
 /// One request's contribution to the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +138,7 @@ fn new_route(req: &Request, route: &str, config: &EngineConfig) -> RouteStats {
         censored_min_ms: u64::MAX,
         censored_max_ms: 0,
         info_seen: false,
+        minutes: Default::default(),
     }
 }
 
@@ -162,6 +164,23 @@ fn count(stats: &mut RouteStats, req: &Request, limit_ms: u64, kind: Option<Kind
             stats.latencies.push(l);
         }
     }
+    count_minute(stats, req, kind);
+}
+
+/// The error budget's count: a request with an outcome (a status, or a timeout) in the
+/// minute of its first line; bad when it timed out or answered 5XX.
+fn count_minute(stats: &mut RouteStats, req: &Request, kind: Option<Kind>) {
+    let timed_out = kind == Some(Kind::Timeout);
+    let (Some(at), true) = (
+        req.first_ts.or(req.last_ts),
+        timed_out || req.status.is_some(),
+    ) else {
+        return;
+    };
+    let bad = timed_out || req.status.is_some_and(|s| s >= 500);
+    let t = stats.minutes.entry(minute_of(at)).or_default();
+    t.total += 1;
+    t.bad += u64::from(bad);
 }
 
 /// What the findings of requests are diagnosed against.

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod backend_run;
+pub mod budget;
 pub mod burn;
 pub mod changes;
 pub mod config;
@@ -17,4 +18,5 @@ pub mod request;
 pub mod requests;
 pub mod route_traffic;
 pub mod select;
+pub mod slo;
 pub mod timeline;

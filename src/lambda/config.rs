@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::config::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
 use crate::engine::incidents::Lifecycle;
+use crate::engine::slo::SloSettings;
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
 use crate::model::limits::{self, Limits};
@@ -57,6 +58,8 @@ pub struct Config {
     pub change_window_minutes: i64,
     /// The pagers beside SNS (PagerDuty, Opsgenie): their key parameters and endpoints.
     pub pagers: PagerConfig,
+    /// The SLOs (`SLO`): the default objective and the overrides.
+    pub slos: SloSettings,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -166,6 +169,7 @@ impl Config {
                 namespace: self.metrics_namespace.clone(),
                 mode: self.metrics_mode,
             },
+            budget: self.slos.clone(),
         }
     }
 
@@ -357,8 +361,23 @@ impl Config {
                 "whole minutes from 1 to 1440",
                 |m: &i64| (1..=1440).contains(m),
             )?,
+            slos: slo_setting(var("SLO"))?,
             pagers: PagerConfig::from_lookup(var)?,
         })
+    }
+}
+
+/// `SLO`: unset means the default objective, 99.9 % over 30 days.
+fn slo_setting(raw: Option<String>) -> Result<SloSettings, ConfigError> {
+    match raw {
+        None => Ok(SloSettings::default()),
+        Some(v) => SloSettings::parse(&v).map_err(|e| ConfigError {
+            variable: "SLO",
+            value: v.clone(),
+            expected: format!(
+                "OBJECTIVE[; API[/STAGE[/ROUTE]]=OBJECTIVE]…, e.g. 99.9%/30d; abc123/prod=99.5% ({e})"
+            ),
+        }),
     }
 }
 

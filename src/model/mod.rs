@@ -14,3 +14,4 @@ pub mod limits;
 pub mod provenance;
 pub mod route;
 pub mod stats;
+pub mod tally;

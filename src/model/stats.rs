@@ -135,6 +135,10 @@ pub struct RouteStats {
     /// Some request of the route logged INFO-level lines.
     #[serde(skip)]
     pub(crate) info_seen: bool,
+    /// Requests with an outcome per minute, and the bad ones among them (timed out or
+    /// 5XX): what the error budget counts.
+    #[serde(skip)]
+    pub minutes: crate::model::tally::Series,
 }
 
 impl RouteStats {

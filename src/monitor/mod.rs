@@ -11,7 +11,9 @@
 //! - [`publish_metrics`]: the batch's metric data, once;
 //! - [`tick`]: the schedule resolves quiet incidents;
 //! - [`changes`]: a CloudTrail change event is recorded, and read back for an alert's
-//!   "what changed".
+//!   "what changed";
+//! - [`budget`]: each batch's requests counted toward their SLOs; the tick assesses the
+//!   burn rates and fires, updates or resolves the budget notices.
 //!
 //! The ports: [`state`] (incidents, batch claims, split halves), [`lookup`] (log
 //! events after the fact), [`outputs`] (metrics, notifiers). `aws/` implements them
@@ -20,6 +22,7 @@
 //! `lambda/` turns the runtime's event into [`Monitor::handle`].
 
 pub mod backend_runs;
+pub mod budget;
 pub mod changes;
 pub mod evidence;
 pub mod heal;
@@ -107,11 +110,18 @@ pub struct InvocationSummary {
     /// CloudTrail change events recorded, and ignored (not a change the doctor relates).
     pub changes_recorded: usize,
     pub changes_ignored: usize,
+    /// Budget notices sent (firing, update, resolved) by the schedule's tick.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub budget_notices: usize,
     pub duration_ms: u64,
     /// The findings themselves (moved out of the analysis once published), for callers
     /// that measure them; not part of the Lambda's response.
     #[serde(skip)]
     pub findings: Vec<crate::model::finding::Finding>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The ports one monitor works through.
@@ -129,6 +139,8 @@ pub struct Ports {
     pub notifiers: Vec<Arc<dyn Notifier>>,
     /// Configuration changes, shared by every container; `None`: change events are off.
     pub changes: Option<Arc<dyn changes::ChangeStore>>,
+    /// Error-budget counts and notices; `None`: no SLOs.
+    pub budget: Option<Arc<dyn budget::BudgetStore>>,
 }
 
 impl Ports {
@@ -138,12 +150,13 @@ impl Ports {
         let store = Arc::new(MemoryStore::default());
         Ports {
             incidents: store.clone(),
-            claims: store,
+            claims: store.clone(),
             halves: None,
             lookup: None,
             metrics: recorder.clone(),
             notifiers: vec![recorder.clone()],
             changes: None,
+            budget: Some(store),
         }
     }
 
@@ -156,10 +169,11 @@ impl Ports {
     /// Incidents, claims and split halves all in `store`, which every container shares.
     pub fn with_shared_state<S>(mut self, store: Arc<S>) -> Ports
     where
-        S: IncidentStore + BatchClaims + SplitHalves + 'static,
+        S: IncidentStore + BatchClaims + SplitHalves + budget::BudgetStore + 'static,
     {
         self.incidents = store.clone();
         self.claims = store.clone();
+        self.budget = Some(store.clone());
         self.halves = Some(store);
         self
     }
@@ -365,6 +379,7 @@ impl Monitor {
             }
         };
         state_errors += self.count_route_traffic(analysis, &groups, now).await;
+        state_errors += self.count_budget(analysis).await;
         Ok(InvocationSummary {
             incidents: tracked.incidents,
             alerts_sent: sent,

@@ -15,6 +15,8 @@ pub struct Settings {
     pub incidents: Incidents,
     pub notify: Notify,
     pub metrics: Metrics,
+    /// The SLOs the error budget is counted for (`SLO`).
+    pub budget: crate::engine::slo::SloSettings,
 }
 
 /// Decoding a batch and streaming it into the engine.

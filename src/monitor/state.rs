@@ -134,6 +134,8 @@ pub struct MemoryStore {
     batches: Mutex<HashMap<String, (bool, i64)>>,
     /// Request id → its halves.
     pairs: Mutex<HashMap<String, Pair>>,
+    /// The error budgets' counts and open notices (`monitor::budget`).
+    pub(super) budget: Mutex<crate::monitor::budget::memory::Budgets>,
 }
 
 #[derive(Debug, Default)]
@@ -146,7 +148,7 @@ struct Pair {
 }
 
 impl MemoryStore {
-    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         m.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,5 +1,6 @@
 //! The schedule's tick (EventBridge, every minute): every incident quiet for
-//! INCIDENT_RESOLVE_SECONDS is resolved and notified.
+//! INCIDENT_RESOLVE_SECONDS is resolved and notified, then every SLO's error budget is
+//! assessed (`monitor::budget`).
 
 use std::time::Instant;
 
@@ -53,10 +54,14 @@ impl Monitor {
         }
         let resolved = steps.len();
         let sent = self.notify(steps, deadline, now, &mut state_errors).await?;
+        let budget_notices = self
+            .assess_budgets(deadline, now, &mut state_errors)
+            .await?;
         self.count_state_errors(state_errors, deadline, now).await;
         Ok(InvocationSummary {
             resolved,
-            alerts_sent: sent,
+            alerts_sent: sent + budget_notices,
+            budget_notices,
             state_errors,
             ..InvocationSummary::default()
         })

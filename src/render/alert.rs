@@ -27,6 +27,7 @@ use crate::render::words;
 
 // One file per rendering of a notice.
 mod automation;
+pub mod budget;
 mod changes;
 mod chatbot;
 mod email;
@@ -628,7 +629,7 @@ pub struct Rendered {
     pub pages: Pages,
 }
 
-fn message(chatbot: &str, email: &str, automation: &str) -> String {
+pub(crate) fn message(chatbot: &str, email: &str, automation: &str) -> String {
     serde_json::json!({ "default": chatbot, "email": email, "sqs": automation, "lambda": automation }).to_string()
 }
 

@@ -20,8 +20,8 @@ fn burn_rate_is_the_bad_share_over_the_allowed_share() {
         total: 1000,
         bad: 4,
     };
-    assert!((t.burn_rate(&o).unwrap() - 4.0).abs() < 1e-9);
-    assert_eq!(Tally::default().burn_rate(&o), None);
+    assert!((o.burn_rate(&t).unwrap() - 4.0).abs() < 1e-9);
+    assert_eq!(o.burn_rate(&Tally::default()), None);
 }
 
 #[test]
@@ -110,6 +110,22 @@ fn a_rate_at_the_threshold_does_not_fire() {
     let s = steady(6 * 60, 1000, |_| 6);
     let a = assess(&s, at(6 * 60 - 1), &o);
     assert!(!a.rules[1].fires);
-    // The day's rule (its window holds these 6 h: burn 6 > 3) does.
+    // The day's rule (burn 6 > 3) waits for a whole day watched.
+    assert_eq!(a.severity, None);
+    let s = steady(24 * 60, 1000, |_| 6);
+    let a = assess(&s, at(24 * 60 - 1), &o);
     assert_eq!(a.severity, Some(BudgetSeverity::Ticket));
+}
+
+#[test]
+fn a_rule_fires_only_once_its_long_window_is_watched() {
+    let o = Objective::default();
+    // 1 % bad (burn 10) from the first minute: over the 6 h / 30 min rule's 6, but the
+    // 6 h window is watched only after 6 h; the 1 h rule needs 14.4.
+    let s = steady(6 * 60, 1000, |_| 10);
+    assert_eq!(assess(&s, at(6 * 60 - 2), &o).severity, None);
+    assert_eq!(
+        assess(&s, at(6 * 60 - 1), &o).severity,
+        Some(BudgetSeverity::Page)
+    );
 }

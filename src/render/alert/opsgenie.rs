@@ -21,7 +21,7 @@ const MAX_DETAIL_VALUE: usize = 1_000;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG: usize = 50;
 /// A note (ours) is kept short.
-const MAX_NOTE: usize = 1_000;
+pub(super) const MAX_NOTE: usize = 1_000;
 
 /// P1 to P4 from the incident's severity (P5 is left for what a team files by hand).
 pub fn priority(s: Severity) -> &'static str {
@@ -34,7 +34,7 @@ pub fn priority(s: Severity) -> &'static str {
 }
 
 /// The alias in a URL path: all but RFC 3986's unreserved characters percent-encoded.
-fn path_alias(alias: &str) -> String {
+pub(super) fn path_alias(alias: &str) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     const SET: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'-')
