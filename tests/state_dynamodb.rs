@@ -194,3 +194,77 @@ fn split_request_halves_join_once() {
         assert_eq!(j(&b, "r3", Half::Start, "{\"s\":3}", false).await, None);
     });
 }
+
+/// The error budget's counts (issue 24): two containers add to the same hour and day
+/// items at once; DynamoDB's ADD keeps both. Notices are written once per version.
+#[test]
+fn budget_counts_add_exactly_and_notices_are_conditional() {
+    use apigw_doctor::engine::budget::BudgetNotice;
+    use apigw_doctor::engine::burn::{BudgetSeverity, Objective, Tally};
+    use apigw_doctor::engine::slo::SloKey;
+    use apigw_doctor::monitor::budget::{BudgetStore, SloCount};
+    let Some((rt, conf)) = emulator::emulator("make state") else {
+        return;
+    };
+    rt.block_on(async {
+        let table = format!("apigw-doctor-budget-{}", std::process::id());
+        create_table(&aws_sdk_dynamodb::Client::new(&conf), &table).await;
+        let a = DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+        let b = DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+        let slo = SloKey {
+            account: Some("123456789012".into()),
+            api_id: "a1b2c3d4e5".into(),
+            stage: "prod".into(),
+            route: None,
+        };
+        let count = |route: &str, minute: i64, total: u64, bad: u64| SloCount {
+            slo: slo.clone(),
+            route: route.into(),
+            minute,
+            tally: Tally { total, bad },
+            period_ms: Objective::default().period_ms,
+        };
+        let m0 = T0 / 60_000 * 60_000;
+        let batch_a = vec![
+            count("GET /orders", m0, 10, 1),
+            count("GET /orders", m0 + 60_000, 5, 0),
+        ];
+        let batch_b = vec![
+            count("GET /orders", m0, 7, 2),
+            count("POST /orders", m0, 3, 3),
+        ];
+        let (ra, rb) = tokio::join!(a.add_counts(&batch_a), b.add_counts(&batch_b));
+        (ra.unwrap(), rb.unwrap());
+        let c = a
+            .slo_counts(&slo, m0 - 3_600_000, m0 - 86_400_000)
+            .await
+            .unwrap();
+        assert_eq!(c.routes["GET /orders"][&m0], Tally { total: 17, bad: 3 });
+        assert_eq!(
+            c.routes["GET /orders"][&(m0 + 60_000)],
+            Tally { total: 5, bad: 0 }
+        );
+        assert_eq!(c.routes["POST /orders"][&m0], Tally { total: 3, bad: 3 });
+        let day = m0.div_euclid(86_400_000) * 86_400_000;
+        assert_eq!(c.days[&day], Tally { total: 25, bad: 6 });
+        assert_eq!(c.first_minute, Some(m0));
+        assert_eq!(a.active_slos(m0).await.unwrap(), [slo.clone()]);
+        assert!(a.active_slos(m0 + 120_000).await.unwrap().is_empty());
+
+        let notice = BudgetNotice {
+            id: "slo-1".into(),
+            slo: slo.clone(),
+            objective: Objective::default(),
+            severity: BudgetSeverity::Ticket,
+            opened_at: m0,
+            notified_at: m0,
+            version: 1,
+        };
+        let (pa, pb) = tokio::join!(a.put_notice(&notice, 0), b.put_notice(&notice, 0));
+        assert!(pa.unwrap() ^ pb.unwrap(), "one container fires it");
+        assert_eq!(b.open_notices().await.unwrap(), [notice.clone()]);
+        assert!(!a.remove_notice(&slo, 2).await.unwrap());
+        assert!(a.remove_notice(&slo, 1).await.unwrap());
+        assert!(b.open_notices().await.unwrap().is_empty());
+    });
+}

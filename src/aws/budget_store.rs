@@ -60,24 +60,29 @@ impl DynamoStore {
         }
     }
 
-    /// Every item of one partition whose sort key is in `[from, to]`.
+    /// Every item of one partition whose sort key is in `[from, to]` (`None`: all; a key
+    /// condition may not hold an empty string).
     async fn query_range(
         &self,
         pk: &str,
-        from: &str,
-        to: &str,
+        range: Option<(&str, &str)>,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StateError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let mut q = self
                 .client()
                 .query()
                 .table_name(self.table())
-                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":from", s(from))
-                .expression_attribute_values(":to", s(to))
+                .expression_attribute_values(":pk", s(pk));
+            q = match range {
+                Some((from, to)) => q
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                    .expression_attribute_values(":from", s(from))
+                    .expression_attribute_values(":to", s(to)),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let page = q
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -226,7 +231,7 @@ impl BudgetStore for DynamoStore {
 
     fn active_slos(&self, since: i64) -> StateFuture<'_, Vec<SloKey>> {
         Box::pin(async move {
-            let items = self.query_range(INDEX_PK, "", "\u{10ffff}").await?;
+            let items = self.query_range(INDEX_PK, None).await?;
             let mut out = Vec::new();
             for item in items {
                 if num(&item, "last").is_none_or(|l| l < since) {
@@ -255,7 +260,7 @@ impl BudgetStore for DynamoStore {
             let from_hour = since.div_euclid(HOUR_MS) * HOUR_MS;
             let mut counts = SloCounts::default();
             for item in self
-                .query_range(&pk, &format!("h#{from_hour:013}"), "h#~")
+                .query_range(&pk, Some((&format!("h#{from_hour:013}"), "h#~")))
                 .await?
             {
                 // `h#<13 digits>#<route>`
@@ -282,7 +287,7 @@ impl BudgetStore for DynamoStore {
             }
             let from_day = days_since.div_euclid(DAY_MS) * DAY_MS;
             for item in self
-                .query_range(&pk, &format!("d#{from_day:013}"), "d#~")
+                .query_range(&pk, Some((&format!("d#{from_day:013}"), "d#~")))
                 .await?
             {
                 let Some(day) = text(&item, "sk").and_then(|k| k.get(2..15)?.parse().ok()) else {
@@ -295,7 +300,7 @@ impl BudgetStore for DynamoStore {
                 counts.days.insert(day, t);
             }
             let index = self
-                .query_range(INDEX_PK, &slo.store_key(), &slo.store_key())
+                .query_range(INDEX_PK, Some((&slo.store_key(), &slo.store_key())))
                 .await?;
             counts.first_minute = index.first().and_then(|i| num(i, "first"));
             Ok(counts)
@@ -305,7 +310,7 @@ impl BudgetStore for DynamoStore {
     fn open_notices(&self) -> StateFuture<'_, Vec<BudgetNotice>> {
         Box::pin(async move {
             let mut out = Vec::new();
-            for item in self.query_range(NOTICE_PK, "", "\u{10ffff}").await? {
+            for item in self.query_range(NOTICE_PK, None).await? {
                 match self.decode_notice(&item) {
                     Ok(n) => out.push(n),
                     Err(e) => tracing::warn!(error = %e, "skipped an unreadable budget notice"),
