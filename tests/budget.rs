@@ -6,8 +6,6 @@
 //! they keep are the replay's ground truth.
 
 mod common;
-#[path = "common/subscription.rs"]
-mod subscription;
 
 use std::sync::Arc;
 
@@ -17,6 +15,8 @@ use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::budget::BudgetStore;
 use apigw_doctor::monitor::state::MemoryStore;
 use common::alerts;
+use common::subscription;
+use common::vendor_schemas::{assert_valid, schema};
 
 /// 2026-11-25T00:00:00Z.
 const T0: i64 = 1_795_564_800_000;
@@ -66,8 +66,9 @@ fn schedule() -> Vec<u8> {
     br#"{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T10:30:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/apigw-doctor-ResolveSchedule"],"detail":{}}"#.to_vec()
 }
 
-/// One budget notice as sent: (minute of the tick, status, severity, notice id).
-type Sent = (i64, String, String, String);
+/// One budget notice as sent: (minute of the tick, status, severity, notice id, the
+/// pagers' bodies).
+type Sent = (i64, String, String, String, serde_json::Value);
 
 /// Replays minutes `0..minutes` through `k` containers sharing one store: minute m's
 /// batch arrives at m + 1 min + 10 s (container m mod k), the tick at m + 1 min + 30 s
@@ -106,6 +107,7 @@ fn replay(
                     v["status"].as_str().unwrap().to_owned(),
                     v["severity"].as_str().unwrap().to_owned(),
                     v["notice_id"].as_str().unwrap().to_owned(),
+                    serde_json::to_value(&a.pages).unwrap(),
                 ));
             }
         }
@@ -115,7 +117,7 @@ fn replay(
 
 fn kinds(sent: &[Sent]) -> Vec<(&str, &str)> {
     sent.iter()
-        .map(|(_, s, v, _)| (s.as_str(), v.as_str()))
+        .map(|(_, s, v, _, _)| (s.as_str(), v.as_str()))
         .collect()
 }
 
@@ -182,6 +184,28 @@ fn a_ten_minute_burst_at_20_percent_pages_once_and_resolves_after_it() {
     // It resolves when the 5-minute window holds no burst minute: the tick's minute
     // (empty yet) and the 4 before it all after minute start + 9.
     assert_eq!(resolved_at, start + 10 + 4);
+    // The pagers get a trigger and a resolve on one dedup key / alias, valid for the
+    // vendors' schemas.
+    let (pd, og_create, og_close) = (
+        schema("pagerduty/events-v2-enqueue.schema.json"),
+        schema("opsgenie/create-alert.schema.json"),
+        schema("opsgenie/close-alert.schema.json"),
+    );
+    for (_, status, _, id, pages) in &one {
+        assert_valid(&pd, status, &pages["pagerduty"]);
+        assert_eq!(pages["pagerduty"]["dedup_key"], id.as_str());
+        let og = &pages["opsgenie"];
+        if status == "resolved" {
+            assert_eq!(pages["pagerduty"]["event_action"], "resolve");
+            assert_valid(&og_close, status, &og["body"]);
+            assert!(og["path"].as_str().unwrap().contains(id.as_str()));
+        } else {
+            assert_eq!(pages["pagerduty"]["payload"]["severity"], "critical");
+            assert_valid(&og_create, status, &og["body"]);
+            assert_eq!(og["body"]["alias"], id.as_str());
+            assert_eq!(og["body"]["priority"], "P1");
+        }
+    }
     let (four, _) = replay(4, start + 120, bad, ticks);
     assert_eq!(four, one, "K = 4 containers give the same notices");
 }

@@ -21,6 +21,7 @@ use apigw_doctor::monitor::Ports;
 use common::alerts;
 use common::repo;
 use common::rest_batch::{self, rid, Batch, Outcome};
+use common::vendor_schemas::{assert_valid, schema};
 
 /// 10:00:00Z, the sample events' T0.
 const T0: i64 = 1_795_600_800_000;
@@ -82,16 +83,6 @@ fn lifecycle(rt: &tokio::runtime::Runtime, m: &Recorded) -> Vec<Vec<Published>> 
         out.push(m.take());
     }
     out
-}
-
-fn schema(rel: &str) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(repo().join("tests/schemas").join(rel)).unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
-fn assert_valid(v: &jsonschema::Validator, what: &str, body: &serde_json::Value) {
-    let errors: Vec<String> = v.iter_errors(body).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{what}: {errors:?}\n{body:#}");
 }
 
 #[test]

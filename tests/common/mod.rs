@@ -3,6 +3,7 @@
 
 pub mod rest_batch;
 pub mod subscription;
+pub mod vendor_schemas;
 
 use std::path::{Path, PathBuf};
 
