@@ -407,6 +407,16 @@ def change_window_is_a_parameter():
 
 
 @test
+def slo_is_a_parameter_with_the_default_objective():
+    p = P["Slo"]
+    assert p["Type"] == "String" and p["Default"] == "99.9%/30d", p
+    env = function()["Environment"]["Variables"]
+    assert env["SLO"] == ref("Slo"), env.get("SLO")
+    groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
+    assert ["Slo"] in groups, groups
+
+
+@test
 def pager_keys_are_ssm_parameter_names_read_with_least_privilege():
     env = function()["Environment"]["Variables"]
     pairs = [("PAGERDUTY_ROUTING_KEY_PARAMETER", "PagerDutyRoutingKeyParameter"),
