@@ -170,6 +170,10 @@ struct AnalyzeArgs {
     /// How far before an incident's onset a change is related to it.
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     change_window: i64,
+    /// The SLOs of the "Error budget" section, as the Lambda's SLO setting:
+    /// `99.9%/30d; API[/STAGE[/ROUTE]]=OBJECTIVE…`, or `off`.
+    #[arg(long, value_name = "SLO", default_value = "99.9%/30d")]
+    slo: String,
 }
 
 /// The changes given with --changes (none: [`ChangeOrigin::None`], unless fetch mode
@@ -390,6 +394,8 @@ fn analyze(args: &AnalyzeArgs) -> Result<Outcome, String> {
         exemplars: 3,
         warnings,
         changes,
+        slos: apigw_doctor::engine::slo::SloSettings::parse(&args.slo)
+            .map_err(|e| format!("--slo: {e}"))?,
     };
     for w in &options.warnings {
         eprintln!("apigw-doctor: WARNING: {w}");

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::analysis::Analysis;
 use crate::engine::burn::{self, Assessment, BudgetSeverity, Objective, Period, Series, Tally};
 use crate::engine::incidents::Status;
-use crate::engine::slo::SloKey;
+use crate::engine::slo::{SloKey, SloSettings};
 use crate::model::tally::MINUTE_MS;
 
 /// Routes listed as burning most.
@@ -196,6 +197,50 @@ pub fn assess(slo: &SloKey, objective: Objective, counts: &SloCounts, now: i64) 
         at: now,
     }
 }
+
+/// One addition: a route's requests in one minute, toward its SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloCount {
+    pub slo: SloKey,
+    pub route: String,
+    pub minute: i64,
+    pub tally: Tally,
+    /// How long the day's count must be kept (the objective's period).
+    pub period_ms: i64,
+}
+
+/// An analysis' counts, one per (SLO, route, minute).
+pub fn counts(analysis: &Analysis, slos: &SloSettings) -> Vec<SloCount> {
+    // A subscription batch holds one account's logs; with several (a file), none is named.
+    let accounts = &analysis.counters.accounts;
+    let account = (accounts.len() == 1)
+        .then(|| accounts.iter().next())
+        .flatten()
+        .map(String::as_str);
+    let mut out = Vec::new();
+    for r in &analysis.routes {
+        if r.minutes.is_empty() {
+            continue;
+        }
+        let route = r.key.route.to_string();
+        let Some((slo, objective)) = slos.slo_for(account, &r.key.api_id, &r.key.stage, &route)
+        else {
+            continue;
+        };
+        for (minute, tally) in &r.minutes {
+            out.push(SloCount {
+                slo: slo.clone(),
+                route: route.clone(),
+                minute: *minute,
+                tally: *tally,
+                period_ms: objective.period_ms,
+            });
+        }
+    }
+    out
+}
+
+pub mod replay;
 
 #[cfg(test)]
 mod tests;

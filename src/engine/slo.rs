@@ -143,6 +143,15 @@ impl SloSettings {
     }
 }
 
+impl SloSettings {
+    /// The objective of an SLO as these settings hold it (`None`: it is no SLO here).
+    pub fn objective_of(&self, slo: &SloKey) -> Option<Objective> {
+        let route = slo.route.as_deref().unwrap_or("");
+        let (key, o) = self.slo_for(slo.account.as_deref(), &slo.api_id, &slo.stage, route)?;
+        (key.route == slo.route).then_some(o)
+    }
+}
+
 /// `99.9%/30d`, `99.5%`, `off`.
 fn objective(text: &str, default_period_ms: i64) -> Result<Option<Objective>, SloError> {
     if text.eq_ignore_ascii_case("off") {

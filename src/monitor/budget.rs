@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::engine::analysis::Analysis;
 use crate::engine::budget::{self, BudgetFacts, BudgetNotice, BudgetStep, SloCounts};
-use crate::engine::burn::{Tally, RULES};
+use crate::engine::burn::RULES;
 use crate::engine::slo::SloKey;
 use crate::model::tally::{minute_of, MINUTE_MS};
 use crate::monitor::outputs::PublishError;
@@ -22,16 +22,7 @@ use crate::render::alert::budget as words;
 
 pub mod memory;
 
-/// One addition: a route's requests in one minute, toward its SLO.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SloCount {
-    pub slo: SloKey,
-    pub route: String,
-    pub minute: i64,
-    pub tally: Tally,
-    /// How long the day's count must be kept (the objective's period).
-    pub period_ms: i64,
-}
+pub use crate::engine::budget::{counts, SloCount};
 
 /// The longest window a rule reads.
 pub fn longest_window_ms() -> i64 {
@@ -56,37 +47,6 @@ pub trait BudgetStore: Send + Sync {
     fn put_notice<'a>(&'a self, next: &'a BudgetNotice, expected: u64) -> StateFuture<'a, bool>;
     /// Deletes the SLO's notice if it is still at `version`.
     fn remove_notice<'a>(&'a self, slo: &'a SloKey, version: u64) -> StateFuture<'a, bool>;
-}
-
-/// The batch's counts, one per (SLO, route, minute).
-pub fn counts(analysis: &Analysis, slos: &crate::engine::slo::SloSettings) -> Vec<SloCount> {
-    // A subscription batch holds one account's logs; with several (a file), none is named.
-    let accounts = &analysis.counters.accounts;
-    let account = (accounts.len() == 1)
-        .then(|| accounts.iter().next())
-        .flatten()
-        .map(String::as_str);
-    let mut out = Vec::new();
-    for r in &analysis.routes {
-        if r.minutes.is_empty() {
-            continue;
-        }
-        let route = r.key.route.to_string();
-        let Some((slo, objective)) = slos.slo_for(account, &r.key.api_id, &r.key.stage, &route)
-        else {
-            continue;
-        };
-        for (minute, tally) in &r.minutes {
-            out.push(SloCount {
-                slo: slo.clone(),
-                route: route.clone(),
-                minute: *minute,
-                tally: *tally,
-                period_ms: objective.period_ms,
-            });
-        }
-    }
-    out
 }
 
 impl Monitor {
@@ -137,6 +97,8 @@ impl Monitor {
         let mut sent = 0;
         for slo in slos {
             let Some(objective) = self
+                .settings
+                .budget
                 .objective_of(&slo)
                 .or(open.get(&slo).map(|n| n.objective))
             else {
@@ -165,16 +127,6 @@ impl Monitor {
                 .await?;
         }
         Ok(sent)
-    }
-
-    /// The SLO's objective in the current settings.
-    fn objective_of(&self, slo: &SloKey) -> Option<crate::engine::burn::Objective> {
-        let route = slo.route.as_deref().unwrap_or("");
-        let (key, o) =
-            self.settings
-                .budget
-                .slo_for(slo.account.as_deref(), &slo.api_id, &slo.stage, route)?;
-        (key.route == slo.route).then_some(o)
     }
 
     /// Writes one step, then sends it; a failed send undoes the write (the next tick

@@ -25,6 +25,12 @@ pub fn time(epoch_ms: i64) -> String {
     }
 }
 
+/// Epoch milliseconds as RFC 3339 UTC, to the millisecond (the JSON renderings).
+pub fn rfc3339(ms: Option<i64>) -> Option<String> {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 /// Seconds for limits: `29000` → `29 s`, `29500` → `29.5 s`.
 pub fn seconds(ms: u64) -> String {
     if ms % 1000 == 0 {

@@ -58,6 +58,29 @@ fn changes(out: &mut String, r: &Report<'_>) {
     out.push('\n');
 }
 
+/// "Error budget": per SLO, what the logs spent and what would have been sent.
+fn budget(out: &mut String, r: &Report<'_>) {
+    let lines = crate::render::report::budget::lines(&r.budgets);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Error budget
+"
+    );
+    for (spent, sent) in lines {
+        let _ = writeln!(
+            out,
+            "- {}
+  {}",
+            escape(&spent),
+            escape(&sent)
+        );
+    }
+    out.push('\n');
+}
+
 /// A URL as a link target: only http(s), with characters that would end it percent-encoded.
 fn link(url: &str) -> Option<String> {
     if !url.starts_with("https://") && !url.starts_with("http://") {
@@ -164,6 +187,7 @@ pub fn render(r: &Report<'_>) -> String {
     }
     out.push('\n');
     changes(&mut out, r);
+    budget(&mut out, r);
 
     if !r.routes.is_empty() {
         let _ = writeln!(out, "## Routes by impact\n");

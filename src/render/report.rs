@@ -14,6 +14,7 @@ use crate::render::words::diagnosis::Words;
 
 mod blocks;
 pub use blocks::*;
+pub mod budget;
 pub mod changes;
 mod json;
 pub use json::*;
@@ -299,6 +300,8 @@ pub struct Options {
     pub warnings: Vec<String>,
     /// Configuration changes to relate to the incidents ("What changed").
     pub changes: crate::engine::changes::ChangeSource,
+    /// The SLOs the "Error budget" section measures the logs against.
+    pub slos: crate::engine::slo::SloSettings,
 }
 
 pub struct Report<'a> {
@@ -306,6 +309,8 @@ pub struct Report<'a> {
     pub timeline: Timeline,
     pub routes: Vec<RouteRow<'a>>,
     pub groups: Vec<Group<'a>>,
+    /// Per SLO, the logs' budget and the notices a deployed doctor would have sent.
+    pub budgets: Vec<crate::engine::budget::replay::SloReplay>,
     pub options: Options,
 }
 
@@ -326,6 +331,10 @@ impl<'a> Report<'a> {
             timeline: timeline::timeline(a, None),
             routes: routes_by_impact(a),
             groups: groups(a, &options.changes),
+            budgets: crate::engine::budget::replay::replay_all(
+                &crate::engine::budget::counts(a, &options.slos),
+                |k| options.slos.objective_of(k),
+            ),
             options,
         }
     }
@@ -474,6 +483,7 @@ impl<'a> Report<'a> {
                 .collect(),
             changes: changes::in_window(&self.options.changes, self.window()),
             change_source: changes::ChangeSourceJson::of(&self.options.changes),
+            budget: budget::json(&self.budgets),
             warnings: &self.options.warnings,
         };
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -508,6 +518,7 @@ impl<'a> Report<'a> {
         );
         out.push('\n');
         self.changes_text(&mut out);
+        self.budget_text(&mut out);
         self.routes_text(&mut out);
         if !self.groups.is_empty() {
             heading(&mut out, "EXEMPLARS (worst first)");
@@ -550,6 +561,20 @@ impl<'a> Report<'a> {
                 plural(s.requests, "request", "requests")
             )
         }
+    }
+
+    /// "Error budget": per SLO, what the logs spent and what would have been sent.
+    fn budget_text(&self, out: &mut String) {
+        let lines = budget::lines(&self.budgets);
+        if lines.is_empty() {
+            return;
+        }
+        heading(out, "ERROR BUDGET (bad: timed out or 5XX)");
+        for (spent, sent) in lines {
+            let _ = writeln!(out, "  {}", wrap(&spent, 4));
+            let _ = writeln!(out, "    {}", wrap(&sent, 4));
+        }
+        out.push('\n');
     }
 
     /// "What changed": per incident its ranked changes, or what is known of them.

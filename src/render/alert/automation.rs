@@ -2,10 +2,7 @@
 
 use super::*;
 
-pub(super) fn rfc3339(ms: Option<i64>) -> Option<String> {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
+pub(super) use crate::render::display::rfc3339;
 
 /// The automation JSON: one object a relay maps 1:1 onto PagerDuty Events v2 or Opsgenie.
 #[allow(clippy::too_many_arguments)]

@@ -62,19 +62,19 @@ fn rate_vs(rate: Option<f64>, threshold: f64) -> String {
 }
 
 /// UTC to the minute: `2026-11-27 10:46Z`.
-fn minute_time(ms: i64) -> String {
+pub fn minute_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(
         || format!("{ms} (epoch ms)"),
         |t| t.format("%Y-%m-%d %H:%MZ").to_string(),
     )
 }
 
-fn trim_pct(p: f64) -> String {
+pub fn trim_pct(p: f64) -> String {
     let s = format!("{p:.1}");
     format!("{} %", s.trim_end_matches(".0"))
 }
 
-fn rate_text(r: Option<f64>) -> String {
+pub fn rate_text(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| format!("{r:.1}"))
 }
 
@@ -187,7 +187,7 @@ fn budget_line(f: &BudgetFacts) -> String {
 }
 
 /// `1 d 12 h`, `3 h 5 min`, `12 min`.
-fn span(ms: i64) -> String {
+pub fn span(ms: i64) -> String {
     let min = ms.max(0) / 60_000;
     let (d, h, m) = (min / 1440, min % 1440 / 60, min % 60);
     match (d, h) {

@@ -109,6 +109,8 @@ pub(super) struct ReportJson<'a> {
     /// Every change read that could precede something in the report.
     pub(super) changes: Vec<super::changes::ChangeJson<'a>>,
     pub(super) change_source: super::changes::ChangeSourceJson,
+    /// Per SLO, what the logs spent of the error budget.
+    pub(super) budget: Vec<super::budget::BudgetJson<'a>>,
     pub(super) warnings: &'a [String],
 }
 
