@@ -1,6 +1,7 @@
 //! The edge that talks to AWS through the SDK crates.
 
 pub mod change_store;
+pub mod daily_latency;
 pub mod fetch;
 pub mod integration_limits;
 pub mod lookup;

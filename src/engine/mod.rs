@@ -6,6 +6,7 @@ pub mod backend_run;
 pub mod burn;
 pub mod changes;
 pub mod config;
+pub mod daily_latency;
 pub mod diagnosis;
 pub mod drift;
 pub mod findings;

@@ -135,6 +135,9 @@ pub struct RouteStats {
     /// Some request of the route logged INFO-level lines.
     #[serde(skip)]
     pub(crate) info_seen: bool,
+    /// Integration latency per UTC day (censored), for drift toward the limit.
+    #[serde(skip)]
+    pub daily: crate::model::daily_latency::DailyLatency,
 }
 
 impl RouteStats {

@@ -9,7 +9,8 @@
 //! - [`track`]: each incident against the shared state, with conditional writes;
 //! - [`notify`]: render and send the notifications, undoing a step whose send failed;
 //! - [`publish_metrics`]: the batch's metric data, once;
-//! - [`tick`]: the schedule resolves quiet incidents;
+//! - [`tick`]: the schedule resolves quiet incidents and, once a day, sends the
+//!   [`drift`] digest;
 //! - [`changes`]: a CloudTrail change event is recorded, and read back for an alert's
 //!   "what changed".
 //!
@@ -21,6 +22,7 @@
 
 pub mod backend_runs;
 pub mod changes;
+pub mod drift;
 pub mod evidence;
 pub mod heal;
 pub mod ingest;
@@ -50,7 +52,9 @@ use crate::monitor::pending::PendingRequests;
 use crate::monitor::recorder::Recorder;
 use crate::monitor::seen_events::SeenEvents;
 use crate::monitor::settings::Settings;
-use crate::monitor::state::{BatchClaims, IncidentStore, MemoryStore, SplitHalves};
+use crate::monitor::state::{
+    BatchClaims, DailyLatencyStore, IncidentStore, MemoryStore, SplitHalves,
+};
 
 /// Cap on remembered event ids (64-bit hashes: ~1.6 MB at most).
 const SEEN_EVENTS_MAX: usize = 100_000;
@@ -107,6 +111,8 @@ pub struct InvocationSummary {
     /// CloudTrail change events recorded, and ignored (not a change the doctor relates).
     pub changes_recorded: usize,
     pub changes_ignored: usize,
+    /// Routes named in the drift digest this tick sent (0: none sent).
+    pub drift_routes: usize,
     pub duration_ms: u64,
     /// The findings themselves (moved out of the analysis once published), for callers
     /// that measure them; not part of the Lambda's response.
@@ -129,6 +135,8 @@ pub struct Ports {
     pub notifiers: Vec<Arc<dyn Notifier>>,
     /// Configuration changes, shared by every container; `None`: change events are off.
     pub changes: Option<Arc<dyn changes::ChangeStore>>,
+    /// Daily latency histograms, shared by every container; `None`: drift is off.
+    pub daily_latency: Option<Arc<dyn DailyLatencyStore>>,
 }
 
 impl Ports {
@@ -138,7 +146,8 @@ impl Ports {
         let store = Arc::new(MemoryStore::default());
         Ports {
             incidents: store.clone(),
-            claims: store,
+            claims: store.clone(),
+            daily_latency: Some(store),
             halves: None,
             lookup: None,
             metrics: recorder.clone(),
@@ -156,9 +165,12 @@ impl Ports {
     /// Incidents, claims and split halves all in `store`, which every container shares.
     pub fn with_shared_state<S>(mut self, store: Arc<S>) -> Ports
     where
-        S: IncidentStore + BatchClaims + SplitHalves + 'static,
+        S: IncidentStore + BatchClaims + SplitHalves + DailyLatencyStore + 'static,
     {
         self.incidents = store.clone();
+        if self.daily_latency.is_some() {
+            self.daily_latency = Some(store.clone());
+        }
         self.claims = store.clone();
         self.halves = Some(store);
         self
@@ -166,6 +178,12 @@ impl Ports {
 
     pub fn with_lookup(mut self, lookup: Option<Arc<dyn LogLookup>>) -> Ports {
         self.lookup = lookup;
+        self
+    }
+
+    /// Daily latency histograms in `days` (`None`: drift off).
+    pub fn with_daily_latency(mut self, days: Option<Arc<dyn DailyLatencyStore>>) -> Ports {
+        self.daily_latency = days;
         self
     }
 
@@ -252,6 +270,9 @@ impl Monitor {
         }
         if ingest::is_schedule(event) {
             let mut s = self.resolve_quiet(deadline, now).await?;
+            let (routes, errors) = self.drift_digest(deadline, now).await;
+            s.drift_routes = routes;
+            s.state_errors += errors;
             s.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(s);
         }
@@ -365,6 +386,7 @@ impl Monitor {
             }
         };
         state_errors += self.count_route_traffic(analysis, &groups, now).await;
+        state_errors += self.count_daily_latency(analysis, now).await;
         Ok(InvocationSummary {
             incidents: tracked.incidents,
             alerts_sent: sent,

@@ -124,7 +124,7 @@ impl Monitor {
     /// Sends one rendering to every notifier; `false`: nowhere to send it (logged only).
     /// A required notifier's failure fails the call (its step is undone, Lambda
     /// retries); a best-effort one's is logged and counted.
-    async fn send_alert(
+    pub(super) async fn send_alert(
         &self,
         r: &Rendered,
         deadline: Option<Instant>,

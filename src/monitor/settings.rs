@@ -15,6 +15,7 @@ pub struct Settings {
     pub incidents: Incidents,
     pub notify: Notify,
     pub metrics: Metrics,
+    pub drift: Drift,
 }
 
 /// Decoding a batch and streaming it into the engine.
@@ -58,6 +59,26 @@ pub struct Notify {
     /// Account, region, runbook, API names and dashboard for the alerts' links.
     pub context: AlertContext,
 }
+
+/// The drift digest (`monitor::drift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drift {
+    /// Count daily latencies and send the digest (`DRIFT_DIGEST=daily`); off: neither.
+    pub digest: bool,
+    /// The UTC hour from which the day's digest goes out (0 to 23).
+    pub hour: u32,
+}
+
+impl Default for Drift {
+    fn default() -> Drift {
+        Drift {
+            digest: true,
+            hour: DEFAULT_DRIFT_DIGEST_HOUR,
+        }
+    }
+}
+
+pub const DEFAULT_DRIFT_DIGEST_HOUR: u32 = 9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricsMode {
