@@ -204,3 +204,89 @@ fn off_or_before_the_hour_sends_nothing() {
     let (found, _) = replay(&late, &[9 * HOUR, 14 * HOUR + 59 * 60_000]);
     assert_eq!(found.len(), 0);
 }
+
+// ---------------------------------------------------------------- the CLI
+
+/// The batches written as files, as the CLI reads subscription events.
+fn log_files(tag: &str, days: i64, flat: u64) -> Vec<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("apigw-doctor-drift-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    batches(days, flat)
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, batch))| {
+            let p = dir.join(format!("day-{k:02}.json"));
+            std::fs::write(&p, batch).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn cli(args: &[&str], files: &[std::path::PathBuf]) -> String {
+    let out = assert_cmd::Command::cargo_bin("apigw-doctor")
+        .unwrap()
+        .args(args)
+        .args(files)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_cli_names_the_drifting_route_and_not_the_thirty_flat_ones() {
+    let files = log_files("thirty", 10, 30);
+    let v: serde_json::Value =
+        serde_json::from_str(&cli(&["analyze", "--format", "json"], &files)).unwrap();
+    let drift = v["drift"].as_array().expect("a drift list");
+    assert_eq!(drift.len(), 31, "every route has 10 busy days");
+    let drifting: Vec<&serde_json::Value> =
+        drift.iter().filter(|d| d["drifting"] == true).collect();
+    assert_eq!(drifting.len(), 1);
+    assert_eq!(drifting[0]["route"], "GET /r0/items");
+    let on = drifting[0]["crosses_on"].as_str().unwrap();
+    assert!(["2026-11-30", "2026-12-01"].contains(&on), "{on}");
+    assert_eq!(drifting[0]["days"].as_array().unwrap().len(), 10);
+    // Under 7 days of logs: no section at all.
+    let short = log_files("short", 6, 2);
+    let v: serde_json::Value =
+        serde_json::from_str(&cli(&["analyze", "--format", "json"], &short)).unwrap();
+    assert!(v.get("drift").is_none());
+    assert!(!cli(&["analyze"], &short).contains("DRIFT TOWARD THE LIMIT"));
+}
+
+/// The section in each rendering, on one drifting and two flat routes.
+#[test]
+fn drift_section_renderings() {
+    let files = log_files("three", 10, 2);
+    let section = |text: &str, start: &str, end: &str| -> String {
+        let from = text
+            .find(start)
+            .unwrap_or_else(|| panic!("{start} in {text}"));
+        let rest = &text[from..];
+        rest[..rest[start.len()..]
+            .find(end)
+            .map_or(rest.len(), |k| k + start.len())]
+            .to_owned()
+    };
+    let text = cli(&["analyze"], &files);
+    insta::assert_snapshot!(
+        "drift-text",
+        section(&text, "DRIFT TOWARD THE LIMIT", "\n\n\n")
+    );
+    let md = cli(&["analyze", "--format", "md"], &files);
+    insta::assert_snapshot!(
+        "drift-markdown",
+        section(&md, "## Drift toward the limit", "\n## ")
+    );
+    let html = cli(&["analyze", "--format", "html"], &files);
+    insta::assert_snapshot!(
+        "drift-html",
+        section(&html, "<h2 id=\"drift\">", "</table>")
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&cli(&["analyze", "--format", "json"], &files)).unwrap();
+    insta::assert_json_snapshot!("drift-json", v["drift"]);
+}

@@ -15,6 +15,7 @@ use crate::render::words::diagnosis::Words;
 mod blocks;
 pub use blocks::*;
 pub mod changes;
+pub mod drift;
 mod json;
 pub use json::*;
 mod rows;
@@ -307,6 +308,8 @@ pub struct Report<'a> {
     pub routes: Vec<RouteRow<'a>>,
     pub groups: Vec<Group<'a>>,
     pub options: Options,
+    /// Routes with at least 7 busy days when the logs span as many (drift toward the limit).
+    pub drift: Vec<crate::engine::daily_latency::RouteTrend>,
 }
 
 impl<'a> Report<'a> {
@@ -327,6 +330,7 @@ impl<'a> Report<'a> {
             routes: routes_by_impact(a),
             groups: groups(a, &options.changes),
             options,
+            drift: crate::engine::daily_latency::trends(&a.routes),
         }
     }
 
@@ -475,6 +479,7 @@ impl<'a> Report<'a> {
             changes: changes::in_window(&self.options.changes, self.window()),
             change_source: changes::ChangeSourceJson::of(&self.options.changes),
             warnings: &self.options.warnings,
+            drift: drift::json(a, &self.drift),
         };
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
@@ -509,6 +514,7 @@ impl<'a> Report<'a> {
         out.push('\n');
         self.changes_text(&mut out);
         self.routes_text(&mut out);
+        drift::text(&mut out, self.analysis, &self.drift);
         if !self.groups.is_empty() {
             heading(&mut out, "EXEMPLARS (worst first)");
             for (i, g) in self.shown_groups().iter().enumerate() {

@@ -110,6 +110,9 @@ pub(super) struct ReportJson<'a> {
     pub(super) changes: Vec<super::changes::ChangeJson<'a>>,
     pub(super) change_source: super::changes::ChangeSourceJson,
     pub(super) warnings: &'a [String],
+    /// Drift toward the limit (only when the logs span 7 days or more).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) drift: Vec<super::drift::DriftJson<'a>>,
 }
 
 /// One route: its statistics and its health sentence (`health`, as before the facts).
