@@ -5,8 +5,11 @@ use crate::model::daily_latency::{bucket_of, DayLatency};
 /// 2026-11-20 as days since the epoch.
 const DAY0: i64 = 20_777;
 
+/// A route's p95 on each day (0 to 9).
+type Level = fn(i64) -> u64;
+
 /// Routes of 10 days each: `p95(day)` on every request of the day.
-fn drifts(routes: &[(&str, fn(i64) -> u64)]) -> Vec<RouteDrift> {
+fn drifts(routes: &[(&str, Level)]) -> Vec<RouteDrift> {
     let mut rows = Vec::new();
     for (route, p95) in routes {
         for d in 0..10 {
@@ -84,15 +87,15 @@ fn hostile_route_text_cannot_mention_or_link() {
 
 #[test]
 fn many_routes_stay_under_the_limits() {
-    let routes: Vec<(String, fn(i64) -> u64)> = (0..300)
+    let routes: Vec<(String, Level)> = (0..300)
         .map(|k| {
             (
                 format!("GET /r{k}"),
-                (|d| 8_000 + d as u64 * 1_556) as fn(i64) -> u64,
+                (|d| 8_000 + d as u64 * 1_556) as Level,
             )
         })
         .collect();
-    let refs: Vec<(&str, fn(i64) -> u64)> = routes.iter().map(|(r, f)| (r.as_str(), *f)).collect();
+    let refs: Vec<(&str, Level)> = routes.iter().map(|(r, f)| (r.as_str(), *f)).collect();
     let d = drifts(&refs);
     let r = digest(&d, DAY0 + 10, &context());
     assert!(r.message.len() <= crate::render::alert::MAX_MESSAGE_BYTES);
