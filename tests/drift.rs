@@ -290,3 +290,83 @@ fn drift_section_renderings() {
         serde_json::from_str(&cli(&["analyze", "--format", "json"], &files)).unwrap();
     insta::assert_json_snapshot!("drift-json", v["drift"]);
 }
+
+// ---------------------------------------------------------------- a failing store
+
+/// A daily latency store that always fails.
+struct Failing;
+
+impl apigw_doctor::monitor::state::DailyLatencyStore for Failing {
+    fn add<'a>(
+        &'a self,
+        _rows: &'a [apigw_doctor::engine::daily_latency::RouteDay],
+        _now: i64,
+    ) -> apigw_doctor::monitor::state::StateFuture<'a, ()> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn days(
+        &self,
+        _first: i64,
+        _last: i64,
+    ) -> apigw_doctor::monitor::state::StateFuture<
+        '_,
+        Vec<apigw_doctor::engine::daily_latency::RouteDay>,
+    > {
+        Box::pin(async { Err(down()) })
+    }
+}
+
+fn down() -> apigw_doctor::monitor::state::StateError {
+    apigw_doctor::monitor::state::StateError::Dynamo {
+        op: "UpdateItem",
+        table: "t".into(),
+        message: "throttled".into(),
+    }
+}
+
+#[test]
+fn a_failing_store_costs_the_count_and_the_digest_never_the_alert() {
+    use apigw_doctor::monitor::recorder::Recorder;
+    use apigw_doctor::monitor::Ports;
+    let recorder = Arc::new(Recorder::default());
+    let ports = Ports::in_memory(&recorder).with_daily_latency(Some(Arc::new(Failing)));
+    let m = Recorded::with_ports(&config(&[]), ports, recorder);
+    let mut b = Batch::new("a1b2c3d4e5", 1);
+    let t0 = DAY0 * DAY_MS + 12 * HOUR;
+    for k in 0..3 {
+        b.request(
+            &rid(k),
+            t0 + k as i64 * 1_000,
+            "GET",
+            "/slow",
+            "/slow",
+            "orders-api",
+            Outcome::Timeout,
+        );
+    }
+    let rt = rt();
+    let s = rt
+        .block_on(m.handle_at(&b.event(), None, t0 + 60_000))
+        .unwrap();
+    assert_eq!(
+        (s.alerts_sent, s.state_errors),
+        (1, 1),
+        "the alert went, the count did not"
+    );
+    let statuses: Vec<serde_json::Value> = alerts(&m.take())
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<serde_json::Value>(&a.automation).unwrap()["status"].clone()
+        })
+        .collect();
+    assert_eq!(statuses, ["firing"]);
+    // The digest cannot read its days: none sent, the claim given back for the next tick.
+    let at = (DAY0 + 1) * DAY_MS + 9 * HOUR;
+    let s = rt.block_on(m.handle_at(&tick(), None, at)).unwrap();
+    assert_eq!((s.drift_routes, s.state_errors), (0, 1));
+    let s = rt
+        .block_on(m.handle_at(&tick(), None, at + 60_000))
+        .unwrap();
+    assert_eq!(s.state_errors, 1, "the next tick tried again");
+}
