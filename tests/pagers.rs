@@ -23,6 +23,11 @@ use common::repo;
 use common::rest_batch::{self, rid, Batch, Outcome};
 use common::vendor_schemas::{assert_valid, schema};
 
+/// An incident alert's pages (every incident alert has them; only a digest has none).
+fn pages_of(a: &apigw_doctor::render::alert::Rendered) -> &apigw_doctor::render::alert::Pages {
+    a.pages.as_ref().expect("an incident alert has its pages")
+}
+
 /// 10:00:00Z, the sample events' T0.
 const T0: i64 = 1_795_600_800_000;
 const PD_KEY: &str = "R0UT1NGKEY0123456789abcdefABCDEF";
@@ -99,7 +104,7 @@ fn payloads_pass_the_vendor_schemas() {
     for (step, name) in steps.iter().zip(["firing", "update", "resolved"]) {
         let a = alerts(step);
         assert_eq!(a.len(), 1, "{name}");
-        let pages = &a[0].pages;
+        let pages = pages_of(a[0]);
         assert_valid(&pd, name, &pages.pagerduty);
         let og = &pages.opsgenie;
         if name == "resolved" {
@@ -125,7 +130,7 @@ fn payloads_pass_the_vendor_schemas() {
     assert_eq!(ids[0].1.as_deref(), Some(ids[0].0.as_str()));
     assert_eq!(ids[1].1, ids[0].1);
     let first = alerts(&steps[0]);
-    let p = &first[0].pages;
+    let p = pages_of(first[0]);
     assert_eq!(p.pagerduty["event_action"], "trigger");
     assert_eq!(p.pagerduty["payload"]["severity"], "critical");
     assert_eq!(p.opsgenie.body["priority"], "P1");
@@ -134,7 +139,7 @@ fn payloads_pass_the_vendor_schemas() {
         apigw_doctor::render::alert::ROUTING_KEY_PLACEHOLDER
     );
     assert_eq!(
-        alerts(&steps[2])[0].pages.pagerduty["event_action"],
+        pages_of(alerts(&steps[2])[0]).pagerduty["event_action"],
         "resolve"
     );
 }
@@ -175,12 +180,12 @@ fn the_summary_over_the_cap_pages_once_and_passes_the_schemas() {
         assert_valid(
             &schema("pagerduty/events-v2-enqueue.schema.json"),
             &a.id,
-            &a.pages.pagerduty,
+            &pages_of(a).pagerduty,
         );
         assert_valid(
             &schema("opsgenie/create-alert.schema.json"),
             &a.id,
-            &a.pages.opsgenie.body,
+            &pages_of(a).opsgenie.body,
         );
     }
 }
@@ -201,14 +206,14 @@ fn bounds_and_log_text_hold_on_hostile_input() {
     let steps = lifecycle(&rt, &m);
     for step in &steps {
         for a in alerts(step) {
-            let text = serde_json::to_string(&a.pages).unwrap();
+            let text = serde_json::to_string(pages_of(a)).unwrap();
             assert!(!text.contains("s3cr3tT0k3n"), "{text}");
             assert!(!text.contains("\\u0007"), "{text}");
-            let s = &a.pages.pagerduty["payload"]["summary"];
+            let s = &pages_of(a).pagerduty["payload"]["summary"];
             assert!(s.as_str().is_none_or(|s| s.chars().count() <= 1024));
-            let msg = &a.pages.opsgenie.body["message"];
+            let msg = &pages_of(a).opsgenie.body["message"];
             assert!(msg.as_str().is_none_or(|s| s.chars().count() <= 130));
-            if let Some(d) = a.pages.opsgenie.body["details"].as_object() {
+            if let Some(d) = pages_of(a).opsgenie.body["details"].as_object() {
                 let total: usize = d
                     .iter()
                     .map(|(k, v)| k.chars().count() + v.as_str().unwrap().chars().count())
@@ -218,7 +223,7 @@ fn bounds_and_log_text_hold_on_hostile_input() {
             assert_valid(
                 &schema("pagerduty/events-v2-enqueue.schema.json"),
                 &a.id,
-                &a.pages.pagerduty,
+                &pages_of(a).pagerduty,
             );
         }
     }
@@ -301,7 +306,7 @@ fn trigger_update_resolve_land_on_one_dedup_key_and_alias() {
             notifier_failures(s)
         );
     }
-    let id = alerts(&steps[0])[0].pages.pagerduty["dedup_key"].clone();
+    let id = pages_of(alerts(&steps[0])[0]).pagerduty["dedup_key"].clone();
 
     let pd = pd.lock().unwrap().clone();
     assert_eq!(pd.len(), 4, "3 events, the first tried twice");

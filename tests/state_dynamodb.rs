@@ -195,6 +195,54 @@ fn split_request_halves_join_once() {
     });
 }
 
+/// The daily latency histograms (`aws::daily_latency`) on DynamoDB: two containers add
+/// counts of the same route and day with `ADD` (a day wider than one UpdateItem
+/// included), and the digest's read gets their sum back, route text with `#` intact.
+#[test]
+fn daily_latency_counts_add_up_across_containers() {
+    use apigw_doctor::engine::daily_latency::RouteDay;
+    use apigw_doctor::model::daily_latency::DayLatency;
+    use apigw_doctor::monitor::state::DailyLatencyStore;
+    let Some((rt, conf)) = emulator::emulator("make state") else {
+        return;
+    };
+    rt.block_on(async {
+        let table = format!("apigw-doctor-latency-{}", std::process::id());
+        let client = || aws_sdk_dynamodb::Client::new(&conf);
+        create_table(&client(), &table).await;
+        let (a, b) = (
+            DynamoStore::new(client(), &table),
+            DynamoStore::new(client(), &table),
+        );
+        let day = T0.div_euclid(86_400_000);
+        let row = |buckets: u32, timeouts: u64| {
+            let mut latency = DayLatency::new(day, 29_000);
+            for k in 0..buckets {
+                latency.add_bucket(200 + k, 2);
+            }
+            latency.timeouts = timeouts;
+            RouteDay {
+                account: "123456789012".into(),
+                api_id: "a1b2c3d4e5".into(),
+                stage: "prod".into(),
+                route: "GET /a#b".into(),
+                latency,
+            }
+        };
+        let (ra, rb) = ([row(150, 1)], [row(10, 2)]);
+        let (x, y) = tokio::join!(a.add(&ra, T0), b.add(&rb, T0));
+        x.unwrap();
+        y.unwrap();
+        let got = a.days(day - 1, day).await.unwrap();
+        assert_eq!(got.len(), 1);
+        let mut want = row(150, 1).latency;
+        want.merge(&row(10, 2).latency);
+        assert_eq!(got[0].latency, want);
+        assert_eq!(got[0].route, "GET /a#b");
+        assert!(a.days(day + 1, day + 2).await.unwrap().is_empty());
+    });
+}
+
 /// The error budget's counts (issue 24): two containers add to the same hour and day
 /// items at once; DynamoDB's ADD keeps both. Notices are written once per version.
 #[test]
@@ -234,7 +282,8 @@ fn budget_counts_add_exactly_and_notices_are_conditional() {
             count("POST /orders", m0, 3, 3),
         ];
         let (ra, rb) = tokio::join!(a.add_counts(&batch_a), b.add_counts(&batch_b));
-        (ra.unwrap(), rb.unwrap());
+        ra.unwrap();
+        rb.unwrap();
         let c = a
             .slo_counts(&slo, m0 - 3_600_000, m0 - 86_400_000)
             .await
@@ -248,7 +297,7 @@ fn budget_counts_add_exactly_and_notices_are_conditional() {
         let day = m0.div_euclid(86_400_000) * 86_400_000;
         assert_eq!(c.days[&day], Tally { total: 25, bad: 6 });
         assert_eq!(c.first_minute, Some(m0));
-        assert_eq!(a.active_slos(m0).await.unwrap(), [slo.clone()]);
+        assert_eq!(a.active_slos(m0).await.unwrap(), std::slice::from_ref(&slo));
         assert!(a.active_slos(m0 + 120_000).await.unwrap().is_empty());
 
         let notice = BudgetNotice {
@@ -262,7 +311,10 @@ fn budget_counts_add_exactly_and_notices_are_conditional() {
         };
         let (pa, pb) = tokio::join!(a.put_notice(&notice, 0), b.put_notice(&notice, 0));
         assert!(pa.unwrap() ^ pb.unwrap(), "one container fires it");
-        assert_eq!(b.open_notices().await.unwrap(), [notice.clone()]);
+        assert_eq!(
+            b.open_notices().await.unwrap(),
+            std::slice::from_ref(&notice)
+        );
         assert!(!a.remove_notice(&slo, 2).await.unwrap());
         assert!(a.remove_notice(&slo, 1).await.unwrap());
         assert!(b.open_notices().await.unwrap().is_empty());

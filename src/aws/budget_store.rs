@@ -155,17 +155,13 @@ impl DynamoStore {
 
 /// The batch's counts grouped per hour item, day item and SLO.
 type HourItems = BTreeMap<(String, String), (i64, Vec<(String, u64)>)>;
+type DayItems = BTreeMap<(String, String), (Tally, i64)>;
+type IndexItems = BTreeMap<SloKey, (i64, i64)>;
 
-fn group(
-    counts: &[SloCount],
-) -> (
-    HourItems,
-    BTreeMap<(String, String), (Tally, i64)>,
-    BTreeMap<SloKey, (i64, i64)>,
-) {
+fn group(counts: &[SloCount]) -> (HourItems, DayItems, IndexItems) {
     let mut hours: HourItems = BTreeMap::new();
-    let mut days: BTreeMap<(String, String), (Tally, i64)> = BTreeMap::new();
-    let mut index: BTreeMap<SloKey, (i64, i64)> = BTreeMap::new();
+    let mut days: DayItems = BTreeMap::new();
+    let mut index: IndexItems = BTreeMap::new();
     for c in counts {
         let hour = c.minute.div_euclid(HOUR_MS) * HOUR_MS;
         let mm = (c.minute - hour) / 60_000;

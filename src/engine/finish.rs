@@ -139,6 +139,7 @@ fn new_route(req: &Request, route: &str, config: &EngineConfig) -> RouteStats {
         censored_max_ms: 0,
         info_seen: false,
         minutes: Default::default(),
+        daily: Default::default(),
     }
 }
 
@@ -154,6 +155,9 @@ fn count(stats: &mut RouteStats, req: &Request, limit_ms: u64, kind: Option<Kind
             stats.censored += 1;
             stats.censored_min_ms = stats.censored_min_ms.min(l);
             stats.censored_max_ms = stats.censored_max_ms.max(l);
+            if let Some(t) = req.first_ts {
+                stats.daily.timed_out(t, limit_ms);
+            }
         }
         Some(Kind::NearLimit) => stats.near_limit += 1,
         Some(Kind::Error) => stats.errors += 1,
@@ -162,6 +166,9 @@ fn count(stats: &mut RouteStats, req: &Request, limit_ms: u64, kind: Option<Kind
     if kind != Some(Kind::Timeout) && req.got_response() {
         if let Some(l) = req.integration_latency_ms {
             stats.latencies.push(l);
+            if let Some(t) = req.first_ts {
+                stats.daily.answered(t, l, limit_ms);
+            }
         }
     }
     count_minute(stats, req, kind);

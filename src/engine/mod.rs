@@ -7,6 +7,7 @@ pub mod budget;
 pub mod burn;
 pub mod changes;
 pub mod config;
+pub mod daily_latency;
 pub mod diagnosis;
 pub mod drift;
 pub mod findings;

@@ -193,7 +193,7 @@ fn period_ms(p: &str) -> Option<i64> {
         _ => return None,
     };
     // At least a day: the burn-rate windows reach three days back.
-    (ms >= DAY_MS && ms <= 400 * DAY_MS).then_some(ms)
+    (DAY_MS..=400 * DAY_MS).contains(&ms).then_some(ms)
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub struct Config {
     pub pagers: PagerConfig,
     /// The SLOs (`SLO`): the default objective and the overrides.
     pub slos: SloSettings,
+    /// The daily drift digest: on or off, and its UTC hour.
+    pub drift: settings::Drift,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -103,6 +105,8 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("OPSGENIE_API_KEY_PARAMETER", "", "/apigw-doctor/opsgenie-api-key", "SSM parameter (SecureString) holding an Opsgenie API integration key; empty: no Opsgenie"),
     ("OPSGENIE_API_URL", "https://api.opsgenie.com", "https://api.eu.opsgenie.com", "Opsgenie API base URL (`https://api.eu.opsgenie.com` for the EU instance)"),
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
+    ("DRIFT_DIGEST", "daily", "off", "`daily`: each route's latency per day is counted (in `INCIDENTS_TABLE` when set) and one digest a day names the routes drifting toward their limit; `off`: neither"),
+    ("DRIFT_DIGEST_HOUR", "9", "7", "the UTC hour (0 to 23) from which the day's drift digest is sent"),
 ];
 
 fn parse_num<T: std::str::FromStr>(
@@ -170,6 +174,7 @@ impl Config {
                 mode: self.metrics_mode,
             },
             budget: self.slos.clone(),
+            drift: self.drift,
         }
     }
 
@@ -363,6 +368,7 @@ impl Config {
             )?,
             slos: slo_setting(var("SLO"))?,
             pagers: PagerConfig::from_lookup(var)?,
+            drift: drift_from_lookup(var)?,
         })
     }
 }
@@ -379,6 +385,30 @@ fn slo_setting(raw: Option<String>) -> Result<SloSettings, ConfigError> {
             ),
         }),
     }
+}
+
+/// DRIFT_DIGEST (`daily` or `off`) and DRIFT_DIGEST_HOUR (0 to 23).
+fn drift_from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<settings::Drift, ConfigError> {
+    let digest = var("DRIFT_DIGEST").unwrap_or_else(|| "daily".to_owned());
+    let digest = match digest.trim().to_ascii_lowercase().as_str() {
+        "daily" | "on" => true,
+        "off" => false,
+        _ => {
+            return Err(ConfigError {
+                variable: "DRIFT_DIGEST",
+                value: digest,
+                expected: "daily or off".into(),
+            })
+        }
+    };
+    let hour = parse_num(
+        "DRIFT_DIGEST_HOUR",
+        &var("DRIFT_DIGEST_HOUR")
+            .unwrap_or_else(|| settings::DEFAULT_DRIFT_DIGEST_HOUR.to_string()),
+        "a whole UTC hour from 0 to 23",
+        |h: &u32| *h <= 23,
+    )?;
+    Ok(settings::Drift { digest, hour })
 }
 
 /// A table name, or a table ARN (`arn:…:dynamodb:…:table/NAME`).
@@ -505,6 +535,9 @@ mod tests {
         assert_eq!(c.max_decompressed_bytes, 64 << 20);
         assert!(!c.dry_run);
         assert!(c.log_lookup && c.log_lookups_max == 20);
+        assert!(c.drift.digest && c.drift.hour == 9);
+        let off = from(&[("DRIFT_DIGEST", "off"), ("DRIFT_DIGEST_HOUR", "0")]).unwrap();
+        assert!(!off.drift.digest && off.drift.hour == 0);
         // The README and the template list every setting with the same defaults.
         let defaults: HashMap<&str, &str> = SETTINGS.iter().map(|s| (s.0, s.1)).collect();
         assert_eq!(
@@ -540,6 +573,8 @@ mod tests {
             ("METRICS_NAMESPACE", "AWS/ApiGateway"),
             ("LOG_LOOKUP", "sometimes"),
             ("LOG_LOOKUPS_MAX", "5000"),
+            ("DRIFT_DIGEST", "weekly"),
+            ("DRIFT_DIGEST_HOUR", "24"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             assert_eq!(e.variable, k);

@@ -53,6 +53,9 @@ pub fn ports(
         }
         ports = ports.with_shared_state(store);
     }
+    if !config.drift.digest {
+        ports = ports.with_daily_latency(None);
+    }
     ports.with_lookup(config.log_lookup.then(|| cloudwatch_lookup(shared)))
 }
 

@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod backend_run;
 pub mod change;
+pub mod daily_latency;
 pub mod diagnosis;
 pub mod finding;
 pub mod incident;

@@ -139,6 +139,9 @@ pub struct RouteStats {
     /// 5XX): what the error budget counts.
     #[serde(skip)]
     pub minutes: crate::model::tally::Series,
+    /// Integration latency per UTC day (censored), for drift toward the limit.
+    #[serde(skip)]
+    pub daily: crate::model::daily_latency::DailyLatency,
 }
 
 impl RouteStats {

@@ -9,7 +9,8 @@
 //! - [`track`]: each incident against the shared state, with conditional writes;
 //! - [`notify`]: render and send the notifications, undoing a step whose send failed;
 //! - [`publish_metrics`]: the batch's metric data, once;
-//! - [`tick`]: the schedule resolves quiet incidents;
+//! - [`tick`]: the schedule resolves quiet incidents and, once a day, sends the
+//!   [`drift`] digest;
 //! - [`changes`]: a CloudTrail change event is recorded, and read back for an alert's
 //!   "what changed";
 //! - [`budget`]: each batch's requests counted toward their SLOs; the tick assesses the
@@ -24,6 +25,7 @@
 pub mod backend_runs;
 pub mod budget;
 pub mod changes;
+pub mod drift;
 pub mod evidence;
 pub mod heal;
 pub mod ingest;
@@ -53,7 +55,9 @@ use crate::monitor::pending::PendingRequests;
 use crate::monitor::recorder::Recorder;
 use crate::monitor::seen_events::SeenEvents;
 use crate::monitor::settings::Settings;
-use crate::monitor::state::{BatchClaims, IncidentStore, MemoryStore, SplitHalves};
+use crate::monitor::state::{
+    BatchClaims, DailyLatencyStore, IncidentStore, MemoryStore, SplitHalves,
+};
 
 /// Cap on remembered event ids (64-bit hashes: ~1.6 MB at most).
 const SEEN_EVENTS_MAX: usize = 100_000;
@@ -113,6 +117,8 @@ pub struct InvocationSummary {
     /// Budget notices sent (firing, update, resolved) by the schedule's tick.
     #[serde(skip_serializing_if = "is_zero")]
     pub budget_notices: usize,
+    /// Routes named in the drift digest this tick sent (0: none sent).
+    pub drift_routes: usize,
     pub duration_ms: u64,
     /// The findings themselves (moved out of the analysis once published), for callers
     /// that measure them; not part of the Lambda's response.
@@ -141,6 +147,8 @@ pub struct Ports {
     pub changes: Option<Arc<dyn changes::ChangeStore>>,
     /// Error-budget counts and notices; `None`: no SLOs.
     pub budget: Option<Arc<dyn budget::BudgetStore>>,
+    /// Daily latency histograms, shared by every container; `None`: drift is off.
+    pub daily_latency: Option<Arc<dyn DailyLatencyStore>>,
 }
 
 impl Ports {
@@ -151,6 +159,7 @@ impl Ports {
         Ports {
             incidents: store.clone(),
             claims: store.clone(),
+            daily_latency: Some(store.clone()),
             halves: None,
             lookup: None,
             metrics: recorder.clone(),
@@ -169,9 +178,17 @@ impl Ports {
     /// Incidents, claims and split halves all in `store`, which every container shares.
     pub fn with_shared_state<S>(mut self, store: Arc<S>) -> Ports
     where
-        S: IncidentStore + BatchClaims + SplitHalves + budget::BudgetStore + 'static,
+        S: IncidentStore
+            + BatchClaims
+            + SplitHalves
+            + budget::BudgetStore
+            + DailyLatencyStore
+            + 'static,
     {
         self.incidents = store.clone();
+        if self.daily_latency.is_some() {
+            self.daily_latency = Some(store.clone());
+        }
         self.claims = store.clone();
         self.budget = Some(store.clone());
         self.halves = Some(store);
@@ -180,6 +197,12 @@ impl Ports {
 
     pub fn with_lookup(mut self, lookup: Option<Arc<dyn LogLookup>>) -> Ports {
         self.lookup = lookup;
+        self
+    }
+
+    /// Daily latency histograms in `days` (`None`: drift off).
+    pub fn with_daily_latency(mut self, days: Option<Arc<dyn DailyLatencyStore>>) -> Ports {
+        self.daily_latency = days;
         self
     }
 
@@ -266,6 +289,9 @@ impl Monitor {
         }
         if ingest::is_schedule(event) {
             let mut s = self.resolve_quiet(deadline, now).await?;
+            let (routes, errors) = self.drift_digest(deadline, now).await;
+            s.drift_routes = routes;
+            s.state_errors += errors;
             s.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(s);
         }
@@ -380,6 +406,7 @@ impl Monitor {
         };
         state_errors += self.count_route_traffic(analysis, &groups, now).await;
         state_errors += self.count_budget(analysis).await;
+        state_errors += self.count_daily_latency(analysis, now).await;
         Ok(InvocationSummary {
             incidents: tracked.incidents,
             alerts_sent: sent,

@@ -17,6 +17,7 @@ pub struct Settings {
     pub metrics: Metrics,
     /// The SLOs the error budget is counted for (`SLO`).
     pub budget: crate::engine::slo::SloSettings,
+    pub drift: Drift,
 }
 
 /// Decoding a batch and streaming it into the engine.
@@ -60,6 +61,26 @@ pub struct Notify {
     /// Account, region, runbook, API names and dashboard for the alerts' links.
     pub context: AlertContext,
 }
+
+/// The drift digest (`monitor::drift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drift {
+    /// Count daily latencies and send the digest (`DRIFT_DIGEST=daily`); off: neither.
+    pub digest: bool,
+    /// The UTC hour from which the day's digest goes out (0 to 23).
+    pub hour: u32,
+}
+
+impl Default for Drift {
+    fn default() -> Drift {
+        Drift {
+            digest: true,
+            hour: DEFAULT_DRIFT_DIGEST_HOUR,
+        }
+    }
+}
+
+pub const DEFAULT_DRIFT_DIGEST_HOUR: u32 = 9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricsMode {

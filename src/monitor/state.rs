@@ -11,7 +11,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
+use crate::engine::budget::{BudgetNotice, SloCounts};
+use crate::engine::daily_latency::RouteDay;
 use crate::engine::incidents::Incident;
+use crate::engine::slo::SloKey;
+use crate::model::daily_latency::{day_of, DayLatency};
 
 /// A claim older than this while still `processing` was left by an invocation that
 /// died (the function's timeout is 60 s): Lambda's retry, a minute or more later, may
@@ -22,6 +26,8 @@ pub const CLAIM_TTL_SECS: i64 = 24 * 3600;
 /// A half of a split request waits this long for the other (a request lasts at most
 /// the 29 s limit, or 300 s raised; deliveries lag by minutes at worst).
 pub const PAIR_TTL_SECS: i64 = 3600;
+/// How long a day's latency counts are kept (the drift digest reads 14 days back).
+pub const DAY_TTL_SECS: i64 = 16 * 86_400;
 
 /// One half of a request whose lines arrived in two batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +132,28 @@ pub trait SplitHalves: Send + Sync {
     ) -> StateFuture<'a, Option<String>>;
 }
 
+/// The daily latency histograms shared by every container (`monitor::drift`).
+pub trait DailyLatencyStore: Send + Sync {
+    /// Adds each row's counts to its stored day, by plain addition (what K containers
+    /// add up to is what one would have counted).
+    fn add<'a>(&'a self, rows: &'a [RouteDay], now: i64) -> StateFuture<'a, ()>;
+    /// Every route's stored days from `first` to `last` (days since the epoch, inclusive).
+    fn days(&self, first: i64, last: i64) -> StateFuture<'_, Vec<RouteDay>>;
+}
+
+/// A route's day: (day, account, API, stage, route).
+type DayKey = (i64, String, String, String, String);
+
+/// The error budgets in this process (`monitor::budget::memory` implements the port).
+#[derive(Debug, Default)]
+pub struct Budgets {
+    /// SLO → its counts (per route per minute; per day; the first minute).
+    pub(super) counts: std::collections::BTreeMap<SloKey, SloCounts>,
+    /// SLO → the last minute counted.
+    pub(super) last: std::collections::BTreeMap<SloKey, i64>,
+    pub(super) notices: std::collections::BTreeMap<SloKey, BudgetNotice>,
+}
+
 /// The state in this process: one container's view, as before shared state existed.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -135,7 +163,8 @@ pub struct MemoryStore {
     /// Request id → its halves.
     pairs: Mutex<HashMap<String, Pair>>,
     /// The error budgets' counts and open notices (`monitor::budget`).
-    pub(super) budget: Mutex<crate::monitor::budget::memory::Budgets>,
+    pub(super) budget: Mutex<Budgets>,
+    days: Mutex<HashMap<DayKey, DayLatency>>,
 }
 
 #[derive(Debug, Default)]
@@ -251,6 +280,44 @@ impl SplitHalves for MemoryStore {
             p.first.get_or_insert(half);
             p.counted |= counted;
             Ok(completes(half, first, other, counted_before))
+        })
+    }
+}
+
+impl DailyLatencyStore for MemoryStore {
+    fn add<'a>(&'a self, rows: &'a [RouteDay], now: i64) -> StateFuture<'a, ()> {
+        Box::pin(async move {
+            let mut m = Self::lock(&self.days);
+            let oldest = day_of(now) - DAY_TTL_SECS / 86_400;
+            m.retain(|k, _| k.0 >= oldest);
+            for r in rows {
+                let l = &r.latency;
+                let (a, api, st, route) = r.scope();
+                let key = (l.day, a.into(), api.into(), st.into(), route.into());
+                m.entry(key)
+                    .or_insert_with(|| DayLatency::new(l.day, 0))
+                    .merge(l);
+            }
+            Ok(())
+        })
+    }
+
+    fn days(&self, first: i64, last: i64) -> StateFuture<'_, Vec<RouteDay>> {
+        Box::pin(async move {
+            let m = Self::lock(&self.days);
+            let mut out: Vec<RouteDay> = m
+                .iter()
+                .filter(|(k, _)| (first..=last).contains(&k.0))
+                .map(|(k, d)| RouteDay {
+                    account: k.1.clone(),
+                    api_id: k.2.clone(),
+                    stage: k.3.clone(),
+                    route: k.4.clone(),
+                    latency: d.clone(),
+                })
+                .collect();
+            out.sort_by(|a, b| (a.scope(), a.latency.day).cmp(&(b.scope(), b.latency.day)));
+            Ok(out)
         })
     }
 }

@@ -625,10 +625,12 @@ pub struct Rendered {
     pub automation: String,
     /// `MessageStructure=json`: {"default": chatbot, "email": email, "sqs"/"lambda": automation}.
     pub message: String,
-    /// The PagerDuty and Opsgenie bodies (no key in them: the notifiers add it).
-    pub pages: Pages,
+    /// The PagerDuty and Opsgenie bodies (no key in them: the notifiers add it);
+    /// `None`: not for a pager (the drift digest), which the pager notifiers skip.
+    pub pages: Option<Pages>,
 }
 
+/// The SNS `MessageStructure=json` body of the three renderings.
 pub(crate) fn message(chatbot: &str, email: &str, automation: &str) -> String {
     serde_json::json!({ "default": chatbot, "email": email, "sqs": automation, "lambda": automation }).to_string()
 }
@@ -655,7 +657,7 @@ pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
         if (message.len() <= MAX_MESSAGE_BYTES && description <= MAX_CHATBOT_DESCRIPTION)
             || examples_n == 0
         {
-            let pages = pages(n, ctx, &links, &email);
+            let pages = Some(pages(n, ctx, &links, &email));
             return Rendered {
                 id: format!(
                     "{}-{}-{}",
@@ -740,7 +742,7 @@ pub fn render_summary(notices: &[Notice<'_>], now: i64) -> Rendered {
         .map(|n| n.incident.severity)
         .min()
         .unwrap_or(Severity::Warning);
-    let pages = summary_pages(&id, &title, &email, worst, &items);
+    let pages = Some(summary_pages(&id, &title, &email, worst, &items));
     Rendered {
         id,
         subject: title,

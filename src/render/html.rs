@@ -14,6 +14,8 @@ use crate::render::report::{
 use crate::render::words;
 use crate::render::words::diagnosis::Words;
 
+mod drift;
+
 const TEMPLATE: &str = include_str!("../../templates/report.html");
 /// Routes drawn in the charts (the table has them all).
 const CHARTED: usize = 6;
@@ -94,6 +96,8 @@ struct Ctx {
     change_marks: Vec<String>,
     nothing_found: String,
     routes: Vec<RouteCtx>,
+    /// Drift toward the limit: routes with enough busy days, each with its sparkline.
+    drift: Vec<drift::DriftCtx>,
 }
 
 pub fn render(r: &Report<'_>) -> Result<String, String> {
@@ -170,6 +174,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
         changes: changes_ctx(r),
         change_marks: change_marks(r).into_iter().map(|m| m.2).collect(),
         nothing_found: r.nothing_found(),
+        drift: drift::ctx(r),
         routes: r
             .routes
             .iter()

@@ -107,6 +107,28 @@ fn code(s: &str) -> String {
     format!("{fence} {s} {fence}")
 }
 
+/// "Drift toward the limit": one row per route with enough busy days.
+fn drift(out: &mut String, r: &Report<'_>) {
+    use crate::render::report::drift::{name, spark, trend_sentence};
+    if r.drift.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Drift toward the limit\n");
+    let _ = writeln!(out, "Censored p95 of the integration latency per UTC day (timeouts at the limit), days with at least 50 requests.\n");
+    let rows: Vec<Vec<String>> = r
+        .drift
+        .iter()
+        .map(|t| {
+            vec![
+                escape(&name(r.analysis, t)),
+                code(&spark(t)),
+                escape(&trend_sentence(r.analysis, t)),
+            ]
+        })
+        .collect();
+    table(out, &["Route", "p95 per day", "Trend"], &rows, &[]);
+}
+
 fn table(out: &mut String, head: &[&str], rows: &[Vec<String>], right: &[usize]) {
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let align: Vec<&str> = (0..head.len())
@@ -227,6 +249,8 @@ pub fn render(r: &Report<'_>) -> String {
             &[1, 2, 3, 4, 5, 6, 7],
         );
     }
+
+    drift(&mut out, r);
 
     if !r.groups.is_empty() {
         let _ = writeln!(out, "## Exemplars\n");

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod display;
+pub mod drift;
 pub mod html;
 pub mod markdown;
 pub mod metrics;

@@ -16,6 +16,7 @@ mod blocks;
 pub use blocks::*;
 pub mod budget;
 pub mod changes;
+pub mod drift;
 mod json;
 pub use json::*;
 mod rows;
@@ -312,6 +313,8 @@ pub struct Report<'a> {
     /// Per SLO, the logs' budget and the notices a deployed doctor would have sent.
     pub budgets: Vec<crate::engine::budget::replay::SloReplay>,
     pub options: Options,
+    /// Routes with at least 7 busy days when the logs span as many (drift toward the limit).
+    pub drift: Vec<crate::engine::daily_latency::RouteTrend>,
 }
 
 impl<'a> Report<'a> {
@@ -336,6 +339,7 @@ impl<'a> Report<'a> {
                 |k| options.slos.objective_of(k),
             ),
             options,
+            drift: crate::engine::daily_latency::trends(&a.routes),
         }
     }
 
@@ -485,6 +489,7 @@ impl<'a> Report<'a> {
             change_source: changes::ChangeSourceJson::of(&self.options.changes),
             budget: budget::json(&self.budgets),
             warnings: &self.options.warnings,
+            drift: drift::json(a, &self.drift),
         };
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
@@ -520,6 +525,7 @@ impl<'a> Report<'a> {
         self.changes_text(&mut out);
         self.budget_text(&mut out);
         self.routes_text(&mut out);
+        drift::text(&mut out, self.analysis, &self.drift);
         if !self.groups.is_empty() {
             heading(&mut out, "EXEMPLARS (worst first)");
             for (i, g) in self.shown_groups().iter().enumerate() {

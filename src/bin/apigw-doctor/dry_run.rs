@@ -76,8 +76,12 @@ pub(super) fn dry_run_json(files: &[String]) -> Result<String, String> {
                         serde_json::from_str::<serde_json::Value>(&a.automation)
                             .map_err(|e| e.to_string())?,
                     );
+                    // A digest is not for a pager: no page shown.
+                    let Some(alert_pages) = &a.pages else {
+                        continue;
+                    };
                     let mut sent = apigw_doctor::render::alert::as_sent(
-                        &a.pages,
+                        alert_pages,
                         (
                             &pagers.pagerduty_events_url,
                             pagers.pagerduty_key_parameter.as_deref(),

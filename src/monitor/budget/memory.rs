@@ -1,8 +1,6 @@
 //! [`BudgetStore`] in this process ([`MemoryStore`]): what the state table keeps, in
 //! maps, for the CLI's dry run and for simulations of many containers.
 
-use std::collections::BTreeMap;
-
 use crate::engine::budget::{BudgetNotice, SloCounts};
 use crate::engine::slo::SloKey;
 use crate::monitor::budget::{BudgetStore, SloCount};
@@ -10,15 +8,6 @@ use crate::monitor::state::{MemoryStore, StateFuture};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 const KEEP_MINUTES_MS: i64 = 4 * DAY_MS;
-
-#[derive(Debug, Default)]
-pub struct Budgets {
-    /// SLO → its counts (per route per minute; per day; the first minute).
-    counts: BTreeMap<SloKey, SloCounts>,
-    /// SLO → the last minute counted.
-    last: BTreeMap<SloKey, i64>,
-    notices: BTreeMap<SloKey, BudgetNotice>,
-}
 
 impl BudgetStore for MemoryStore {
     fn add_counts<'a>(&'a self, counts: &'a [SloCount]) -> StateFuture<'a, ()> {

@@ -367,7 +367,7 @@ pub fn render(step: &BudgetStep, f: &BudgetFacts, ctx: &AlertContext) -> Rendere
         chatbot,
         automation,
         message,
-        pages,
+        pages: Some(pages),
     }
 }
 

@@ -83,7 +83,7 @@ pub fn lines(replays: &[SloReplay]) -> Vec<(String, String)> {
         .filter(|r| r.tally.total > 0)
         .map(|r| {
             let spent = format!(
-                "{}: {} bad over {}, burn rate {} against {}: {} of the budget for {}.",
+                "{}: {} bad over {}, burn rate {} against {}: {} of the budget for {} spent.",
                 scope(&r.slo),
                 rate(r.tally.bad, r.tally.total),
                 span(r.span_ms),

@@ -112,6 +112,9 @@ pub(super) struct ReportJson<'a> {
     /// Per SLO, what the logs spent of the error budget.
     pub(super) budget: Vec<super::budget::BudgetJson<'a>>,
     pub(super) warnings: &'a [String],
+    /// Drift toward the limit (only when the logs span 7 days or more).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) drift: Vec<super::drift::DriftJson<'a>>,
 }
 
 /// One route: its statistics and its health sentence (`health`, as before the facts).

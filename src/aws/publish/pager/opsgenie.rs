@@ -34,6 +34,10 @@ impl Notifier for OpsgenieNotifier {
 
     fn send<'a>(&'a self, alert: &'a Rendered) -> OutputFuture<'a, bool> {
         Box::pin(async move {
+            // Not for a pager (the drift digest).
+            let Some(pages) = &alert.pages else {
+                return Ok(false);
+            };
             let key = self.key.get().await.map_err(|message| {
                 crate::monitor::outputs::PublishError::Alert {
                     notifier: "opsgenie",
@@ -41,7 +45,7 @@ impl Notifier for OpsgenieNotifier {
                     message,
                 }
             })?;
-            let r = &alert.pages.opsgenie;
+            let r = &pages.opsgenie;
             let url = format!("{}{}", self.base_url, r.path);
             let auth = format!("GenieKey {key}");
             post(

@@ -32,6 +32,10 @@ impl Notifier for PagerDutyNotifier {
 
     fn send<'a>(&'a self, alert: &'a Rendered) -> OutputFuture<'a, bool> {
         Box::pin(async move {
+            // Not for a pager (the drift digest).
+            let Some(pages) = &alert.pages else {
+                return Ok(false);
+            };
             let key = self.key.get().await.map_err(|message| {
                 crate::monitor::outputs::PublishError::Alert {
                     notifier: "pagerduty",
@@ -39,7 +43,7 @@ impl Notifier for PagerDutyNotifier {
                     message,
                 }
             })?;
-            let mut body = alert.pages.pagerduty.clone();
+            let mut body = pages.pagerduty.clone();
             body["routing_key"] = serde_json::Value::String(key.to_owned());
             post(&self.http, "pagerduty", &alert.id, &self.url, None, &body).await?;
             Ok(true)

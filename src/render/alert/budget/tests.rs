@@ -136,9 +136,15 @@ fn a_ticket_becoming_a_page_is_an_update_that_says_so() {
     let (step, facts) = &run[1];
     let r = render(step, facts, &ctx());
     assert!(r.email.contains("Now a page, was a ticket."), "{}", r.email);
-    assert_eq!(r.pages.pagerduty["payload"]["severity"], "critical");
-    assert_eq!(r.pages.opsgenie.body["priority"], "P1");
-    assert_eq!(r.pages.pagerduty["dedup_key"], run[0].0.notice.id.as_str());
+    assert_eq!(
+        r.pages.as_ref().unwrap().pagerduty["payload"]["severity"],
+        "critical"
+    );
+    assert_eq!(r.pages.as_ref().unwrap().opsgenie.body["priority"], "P1");
+    assert_eq!(
+        r.pages.as_ref().unwrap().pagerduty["dedup_key"],
+        run[0].0.notice.id.as_str()
+    );
     insta::assert_snapshot!("budget-update-email", r.email);
 }
 
