@@ -620,6 +620,33 @@ def run_checks(ch: Chain, keep: bool):
                 return items
             kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
 
+    def items_of(pk: str) -> list[dict]:
+        items, kw = [], {"TableName": ch.outputs["IncidentsTableName"], "KeyConditionExpression": "pk = :pk",
+                         "ExpressionAttributeValues": {":pk": {"S": pk}}}
+        while True:
+            r = ch.ddb.query(**kw)
+            items += r["Items"]
+            if not r.get("LastEvaluatedKey"):
+                return items
+            kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+    def the_error_budget_is_counted_in_the_table():
+        # Every batch's requests were added per SLO, route and minute (the default SLO, 99.9 %/30 d):
+        # the index names the API stage, and its hour items hold the timeouts the metrics counted.
+        index = [json.loads(i["body"]["S"]) for i in items_of("slos")]
+        mine = [k for k in index if k.get("api_id") == API and k.get("stage") == STAGE]
+        assert mine, index
+        key = mine[0]
+        pk = "slo#" + "#".join([key.get("account") or "-", API, STAGE])
+        hours = [i for i in items_of(pk) if i["sk"]["S"].startswith("h#")]
+        total = sum(int(v["N"]) for i in hours for k, v in i.items() if k.startswith("m") and k.endswith("t"))
+        bad = sum(int(v["N"]) for i in hours for k, v in i.items() if k.startswith("m") and k.endswith("b"))
+        days = [i for i in items_of(pk) if i["sk"]["S"].startswith("d#")]
+        assert total > 0 and bad >= 3, (total, bad, [i["sk"]["S"] for i in hours])
+        # The day items hold the same requests as the minutes.
+        assert sum(int(i["t"]["N"]) for i in days) == total, (days, total)
+        assert sum(int(i["b"]["N"]) for i in days) == bad, (days, bad)
+
     def invoke_change(event) -> dict:
         # Lambda Invoke (RequestResponse) of the event the rule would deliver: see the module docstring.
         r, body = ch.invoke(event)
@@ -904,6 +931,7 @@ def run_checks(ch: Chain, keep: bool):
         check("the schedule invokes the function", the_schedule_invokes_the_function)
     check("the function's log has one `invocation done` per batch", one_invocation_done_per_batch)
     check("ListMetrics shows the metrics and the values read back are right", metrics_are_listed_and_right)
+    check("the error budget's counts are in the state table, minutes and days alike", the_error_budget_is_counted_in_the_table)
 
     if keep:
         print(f"\nThe stack {STACK} is up on {ch.endpoint}. With these variables, boto3 (in .venv) or the AWS CLI\n"

@@ -218,7 +218,8 @@ def least_privilege():
 @test
 def alarms_notify_their_own_topic_and_resolve():
     alarms = {k: v["Properties"] for k, v in R.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
-    assert set(alarms) == {"TimeoutsAlarm", "NearLimitAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FailureQueueAlarm"}
+    assert set(alarms) == {"TimeoutsAlarm", "NearLimitAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FailureQueueAlarm",
+                           "PagerDutyFailuresAlarm", "OpsgenieFailuresAlarm"}
     for name, a in alarms.items():
         assert a["AlarmActions"] == [ref("AlarmTopic")], name
         assert a["OKActions"] == [ref("AlarmTopic")], name
@@ -414,6 +415,17 @@ def slo_is_a_parameter_with_the_default_objective():
     assert env["SLO"] == ref("Slo"), env.get("SLO")
     groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
     assert ["Slo"] in groups, groups
+
+
+@test
+def a_failing_pager_raises_its_own_alarm():
+    for name, cond, notifier in [("PagerDutyFailuresAlarm", "HasPagerDuty", "pagerduty"), ("OpsgenieFailuresAlarm", "HasOpsgenie", "opsgenie")]:
+        a = R[name]
+        assert a["Condition"] == cond, a
+        p = a["Properties"]
+        assert p["MetricName"] == "NotifierFailures" and p["Namespace"] == ref("MetricsNamespace"), p
+        assert p["Dimensions"] == [{"Name": "Notifier", "Value": notifier}], p["Dimensions"]
+        assert p["AlarmActions"] == [ref("AlarmTopic")] and p["TreatMissingData"] == "notBreaching", p
 
 
 @test
