@@ -98,6 +98,21 @@ struct Ctx {
     routes: Vec<RouteCtx>,
     /// Drift toward the limit: routes with enough busy days, each with its sparkline.
     drift: Vec<drift::DriftCtx>,
+    /// The error budget per SLO: what the logs spent, what would have been sent.
+    budget: Vec<BudgetCtx>,
+}
+
+#[derive(Serialize)]
+struct BudgetCtx {
+    spent: String,
+    sent: String,
+}
+
+fn budget_ctx(r: &Report<'_>) -> Vec<BudgetCtx> {
+    crate::render::report::budget::lines(&r.budgets)
+        .into_iter()
+        .map(|(spent, sent)| BudgetCtx { spent, sent })
+        .collect()
 }
 
 pub fn render(r: &Report<'_>) -> Result<String, String> {
@@ -175,6 +190,7 @@ pub fn render(r: &Report<'_>) -> Result<String, String> {
         change_marks: change_marks(r).into_iter().map(|m| m.2).collect(),
         nothing_found: r.nothing_found(),
         drift: drift::ctx(r),
+        budget: budget_ctx(r),
         routes: r
             .routes
             .iter()
