@@ -552,6 +552,28 @@ def run_checks(ch: Chain, keep: bool):
         assert "metric math" in reasons.lower(), f"the probe failed for another reason: {reasons}"
         ch.cfn.delete_stack(StackName="metric-math-probe")
 
+    def the_default_scope_installs_no_account_policy_and_the_emulator_has_none():
+        # SubscriptionScope defaults to log-groups: the per-group filters (stack_is_the_template), no account policy;
+        # its condition is false, which is also why MiniStack accepts a template that names AWS::Logs::AccountPolicy.
+        policies = [k for k, r in ch.deployed["Resources"].items()
+                    if isinstance(r, dict) and r.get("Type") == "AWS::Logs::AccountPolicy"]
+        created = {r["LogicalResourceId"] for r in
+                   ch.cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
+        assert policies and not set(policies) & created, (policies, sorted(set(policies) & created))
+        # Why SubscriptionScope=account is not deployed here (README "Every log group of the account"): MiniStack has
+        # no PutAccountPolicy. If it learns it, this fails: deploy the account scope in this test too.
+        try:
+            ch.logs.put_account_policy(
+                policyName="apigw-doctor-probe", policyType="SUBSCRIPTION_FILTER_POLICY",
+                policyDocument=json.dumps({"DestinationArn": ch.lam.get_function(FunctionName=ch.function)
+                                           ["Configuration"]["FunctionArn"], "FilterPattern": ""}),
+                selectionCriteria='LogGroupName NOT IN ["/aws/lambda/apigw-doctor-probe"]')
+        except ch.logs.exceptions.ClientError as e:
+            assert "PutAccountPolicy" in str(e), f"refused for another reason: {e}"
+        else:
+            ch.logs.delete_account_policy(policyName="apigw-doctor-probe", policyType="SUBSCRIPTION_FILTER_POLICY")
+            raise AssertionError("MiniStack now has PutAccountPolicy: deploy SubscriptionScope=account here too")
+
     # -- CloudTrail change events (README "What changed"): the rule as deployed, then the event it would deliver.
     # Three minutes before the e2e's log events (ch.t0), on their API: the timeouts below open an incident after it.
     change = change_event(ch.account, ch.t0 - 180_000)
@@ -908,6 +930,8 @@ def run_checks(ch: Chain, keep: bool):
 
     check("the stack deployed from template.yaml is the template", stack_is_the_template)
     check("the emulator still refuses metric-math alarms (the reason they are left out)", the_emulator_still_lacks_metric_math)
+    check("the default scope installs no account policy, and MiniStack has no PutAccountPolicy (why the account scope "
+          "is not deployed here)", the_default_scope_installs_no_account_policy_and_the_emulator_has_none)
     if has_change_rule:
         check("the stack has the CloudTrail change rule, targeting the function", the_stack_has_the_change_rule)
         check("PutEvents refuses aws.* sources (as AWS does): the change event is invoked directly",

@@ -464,6 +464,200 @@ def pager_keys_are_ssm_parameter_names_read_with_least_privilege():
         assert not pat.match("http://events.pagerduty.com/v2/enqueue"), u
 
 
+# ---- every log group of the account (issue 25 part 1; docs/reference/org-wide.md section 1, README "Every log group of the account")
+
+LOG_GROUP_ARN_ANY = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+
+
+def resolve(x, env):
+    """The few intrinsics the account policy's strings use, resolved with `env` (parameter and resource names,
+    conditions): Ref, Fn::Sub (plain ${Name}), Fn::Join, Fn::If."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, list):
+        return [resolve(i, env) for i in x]
+    (fn, arg), = x.items()
+    if fn == "Ref":
+        return env[arg]
+    if fn == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: env[m.group(1)], arg)
+    if fn == "Fn::Join":
+        sep, items = arg
+        items = resolve(items, env)
+        return sep.join(items)
+    if fn == "Fn::If":
+        cond, yes, no = arg
+        return resolve(yes if env[cond] else no, env)
+    raise AssertionError(f"unexpected intrinsic {fn}")
+
+
+def account_policy():
+    return R["AccountSubscriptionPolicy"]
+
+
+def selection(env):
+    """The policy's selection criteria for `env`, and the excluded names (the JSON list after NOT IN)."""
+    text = resolve(account_policy()["Properties"]["SelectionCriteria"], env)
+    assert text.startswith("LogGroupName NOT IN ["), text
+    return text, json.loads(text[len("LogGroupName NOT IN "):])
+
+
+ENV = {"FunctionLogGroup": "/aws/lambda/doctor", "AWS::StackName": "doctor", "AccountExcludedLogGroups": [""],
+       "HasAccountExclusions": False}
+
+
+@test
+def subscription_scope_parameter_and_conditions():
+    p = P["SubscriptionScope"]
+    assert p["Type"] == "String" and p["Default"] == "log-groups" and p["AllowedValues"] == ["log-groups", "account"], p
+    assert T["Conditions"]["AccountScope"] == {"Fn::Equals": [ref("SubscriptionScope"), "account"]}
+    assert T["Conditions"]["LogGroupScope"] == {"Fn::Equals": [ref("SubscriptionScope"), "log-groups"]}
+    assert P["AccountExcludedLogGroups"]["Type"] == "CommaDelimitedList" and P["AccountExcludedLogGroups"]["Default"] == ""
+    assert T["Conditions"]["HasAccountExclusions"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("AccountExcludedLogGroups")]}, ""]}]}
+    groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
+    assert any({"SubscriptionScope", "ApiLogGroupNames", "AccountFilterPattern", "AccountExcludedLogGroups"} <= set(g)
+               for g in groups), groups
+
+
+@test
+def account_scope_replaces_the_per_group_filters():
+    (name, sub), = LOOPS["Fn::ForEach::Subscriptions"][2].items()
+    assert sub["Condition"] == "LogGroupScope", "the per-group filters exist only with SubscriptionScope log-groups"
+    pol = account_policy()
+    assert pol["Type"] == "AWS::Logs::AccountPolicy" and pol["Condition"] == "AccountScope", pol
+    # Exactly one of the two ways subscribes the ApiLogGroupNames: never both (each batch would arrive twice).
+    plain_filters = [k for k, r in R.items() if r["Type"] == "AWS::Logs::SubscriptionFilter"]
+    assert all(R[k]["Condition"] == "HasDelivery" for k in plain_filters), plain_filters
+    policies = [k for k, r in R.items() if r["Type"] == "AWS::Logs::AccountPolicy"]
+    assert policies == ["AccountSubscriptionPolicy"], policies
+
+
+@test
+def account_policy_is_a_subscription_filter_policy_to_the_function():
+    pol = account_policy()
+    props = pol["Properties"]
+    assert props["PolicyType"] == "SUBSCRIPTION_FILTER_POLICY" and props["Scope"] == "ALL", props
+    # A name per stack (unique in the account; never the reserved aws/ prefix, no ':' or '*').
+    name = resolve(props["PolicyName"], ENV)
+    assert re.fullmatch(r"[^:*]{1,256}", name) and not name.startswith("aws/"), name
+    doc = props["PolicyDocument"]["Fn::ToJsonString"]
+    # Lambda in the same account: no RoleArn (only Kinesis/Firehose need one), no Distribution (Kinesis only).
+    assert doc == {"DestinationArn": {"Fn::GetAtt": ["Function", "Arn"]}, "FilterPattern": ref("AccountFilterPattern")}, doc
+    # CloudWatch Logs may test the invoke when the policy is put: the permission comes first.
+    assert pol["DependsOn"] == "SubscriptionPermission", pol.get("DependsOn")
+
+
+@test
+def account_policy_excludes_the_functions_own_log_group_and_its_dependencies():
+    text, names = selection(ENV)
+    # The function's own group: the one its logs go to (LoggingConfig) and the one the runtime skips
+    # (AWS_LAMBDA_LOG_GROUP_NAME = /aws/lambda/STACK-NAME, own_log_group in src/monitor/settings.rs).
+    assert R["FunctionLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}"}
+    assert function()["LoggingConfig"]["LogGroup"] == ref("FunctionLogGroup")
+    assert account_policy()["Properties"]["SelectionCriteria"]["Fn::Join"][1][1] == ref("FunctionLogGroup")
+    assert names[0] == "/aws/lambda/doctor", names
+    # The delivered-execution-logs group keeps its own filter (not twice) and the Slack channel's group.
+    assert names == ["/aws/lambda/doctor", "/apigw-doctor/doctor/execution-logs", "/aws/chatbot/doctor-alerts"], names
+    assert R["DeliveredExecutionLogGroup"]["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/apigw-doctor/${AWS::StackName}/execution-logs"}
+    assert R["SlackChannel"]["Properties"]["ConfigurationName"] == {"Fn::Sub": "${AWS::StackName}-alerts"}
+    # The operator's exclusions are appended, each one a name of its own.
+    env = dict(ENV, AccountExcludedLogGroups=["/aws/lambda/relay", "API-Gateway-Execution-Logs_noisy/dev"],
+               HasAccountExclusions=True)
+    _, more = selection(env)
+    assert more == names + ["/aws/lambda/relay", "API-Gateway-Execution-Logs_noisy/dev"], more
+    # The only selection criteria a subscription filter policy takes, and well inside its 25 KB.
+    assert len(text.encode()) < 25 * 1024
+
+
+def filter_terms():
+    """AccountFilterPattern's default as CloudWatch Logs reads an unstructured pattern of `?"phrase"` terms:
+    an event matches when it contains any one of the phrases (case-sensitive)."""
+    pat = P["AccountFilterPattern"]["Default"]
+    terms = re.findall(r'\?"([^"]+)"', pat)
+    assert re.sub(r'\?"[^"]+"', "", pat).strip() == "", f"only ?\"...\" terms: {pat!r}"
+    assert len(pat) <= P["AccountFilterPattern"]["MaxLength"] == 1024
+    return terms
+
+
+def fixture_events():
+    import base64
+    import glob
+    import gzip
+    for path in sorted(glob.glob(os.path.join(ROOT, "events", "*.json"))):
+        try:
+            doc = json.loads(gzip.decompress(base64.b64decode(json.load(open(path))["awslogs"]["data"])))
+        except (KeyError, ValueError, OSError, TypeError):
+            continue
+        if doc.get("messageType") == "DATA_MESSAGE":
+            for e in doc["logEvents"]:
+                yield os.path.basename(path), doc["logGroup"], e["message"]
+
+
+@test
+def account_filter_pattern_selects_api_gateway_lines():
+    terms = filter_terms()
+    matches = lambda m: any(t in m for t in terms)  # noqa: E731
+    seen = {"execution": 0, "access": 0}
+    for path, group, message in fixture_events():
+        if group.startswith("API-Gateway-Execution-Logs_"):
+            seen["execution"] += 1
+            assert matches(message), f"{path}: execution-log line not delivered: {message[:120]}"
+        elif group.startswith("/aws/lambda/"):
+            # Backend function groups are not delivered by default (BackendFunctionNames' lookups read them).
+            assert not matches(message), f"{path}: {message[:120]}"
+        else:
+            seen["access"] += 1
+            assert matches(message), f"{path}: access-log line not delivered: {message[:120]}"
+    assert seen["execution"] > 100 and seen["access"] > 0, seen
+    # Real execution logs (tests/fixtures/samples, quoted from public posts): every line is delivered.
+    import glob
+    real = [m for f in sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "samples", "*.txt")))
+            for line in open(f) for m in re.findall(r'"message": "(\(.*?)"\s*$', line) + ([line.strip()] if line.startswith("(") else [])]
+    assert len(real) > 100, len(real)
+    missed = [m for m in real if not matches(m)]
+    assert not missed, missed[:3]
+    # Other groups' everyday lines do not invoke the function.
+    for other in ["START RequestId: 1f2e Version: $LATEST", '{"level":"INFO","message":"order 42 shipped"}',
+                  "2 123456789012 eni-0a1b 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620000000 1620000060 ACCEPT OK",
+                  "[INFO] 2026-12-07T10:00:00Z worker started"]:
+        assert not matches(other), other
+
+
+@test
+def account_scope_permission_lets_only_this_accounts_log_groups_invoke():
+    perm = R["SubscriptionPermission"]
+    # One permission for both scopes: no Condition, so the account policy has it too.
+    assert "Condition" not in perm, perm
+    props = perm["Properties"]
+    assert props["Action"] == "lambda:InvokeFunction" and props["FunctionName"] == ref("Function"), props
+    assert props["Principal"] == "logs.amazonaws.com"
+    assert props["SourceAccount"] == ref("AWS::AccountId")
+    assert props["SourceArn"] == {"Fn::Sub": LOG_GROUP_ARN_ANY}, props["SourceArn"]
+    # Every logs.amazonaws.com permission names this account and an ARN of this account and region.
+    for k, r in R.items():
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["Principal"] == "logs.amazonaws.com":
+            assert r["Properties"]["SourceAccount"] == ref("AWS::AccountId"), k
+            assert r["Properties"]["SourceArn"]["Fn::Sub"].startswith(
+                "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"), k
+
+
+@test
+def account_scope_lookups_read_only_execution_log_groups():
+    pol = R["AccountLookups"]
+    assert pol["Type"] == "AWS::IAM::Policy" and pol["Condition"] == "AccountScope", pol
+    assert pol["Properties"]["Roles"] == [ref("FunctionRole")]
+    (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Effect"] == "Allow" and st["Action"] == "logs:FilterLogEvents", st
+    assert st["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                                          "API-Gateway-Execution-Logs_*"}], st["Resource"]
+    # The function never manages account policies or filters: the deployer's (administrator's) grant only.
+    everything = json_dump(T["Resources"])
+    for action in ["logs:PutAccountPolicy", "logs:DeleteAccountPolicy", "logs:PutSubscriptionFilter", "iam:PassRole"]:
+        assert action not in everything, action
+
+
 failed = sum(1 for r in results if r is not None)
 print(f"template: {len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
