@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::aws::state::{is_condition_failed, n, s, DynamoStore};
+use crate::aws::state::{n, s, DynamoStore};
 use crate::engine::budget::{BudgetNotice, SloCounts};
 use crate::engine::burn::Tally;
 use crate::engine::slo::SloKey;
@@ -321,7 +321,7 @@ impl BudgetStore for DynamoStore {
             let key = next.slo.store_key();
             let body =
                 serde_json::to_string(next).map_err(|e| self.corrupt(&key, e.to_string()))?;
-            let mut req = self
+            let req = self
                 .client()
                 .put_item()
                 .table_name(self.table())
@@ -330,37 +330,14 @@ impl BudgetStore for DynamoStore {
                 .item("version", n(next.version as i64))
                 .item("notice_id", s(&next.id))
                 .item("body", s(body));
-            req = if expected == 0 {
-                req.condition_expression("attribute_not_exists(pk)")
-            } else {
-                req.condition_expression("version = :v")
-                    .expression_attribute_values(":v", n(expected as i64))
-            };
-            match req.send().await {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(self.err("PutItem", &e)),
-            }
+            self.put_over_version(req, expected).await
         })
     }
 
     fn remove_notice<'a>(&'a self, slo: &'a SloKey, version: u64) -> StateFuture<'a, bool> {
         Box::pin(async move {
-            let res = self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .key("pk", s(NOTICE_PK))
-                .key("sk", s(slo.store_key()))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(version as i64))
-                .send()
-                .await;
-            match res {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(self.err("DeleteItem", &e)),
-            }
+            self.delete_at_version(NOTICE_PK, &slo.store_key(), version)
+                .await
         })
     }
 }

@@ -81,6 +81,50 @@ impl DynamoStore {
         }
     }
 
+    /// Sends `req` (a PutItem) only over the stored `expected` version (0: only where no
+    /// item is); `false`: another container wrote first.
+    pub(crate) async fn put_over_version(
+        &self,
+        req: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+        expected: u64,
+    ) -> Result<bool, StateError> {
+        let req = if expected == 0 {
+            req.condition_expression("attribute_not_exists(pk)")
+        } else {
+            req.condition_expression("version = :v")
+                .expression_attribute_values(":v", n(expected as i64))
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(self.err("PutItem", &e)),
+        }
+    }
+
+    /// Deletes the item (`pk`, `sk`) if it is still at `version`.
+    pub(crate) async fn delete_at_version(
+        &self,
+        pk: &str,
+        sk: &str,
+        version: u64,
+    ) -> Result<bool, StateError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(version as i64))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(self.err("DeleteItem", &e)),
+        }
+    }
+
     fn decode(&self, item: &HashMap<String, AttributeValue>) -> Result<Incident, StateError> {
         let key = item
             .get("sk")
@@ -135,7 +179,7 @@ impl IncidentStore for DynamoStore {
                 message: e.to_string(),
             })?;
             let expires = next.last_activity / 1000 + INCIDENT_TTL_SECS;
-            let mut req = self
+            let req = self
                 .client
                 .put_item()
                 .table_name(&self.table)
@@ -145,37 +189,14 @@ impl IncidentStore for DynamoStore {
                 .item("incident_id", s(&next.id))
                 .item("body", s(body))
                 .item("expires_at", n(expires));
-            req = if expected == 0 {
-                req.condition_expression("attribute_not_exists(pk)")
-            } else {
-                req.condition_expression("version = :v")
-                    .expression_attribute_values(":v", n(expected as i64))
-            };
-            match req.send().await {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(self.err("PutItem", &e)),
-            }
+            self.put_over_version(req, expected).await
         })
     }
 
     fn remove<'a>(&'a self, store_key: &'a str, version: u64) -> StateFuture<'a, bool> {
         Box::pin(async move {
-            match self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", s(INCIDENTS_PK))
-                .key("sk", s(store_key))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(version as i64))
-                .send()
+            self.delete_at_version(INCIDENTS_PK, store_key, version)
                 .await
-            {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(self.err("DeleteItem", &e)),
-            }
         })
     }
 

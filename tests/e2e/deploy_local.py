@@ -632,16 +632,6 @@ def run_checks(ch: Chain, keep: bool):
         assert r["FailedEntryCount"] == 1 and entry.get("ErrorCode") == "NotAuthorizedForSourceException", (
             f"PutEvents accepted source {change['source']}: deliver the change event through EventBridge now", r)
 
-    def change_items() -> list[dict]:
-        items, kw = [], {"TableName": ch.outputs["IncidentsTableName"], "KeyConditionExpression": "pk = :pk",
-                         "ExpressionAttributeValues": {":pk": {"S": f"change#{ch.account}"}}}
-        while True:
-            r = ch.ddb.query(**kw)
-            items += r["Items"]
-            if not r.get("LastEvaluatedKey"):
-                return items
-            kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
-
     def items_of(pk: str) -> list[dict]:
         items, kw = [], {"TableName": ch.outputs["IncidentsTableName"], "KeyConditionExpression": "pk = :pk",
                          "ExpressionAttributeValues": {":pk": {"S": pk}}}
@@ -651,6 +641,9 @@ def run_checks(ch: Chain, keep: bool):
             if not r.get("LastEvaluatedKey"):
                 return items
             kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+    def change_items() -> list[dict]:
+        return items_of(f"change#{ch.account}")
 
     def the_error_budget_is_counted_in_the_table():
         # Every batch's requests were added per SLO, route and minute (the default SLO, 99.9 %/30 d):
