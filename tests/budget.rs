@@ -209,3 +209,68 @@ fn a_ten_minute_burst_at_20_percent_pages_once_and_resolves_after_it() {
     let (four, _) = replay(4, start + 120, bad, ticks);
     assert_eq!(four, one, "K = 4 containers give the same notices");
 }
+
+/// A notifier whose every send fails (SNS down).
+struct Down;
+
+impl apigw_doctor::monitor::outputs::Notifier for Down {
+    fn name(&self) -> &'static str {
+        "sns"
+    }
+    fn send<'a>(
+        &'a self,
+        r: &'a apigw_doctor::render::alert::Rendered,
+    ) -> apigw_doctor::monitor::outputs::OutputFuture<'a, bool> {
+        let id = r.id.clone();
+        Box::pin(async move {
+            Err(apigw_doctor::monitor::outputs::PublishError::Alert {
+                notifier: "sns",
+                alert_id: id,
+                message: "down".into(),
+            })
+        })
+    }
+}
+
+#[test]
+fn a_notice_whose_send_fails_is_undone_and_sent_by_the_next_tick() {
+    // Two hours at 20 % timeouts: the 1 h / 5 min page rule fires at the first tick
+    // that watches an hour.
+    let store = Arc::new(MemoryStore::default());
+    let cfg = config();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let up = Recorded::shared(&cfg, &store);
+    for m in 0..60 {
+        rt.block_on(
+            up.monitor
+                .handle_at(&batch(m, 5), None, T0 + (m + 1) * MINUTE),
+        )
+        .unwrap();
+    }
+    up.take();
+    let recorder = Arc::new(apigw_doctor::monitor::recorder::Recorder::default());
+    let mut ports = apigw_doctor::monitor::Ports::shared_memory(&store, &recorder);
+    ports.notifiers = vec![Arc::new(Down)];
+    let down = Recorded::with_ports(&cfg, ports, recorder);
+    let at = T0 + 60 * MINUTE + 30_000;
+    assert!(
+        rt.block_on(down.monitor.handle_at(&schedule(), None, at))
+            .is_err(),
+        "the tick fails, so that it is retried"
+    );
+    let open = rt.block_on(store.open_notices()).unwrap();
+    assert!(open.is_empty(), "the unsent firing is undone: {open:?}");
+    rt.block_on(up.monitor.handle_at(&schedule(), None, at + MINUTE))
+        .unwrap();
+    let sent: Vec<String> = alerts(&up.take())
+        .iter()
+        .map(|a| serde_json::from_str::<serde_json::Value>(&a.automation).unwrap())
+        .filter(|v| v["schema"] == "apigw-doctor/budget/1")
+        .map(|v| v["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, ["firing"]);
+    assert_eq!(rt.block_on(store.open_notices()).unwrap().len(), 1);
+}
