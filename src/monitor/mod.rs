@@ -289,9 +289,6 @@ impl Monitor {
         }
         if ingest::is_schedule(event) {
             let mut s = self.resolve_quiet(deadline, now).await?;
-            let (routes, errors) = self.drift_digest(deadline, now).await;
-            s.drift_routes = routes;
-            s.state_errors += errors;
             s.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(s);
         }

@@ -1,6 +1,7 @@
 //! The schedule's tick (EventBridge, every minute): every incident quiet for
 //! INCIDENT_RESOLVE_SECONDS is resolved and notified, then every SLO's error budget is
-//! assessed (`monitor::budget`).
+//! assessed (`monitor::budget`) and, once a day, the drift digest sent (`monitor::drift`);
+//! the state errors of all three are published once.
 
 use std::time::Instant;
 
@@ -57,11 +58,14 @@ impl Monitor {
         let budget_notices = self
             .assess_budgets(deadline, now, &mut state_errors)
             .await?;
+        let (drift_routes, drift_errors) = self.drift_digest(deadline, now).await;
+        state_errors += drift_errors;
         self.count_state_errors(state_errors, deadline, now).await;
         Ok(InvocationSummary {
             resolved,
             alerts_sent: sent + budget_notices,
             budget_notices,
+            drift_routes,
             state_errors,
             ..InvocationSummary::default()
         })
