@@ -45,7 +45,9 @@ pub(super) fn path_alias(alias: &str) -> String {
 }
 
 /// `details`, in the order a responder reads them, while the total stays in bound.
-fn details(entries: Vec<(&str, Option<String>)>) -> serde_json::Map<String, serde_json::Value> {
+pub(super) fn details(
+    entries: Vec<(&str, Option<String>)>,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut out = serde_json::Map::new();
     let mut total = 0;
     for (k, v) in entries {

@@ -122,9 +122,14 @@ pub(super) fn source(n: &Notice<'_>, ctx: &AlertContext) -> String {
         .as_ref()
         .and_then(Backend::region)
         .or(ctx.region.as_deref());
+    stage_source(region, &i.key.api_id, &i.key.stage)
+}
+
+/// [`source`] from its parts (a budget notice has no incident).
+pub(super) fn stage_source(region: Option<&str>, api_id: &str, stage: &str) -> String {
     match region {
-        Some(r) => format!("apigateway:{}:{}/{}", safe_id(r), i.key.api_id, i.key.stage),
-        None => format!("apigateway:{}/{}", i.key.api_id, i.key.stage),
+        Some(r) => format!("apigateway:{}:{api_id}/{stage}", safe_id(r)),
+        None => format!("apigateway:{api_id}/{stage}"),
     }
 }
 

@@ -4,9 +4,12 @@
 //! Opsgenie P1; a ticket `warning` and P3 (the workbook's ticket is not a wake-up).
 
 use super::super::automation::rfc3339;
-use super::super::opsgenie::{path_alias, MAX_ALIAS, MAX_DESCRIPTION, MAX_MESSAGE, MAX_NOTE};
+use super::super::opsgenie::{
+    details, path_alias, MAX_ALIAS, MAX_DESCRIPTION, MAX_MESSAGE, MAX_NOTE, MAX_TAG,
+};
 use super::super::pager::{
-    clean, clean_all, cut, one_line, OpsgenieRequest, Pages, CLIENT, ROUTING_KEY_PLACEHOLDER,
+    clean, clean_all, cut, one_line, stage_source, OpsgenieRequest, Pages, CLIENT,
+    ROUTING_KEY_PLACEHOLDER,
 };
 use super::super::pagerduty::{MAX_DEDUP_KEY, MAX_SUMMARY};
 use super::*;
@@ -27,10 +30,7 @@ fn og_priority(s: BudgetSeverity) -> &'static str {
 
 /// `apigateway:us-east-1:a1b2c3/prod`, as the incident pages name their source.
 fn source(slo: &SloKey, ctx: &AlertContext) -> String {
-    match &ctx.region {
-        Some(r) => format!("apigateway:{}:{}/{}", safe_id(r), slo.api_id, slo.stage),
-        None => format!("apigateway:{}/{}", slo.api_id, slo.stage),
-    }
+    stage_source(ctx.region.as_deref(), &slo.api_id, &slo.stage)
 }
 
 pub(super) fn pages(
@@ -58,8 +58,8 @@ pub(super) fn pages(
             },
         };
     }
-    let mut details = automation(step, f);
-    clean_all(&mut details);
+    let mut custom = automation(step, f);
+    clean_all(&mut custom);
     let mut payload = serde_json::json!({
         "summary": cut(&one_line(subject), MAX_SUMMARY),
         "source": source(&n.slo, ctx),
@@ -67,7 +67,7 @@ pub(super) fn pages(
         "timestamp": rfc3339(Some(f.at)),
         "group": format!("{}/{}", n.slo.api_id, n.slo.stage),
         "class": format!("error_budget/{}", severity_word(n.severity)),
-        "custom_details": details,
+        "custom_details": custom,
     });
     if let Some(r) = &n.slo.route {
         payload["component"] = serde_json::json!(one_line(r));
@@ -83,24 +83,23 @@ pub(super) fn pages(
             )
         })
         .collect();
-    let d = |v: String| serde_json::Value::String(cut(&one_line(&v), 1000));
-    let mut og_details = serde_json::Map::new();
-    og_details.insert("notice_id".into(), d(n.id.clone()));
-    og_details.insert("severity".into(), d(severity_word(n.severity).into()));
-    og_details.insert("objective".into(), d(objective_text(&n.objective)));
-    og_details.insert("why".into(), d(what.clone()));
-    og_details.insert("routes".into(), d(routes.join("; ")));
-    og_details.insert("api_id".into(), d(n.slo.api_id.clone()));
-    og_details.insert("stage".into(), d(n.slo.stage.clone()));
-    if let Some(a) = &ctx.account {
-        og_details.insert("account".into(), d(a.clone()));
-    }
+    // Opsgenie bounds `details` as a whole: the same bounded builder as an incident's.
+    let og_details = details(vec![
+        ("notice_id", Some(n.id.clone())),
+        ("severity", Some(severity_word(n.severity).to_owned())),
+        ("objective", Some(objective_text(&n.objective))),
+        ("why", Some(what.clone())),
+        ("routes", Some(routes.join("; "))),
+        ("api_id", Some(n.slo.api_id.clone())),
+        ("stage", Some(n.slo.stage.clone())),
+        ("account", ctx.account.clone()),
+    ]);
     let mut body = serde_json::json!({
         "message": cut(&one_line(subject), MAX_MESSAGE),
         "alias": cut(&n.id, MAX_ALIAS),
         "description": cut(&clean(email), MAX_DESCRIPTION),
         "details": og_details,
-        "tags": [CLIENT, "error-budget", severity_word(n.severity), cut(&one_line(&format!("api:{}", n.slo.api_id)), 50), cut(&one_line(&format!("stage:{}", n.slo.stage)), 50)],
+        "tags": [CLIENT, "error-budget", severity_word(n.severity), cut(&one_line(&format!("api:{}", n.slo.api_id)), MAX_TAG), cut(&one_line(&format!("stage:{}", n.slo.stage)), MAX_TAG)],
         "entity": cut(&source(&n.slo, ctx), MAX_ALIAS),
         "source": CLIENT,
         "priority": og_priority(n.severity),
