@@ -34,9 +34,7 @@ pub struct BudgetNotice {
 /// the same id (a pager's dedup key).
 pub fn notice_id(slo: &SloKey, opened_at: i64) -> String {
     let text = format!("budget#{}#{opened_at}", slo.store_key());
-    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let h = crate::model::incident::fnv1a(text.bytes());
     format!("slo-{h:016x}")
 }
 

@@ -289,9 +289,7 @@ impl Incident {
 /// dedup key).
 pub fn incident_id(key: &IncidentKey, onset: i64) -> String {
     let text = format!("{}#{onset}", key.store_key());
-    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let h = crate::model::incident::fnv1a(text.bytes());
     format!("inc-{h:016x}")
 }
 

@@ -54,6 +54,14 @@ impl IncidentKey {
     }
 }
 
+/// FNV-1a, 64 bits: the stable hash of ids (incidents, budget notices, alerts, batches),
+/// the same in every container and release.
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// A Lambda function's identity is its name (an alias or version is the same backend).
 fn backend_key(b: &Backend) -> String {
     match b {

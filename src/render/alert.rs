@@ -93,11 +93,7 @@ pub fn stable_id(parts: &[&str]) -> String {
 }
 
 /// FNV-1a: the same in every process and release, unlike std's hasher.
-pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
-    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+pub use crate::model::incident::fnv1a;
 
 // ---------------------------------------------------------------- escaping
 
