@@ -60,41 +60,6 @@ impl DynamoStore {
         }
     }
 
-    /// Every item of one partition whose sort key is in `[from, to]` (`None`: all; a key
-    /// condition may not hold an empty string).
-    async fn query_range(
-        &self,
-        pk: &str,
-        range: Option<(&str, &str)>,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, StateError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let mut q = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .expression_attribute_values(":pk", s(pk));
-            q = match range {
-                Some((from, to)) => q
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                    .expression_attribute_values(":from", s(from))
-                    .expression_attribute_values(":to", s(to)),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let page = q
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.err("Query", &e))?;
-            out.extend(page.items().iter().cloned());
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
-    }
-
     async fn add(
         &self,
         pk: String,

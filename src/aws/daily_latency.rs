@@ -136,24 +136,8 @@ impl DailyLatencyStore for DynamoStore {
         Box::pin(async move {
             let mut out = Vec::new();
             for day in first..=last {
-                let mut start: Option<HashMap<String, AttributeValue>> = None;
-                loop {
-                    let page = self
-                        .client()
-                        .query()
-                        .table_name(self.table())
-                        .key_condition_expression("pk = :pk")
-                        .expression_attribute_values(":pk", s(pk(day)))
-                        .set_exclusive_start_key(start.take())
-                        .send()
-                        .await
-                        .map_err(|e| self.err("Query (daily latency)", &e))?;
-                    out.extend(page.items().iter().filter_map(|i| decode(day, i)));
-                    match page.last_evaluated_key() {
-                        Some(k) if !k.is_empty() => start = Some(k.clone()),
-                        _ => break,
-                    }
-                }
+                let items = self.query_range(&pk(day), None).await?;
+                out.extend(items.iter().filter_map(|i| decode(day, i)));
             }
             Ok(out)
         })
