@@ -80,7 +80,11 @@ pub fn rate_text(r: Option<f64>) -> String {
 
 /// `API abc123 (orders) stage prod` or `route GET /pets of API abc123 stage prod`.
 fn scope_text(slo: &SloKey, ctx: &AlertContext) -> String {
-    let api = api_label(ctx, &slo.api_id);
+    scope_words(slo, &api_label(ctx, &slo.api_id))
+}
+
+/// [`scope_text`] with the API as `api` names it (the report has no API names).
+pub fn scope_words(slo: &SloKey, api: &str) -> String {
     match &slo.route {
         Some(r) => format!("route {r} of API {api} stage {}", slo.stage),
         None => format!("API {api} stage {}", slo.stage),
@@ -309,7 +313,7 @@ fn tally_json(t: &crate::engine::burn::Tally, rate: Option<f64>) -> serde_json::
     serde_json::json!({"requests": t.total, "bad": t.bad, "burn_rate": rate.map(round4)})
 }
 
-fn round4(x: f64) -> f64 {
+pub fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 

@@ -5,7 +5,8 @@
 use crate::engine::budget::replay::SloReplay;
 use crate::engine::slo::SloKey;
 use crate::render::alert::budget::{
-    minute_time, objective_text, rate_text, severity_word, span, trim_pct, window,
+    minute_time, objective_text, rate_text, round4, scope_words, severity_word, span, trim_pct,
+    window,
 };
 use crate::render::display::{rate, rfc3339 as automation_time};
 
@@ -33,10 +34,6 @@ pub struct BudgetJson<'a> {
     /// What a deployed doctor would have sent, assessing every minute.
     pub notices: Vec<NoticeJson<'a>>,
     pub open_at_end: Option<&'static str>,
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 pub fn json(replays: &[SloReplay]) -> Vec<BudgetJson<'_>> {
@@ -68,14 +65,6 @@ pub fn json(replays: &[SloReplay]) -> Vec<BudgetJson<'_>> {
         .collect()
 }
 
-/// `API a1b2c3d4e5 stage prod` / `route GET /x of API a1b2c3d4e5 stage prod`.
-pub fn scope(slo: &SloKey) -> String {
-    match &slo.route {
-        Some(r) => format!("route {r} of API {} stage {}", slo.api_id, slo.stage),
-        None => format!("API {} stage {}", slo.api_id, slo.stage),
-    }
-}
-
 /// The section's lines, one SLO each: (what it spent, what would have been sent).
 pub fn lines(replays: &[SloReplay]) -> Vec<(String, String)> {
     replays
@@ -84,7 +73,7 @@ pub fn lines(replays: &[SloReplay]) -> Vec<(String, String)> {
         .map(|r| {
             let spent = format!(
                 "{}: {} bad over {}, burn rate {} against {}: {} of the budget for {} spent.",
-                scope(&r.slo),
+                scope_words(&r.slo, &r.slo.api_id),
                 rate(r.tally.bad, r.tally.total),
                 span(r.span_ms),
                 rate_text(r.burn_rate),
