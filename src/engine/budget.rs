@@ -209,18 +209,14 @@ pub struct SloCount {
 
 /// An analysis' counts, one per (SLO, route, minute).
 pub fn counts(analysis: &Analysis, slos: &SloSettings) -> Vec<SloCount> {
-    // A subscription batch holds one account's logs; with several (a file), none is named.
-    let accounts = &analysis.counters.accounts;
-    let account = (accounts.len() == 1)
-        .then(|| accounts.iter().next())
-        .flatten()
-        .map(String::as_str);
     let mut out = Vec::new();
     for r in &analysis.routes {
         if r.minutes.is_empty() {
             continue;
         }
         let route = r.key.route.to_string();
+        // Each route is counted under its own account: a Kinesis batch fans in several.
+        let account = r.key.account.as_deref();
         let Some((slo, objective)) = slos.slo_for(account, &r.key.api_id, &r.key.stage, &route)
         else {
             continue;

@@ -54,7 +54,8 @@ pub(crate) fn routes(
     let mut classified = Vec::with_capacity(requests.len());
     for req in requests {
         key.clear();
-        for part in [req.api_id_or_unknown(), req.stage_or_unknown()] {
+        let account = req.provenance.account.as_deref().unwrap_or("");
+        for part in [account, req.api_id_or_unknown(), req.stage_or_unknown()] {
             key.push_str(part);
             key.push('\u{1f}');
         }
@@ -106,6 +107,7 @@ pub(crate) fn routes(
 /// A route first seen on `req` (`route` as the request writes it).
 fn new_route(req: &Request, route: &str, config: &EngineConfig) -> RouteStats {
     let key = RouteKey {
+        account: req.provenance.account.clone(),
         api_id: req.api_id_or_unknown().to_owned(),
         stage: req.stage_or_unknown().to_owned(),
         route: Route::from_written(route.to_owned()),
@@ -206,11 +208,17 @@ pub(crate) fn request_findings(
     known: &Known<'_>,
 ) -> Vec<Finding> {
     // API stages whose execution log is at INFO level in what this analysis saw.
-    let info_stages: BTreeSet<(&str, &str)> = known
+    let info_stages: BTreeSet<(Option<&str>, &str, &str)> = known
         .routes
         .iter()
         .filter(|r| r.info_seen)
-        .map(|r| (r.key.api_id.as_str(), r.key.stage.as_str()))
+        .map(|r| {
+            (
+                r.key.account.as_deref(),
+                r.key.api_id.as_str(),
+                r.key.stage.as_str(),
+            )
+        })
         .collect();
     let mut out = Vec::new();
     for (req, &(at, limit_ms, verdict)) in requests.iter().zip(classified) {
@@ -226,7 +234,11 @@ pub(crate) fn request_findings(
         let mut finding = request_finding(req, (kind, cause), key, limit_ms, function);
         finding.run = backend_run::join_request(&finding, req, known.function_logs);
         let context = diagnosis::Context {
-            stage_logs_info: info_stages.contains(&(key.api_id.as_str(), key.stage.as_str())),
+            stage_logs_info: info_stages.contains(&(
+                key.account.as_deref(),
+                key.api_id.as_str(),
+                key.stage.as_str(),
+            )),
         };
         let health = Some(&known.route_health[at]);
         finding.diagnosis = diagnosis::diagnose(&finding, req, health, known.config, context);

@@ -86,18 +86,18 @@ pub fn finding_time(f: &Finding) -> Option<i64> {
 /// Groups findings into incidents. `routes` gives the request counts of each route
 /// (an [`Analysis`]'s `routes`); incidents come out worst first (kind, then size).
 pub fn group<'a>(findings: &'a [Finding], routes: &[RouteStats]) -> Vec<IncidentGroup<'a>> {
-    group_with(findings, |api, stage, route| {
+    group_with(findings, |account, api, stage, route| {
         routes
             .iter()
-            .find(|r| r.key.api_id == api && r.key.stage == stage && r.key.route.as_str() == route)
+            .find(|r| r.key.is(account, api, stage, route))
             .map_or(0, |r| r.requests)
     })
 }
 
-/// [`group`] with the requests of each (API, stage, route) from a function.
+/// [`group`] with the requests of each (account, API, stage, route) from a function.
 pub fn group_with<'a>(
     findings: &'a [Finding],
-    requests_of: impl Fn(&str, &str, &str) -> u64,
+    requests_of: impl Fn(Option<&str>, &str, &str, &str) -> u64,
 ) -> Vec<IncidentGroup<'a>> {
     let mut by_key: BTreeMap<IncidentKey, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
@@ -113,7 +113,12 @@ pub fn group_with<'a>(
                 *causes.entry(f.cause).or_default() += 1;
                 let name = route_name(f);
                 let e = members.entry(name).or_insert_with(|| RouteCounts {
-                    requests: requests_of(&f.api_id, &f.stage, f.route.as_str()),
+                    requests: requests_of(
+                        key.account.as_deref(),
+                        &f.api_id,
+                        &f.stage,
+                        f.route.as_str(),
+                    ),
                     affected: 0,
                 });
                 e.affected += 1;
@@ -475,8 +480,10 @@ mod tests {
     }
 
     /// Requests per route of API a1b2c3d4e5/prod, as route statistics would give them.
-    fn requests<'t>(table: &'t [(&'t str, u64)]) -> impl Fn(&str, &str, &str) -> u64 + 't {
-        move |api, stage, route| {
+    fn requests<'t>(
+        table: &'t [(&'t str, u64)],
+    ) -> impl Fn(Option<&str>, &str, &str, &str) -> u64 + 't {
+        move |_, api, stage, route| {
             table
                 .iter()
                 .find(|(r, _)| api == "a1b2c3d4e5" && stage == "prod" && *r == route)
@@ -587,7 +594,7 @@ mod tests {
     }
 
     fn group_of(findings: &[Finding]) -> IncidentGroup<'_> {
-        group_with(findings, |_, _, _| 0).remove(0)
+        group_with(findings, |_, _, _, _| 0).remove(0)
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::logs::execution_log::{self, Line};
 use crate::logs::redact::redact;
 use crate::model::backend::{is_streaming_uri, Backend};
 use crate::model::kind::Cause;
-use crate::model::limits::{ApiKind, LimitSource, Limits};
+use crate::model::limits::{ApiKind, LimitSource, Limits, Place};
 use crate::model::provenance::Provenance;
 use crate::model::route::{self, Route};
 
@@ -268,10 +268,11 @@ impl Request {
         stage: &str,
         route: &Route,
     ) -> (u64, LimitSource) {
+        let place = Place::new(api_id, stage, route).in_account(self.provenance.account.as_deref());
         if self.streamed {
-            limits.limit_streamed(self.kind, api_id, stage, route)
+            limits.limit_streamed(self.kind, place)
         } else {
-            limits.limit(self.kind, api_id, stage, route)
+            limits.limit(self.kind, place)
         }
     }
 

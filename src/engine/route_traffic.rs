@@ -15,12 +15,10 @@ pub fn add_route_traffic(
     accounts: &BTreeSet<String>,
     counted: &[IncidentGroup<'_>],
 ) -> Option<Incident> {
-    add_route_traffic_with(incident, accounts, counted, |api, stage, route| {
+    add_route_traffic_with(incident, accounts, counted, |account, api, stage, route| {
         routes
             .iter()
-            .filter(|r| {
-                r.key.api_id == api && r.key.stage == stage && r.key.route.as_str() == route
-            })
+            .filter(|r| r.key.is(account, api, stage, route))
             .map(|r| r.requests)
             .sum()
     })
@@ -29,13 +27,13 @@ pub fn add_route_traffic(
 /// `incident` with the requests that this batch carried on its member routes and that
 /// its own findings in the batch (`counted`, this batch's groups) did not already count;
 /// `None` when there are none. `accounts`: whose logs the batch held (empty: unknown);
-/// `requests_of(api, stage, route)`: the batch's requests on a route.
+/// `requests_of(account, api, stage, route)`: the batch's requests on a route.
 /// Activity is unchanged: only findings keep an incident open.
 pub fn add_route_traffic_with(
     incident: &Incident,
     accounts: &BTreeSet<String>,
     counted: &[IncidentGroup<'_>],
-    requests_of: impl Fn(&str, &str, &str) -> u64,
+    requests_of: impl Fn(Option<&str>, &str, &str, &str) -> u64,
 ) -> Option<Incident> {
     let key = &incident.key;
     // A misconfiguration names a function, not routes: it has no rate.
@@ -56,7 +54,7 @@ pub fn add_route_traffic_with(
         if already.is_some_and(|g| g.routes.contains_key(name)) {
             continue;
         }
-        let n = requests_of(&key.api_id, &key.stage, name);
+        let n = requests_of(key.account.as_deref(), &key.api_id, &key.stage, name);
         counts.requests += n;
         added += n;
     }

@@ -5,9 +5,11 @@
 //!
 //! Written as `99.9%/30d; abc123/prod=99.5%/7d; abc123/prod/GET /pets=99%`: entries
 //! separated by `;`, the first without `=` the default (`off`: no default, only the
-//! overrides), a missing period meaning the default's.
+//! overrides), a missing period meaning the default's. A scope may name its account
+//! (`111122223333:abc123/prod=99%`, `111122223333:*=99%`: see [`Scope`]).
 
 use crate::engine::burn::Objective;
+use crate::model::scope::{Rank, Scope};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -36,12 +38,11 @@ impl SloKey {
     }
 }
 
-/// Where an override applies: an API (every stage), a stage, or a route.
+/// Where an override applies: an API (every stage), a stage, or a route, each in every
+/// account or in one (`111122223333:abc123/prod`); or every API of one account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SloOverride {
-    pub api_id: String,
-    pub stage: Option<String>,
-    pub route: Option<String>,
+    pub scope: Scope,
     /// `None`: that scope has no SLO (`abc123/test=off`).
     pub objective: Option<Objective>,
 }
@@ -68,7 +69,9 @@ pub enum SloError {
     Target(String),
     #[error("period {0:?}: expected days or hours such as 30d or 12h")]
     Period(String),
-    #[error("override {0:?}: expected API[/STAGE[/ROUTE]]=OBJECTIVE")]
+    #[error(
+        "override {0:?}: expected [ACCOUNT:]API[/STAGE[/ROUTE]]=OBJECTIVE or ACCOUNT:*=OBJECTIVE"
+    )]
     Override(String),
 }
 
@@ -93,16 +96,10 @@ impl SloSettings {
                 }
                 None => return Err(SloError::Override(entry.to_owned())),
                 Some((scope, obj)) => {
-                    let mut parts = scope.trim().splitn(3, '/').map(str::trim);
-                    let api_id = parts.next().unwrap_or_default();
-                    let (stage, route) = (parts.next(), parts.next());
-                    if api_id.is_empty() || stage == Some("") || route == Some("") {
-                        return Err(SloError::Override(entry.to_owned()));
-                    }
+                    let scope =
+                        Scope::parse(scope).ok_or_else(|| SloError::Override(entry.to_owned()))?;
                     out.overrides.push(SloOverride {
-                        api_id: api_id.to_owned(),
-                        stage: stage.map(str::to_owned),
-                        route: route.map(str::to_owned),
+                        scope,
                         objective: objective(obj.trim(), default_period)?,
                     });
                 }
@@ -119,18 +116,22 @@ impl SloSettings {
         stage: &str,
         route: &str,
     ) -> Option<(SloKey, Objective)> {
-        // The most specific override wins: route, then stage, then API.
+        // The most specific override wins: route, then stage, then API, then account;
+        // of equally specific ones, the first written.
         let best = self
             .overrides
             .iter()
-            .filter(|o| {
-                o.api_id == api_id
-                    && o.stage.as_deref().is_none_or(|s| s == stage)
-                    && o.route.as_deref().is_none_or(|r| r == route)
-            })
-            .max_by_key(|o| (o.route.is_some(), o.stage.is_some()));
+            .filter_map(|o| Some((o.scope.rank(account, api_id, stage, route)?, o)))
+            .fold(
+                None,
+                |best: Option<(Rank, &SloOverride)>, (rank, o)| match best {
+                    Some((b, _)) if b >= rank => best,
+                    _ => Some((rank, o)),
+                },
+            )
+            .map(|(_, o)| o);
         let (objective, own_route) = match best {
-            Some(o) => (o.objective?, o.route.is_some()),
+            Some(o) => (o.objective?, o.scope.route.is_some()),
             None => (self.default?, false),
         };
         let key = SloKey {
@@ -216,6 +217,27 @@ mod tests {
         assert_eq!(k.store_key(), "-#abc#prod#GET /pets");
         assert_eq!((o.target, o.period_ms), (0.99, 30 * DAY_MS));
         assert_eq!(s.slo_for(None, "abc", "test", "GET /"), None);
+    }
+
+    #[test]
+    fn accounts_hold_their_own_objectives() {
+        let s = SloSettings::parse("99.9%; 111122223333:*=99%; 111122223333:abc/test=off").unwrap();
+        let of = |account, api, stage| {
+            s.slo_for(account, api, stage, "GET /")
+                .map(|(_, o)| o.target)
+        };
+        assert_eq!(of(Some("111122223333"), "xyz", "prod"), Some(0.99));
+        assert_eq!(of(Some("444455556666"), "xyz", "prod"), Some(0.999));
+        assert_eq!(of(Some("111122223333"), "abc", "test"), None);
+        assert_eq!(of(Some("444455556666"), "abc", "test"), Some(0.999));
+        // Two accounts' identical API ids are two SLOs.
+        let key = |a| {
+            s.slo_for(Some(a), "abc", "prod", "GET /")
+                .unwrap()
+                .0
+                .store_key()
+        };
+        assert_ne!(key("111122223333"), key("444455556666"));
     }
 
     #[test]

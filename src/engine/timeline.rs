@@ -81,9 +81,10 @@ pub fn on_grid(a: &Analysis, route: usize, like: &Timeline) -> Timeline {
 fn fill(a: &Analysis, route: Option<usize>, first: i64, bucket_ms: i64, n: usize) -> Timeline {
     let wanted = |r: usize| route.is_none_or(|x| x == r);
     let route_of = |f: &crate::model::finding::Finding| {
-        a.routes.iter().position(|r| {
-            r.key.api_id == f.api_id && r.key.stage == f.stage && r.key.route == f.route
-        })
+        let account = f.provenance.account.as_deref();
+        a.routes
+            .iter()
+            .position(|r| r.key.is(account, &f.api_id, &f.stage, f.route.as_str()))
     };
     let mut buckets: Vec<Bucket> = (0..n)
         .map(|i| Bucket {

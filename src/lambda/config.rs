@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+mod accounts;
+pub use accounts::AccountSettings;
+
 use crate::engine::config::{EngineConfig, DEFAULT_NEAR_LIMIT_RATIO};
 use crate::engine::incidents::Lifecycle;
 use crate::engine::slo::SloSettings;
@@ -62,6 +65,8 @@ pub struct Config {
     pub slos: SloSettings,
     /// The daily drift digest: on or off, and its UTC hour.
     pub drift: settings::Drift,
+    /// Account names, the metrics' Account dimension, console links into accounts.
+    pub accounts: AccountSettings,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -83,12 +88,16 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("INCIDENT_RESOLVE_SECONDS", "600", "900", "an incident is `resolved` after this long without a new finding"),
     ("INCIDENTS_TABLE", "", "apigw-doctor-incidents", "DynamoDB table for incident state shared by every container; empty: each container's memory"),
     ("RUNBOOK_URL", "", "https://wiki.example.com/runbooks/apigw?api={api_id}&stage={stage}", "runbook link in alerts; `{api_id}`, `{stage}`, `{route}` are filled in"),
-    ("API_NAMES", "", "a1b2c3d4e5=Orders API,xyz789=Search", "friendly API names for alerts, by API id"),
+    ("API_NAMES", "", "a1b2c3d4e5=Orders API,xyz789=Search", "friendly API names for alerts, by API id (`111122223333:a1b2c3d4e5=Payments` for one account's)"),
+    ("ACCOUNT_NAMES", "", "111122223333=payments-prod,444455556666=search-prod", "friendly account names for alerts, by account id"),
+    ("METRICS_ACCOUNT_DIMENSION", "off", "on", "`on`: route metrics carry an `Account` dimension and each account's API stage gets a roll-up of its own (more series, more cost); `off`: accounts' identical API ids share their series"),
+    ("CONSOLE_PORTAL_URL", "", "https://my-org.awsapps.com/start", "IAM Identity Center access portal: console links open through it, signed in to the incident's account"),
+    ("CONSOLE_ROLE_NAME", "", "ReadOnly", "the permission set console links open with (with `CONSOLE_PORTAL_URL`); empty: the reader picks"),
     ("MAX_ALERTS_PER_INVOCATION", "10", "5", "alerts per invocation; the rest go into one summary alert"),
     ("NEAR_LIMIT_ALERT_MIN", "5", "10", "near-limit requests a route needs in one batch before it alerts (timeouts always alert)"),
     ("NEAR_LIMIT_RATIO", "0.8", "0.9", "near the limit = integration latency ≥ this fraction of the limit"),
     ("TIMEOUT_MS", "", "29000", "one limit for all APIs; empty: 29000 (REST, WebSocket) and 30000 (HTTP)"),
-    ("TIMEOUT_OVERRIDES", "", "abc123=60000,xyz789/prod=30000", "limits per API, API/stage or API/stage/route (`abc123/prod/POST /orders=45000`)"),
+    ("TIMEOUT_OVERRIDES", "", "abc123=60000,xyz789/prod=30000", "limits per API, API/stage or API/stage/route (`abc123/prod/POST /orders=45000`), each optionally for one account (`111122223333:abc123=60000`, `111122223333:*=60000`)"),
     ("ACCESS_LOG_FORMAT", "", "{\"requestId\":\"$context.requestId\",\"status\":\"$context.status\"}", "the stages' access-log format, to read custom keys or CLF/CSV/XML"),
     ("MAX_DECOMPRESSED_BYTES", "67108864", "33554432", "cap on the decompressed size of one invocation's logs"),
     ("DRY_RUN", "false", "true", "log what would be published (metrics and the three alert renderings) instead of publishing"),
@@ -163,6 +172,9 @@ impl Config {
                 max_alerts_per_invocation: self.max_alerts_per_invocation,
                 context: AlertContext {
                     account: self.alert_topic_arn.as_deref().and_then(arn_account),
+                    home_account: self.alert_topic_arn.as_deref().and_then(arn_account),
+                    account_names: self.accounts.names.clone(),
+                    console_portal: self.accounts.console_portal.clone(),
                     region: self.engine.region.clone(),
                     runbook_url: self.runbook_url.clone(),
                     api_names: self.api_names.clone(),
@@ -172,6 +184,7 @@ impl Config {
             metrics: settings::Metrics {
                 namespace: self.metrics_namespace.clone(),
                 mode: self.metrics_mode,
+                by_account: self.accounts.metrics_dimension,
             },
             budget: self.slos.clone(),
             drift: self.drift,
@@ -369,6 +382,7 @@ impl Config {
             slos: slo_setting(var("SLO"))?,
             pagers: PagerConfig::from_lookup(var)?,
             drift: drift_from_lookup(var)?,
+            accounts: AccountSettings::from_lookup(var)?,
         })
     }
 }
@@ -427,7 +441,13 @@ fn parse_api_names(v: &str) -> Option<BTreeMap<String, String>> {
         .map(|p| {
             let (id, name) = p.split_once('=')?;
             let (id, name) = (id.trim(), name.trim());
-            (!id.is_empty() && !name.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+            // `111122223333:abc123`: one account's API of that id.
+            let api = match id.split_once(':') {
+                Some((account, api)) if crate::model::scope::is_account_id(account) => api,
+                Some(_) => return None,
+                None => id,
+            };
+            (!api.is_empty() && !name.is_empty() && api.bytes().all(|b| b.is_ascii_alphanumeric()))
                 .then(|| (id.to_owned(), name.to_owned()))
         })
         .collect()

@@ -7,6 +7,7 @@
 //! below every explicit setting (docs/limits.md).
 
 use crate::model::route::Route;
+use crate::model::scope::{Rank, Scope};
 
 pub const REST_DEFAULT_MS: u64 = 29_000;
 pub const HTTP_DEFAULT_MS: u64 = 30_000;
@@ -67,9 +68,7 @@ pub enum LimitSource {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Override {
-    api_id: String,
-    stage: Option<String>,
-    route: Option<String>,
+    scope: Scope,
     ms: u64,
     source: LimitSource,
 }
@@ -83,7 +82,7 @@ pub struct Limits {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LimitsError {
-    #[error("`{0}` is not of the form KEY=MILLISECONDS, where KEY is apiId, apiId/stage or apiId/stage/METHOD /path")]
+    #[error("`{0}` is not of the form KEY=MILLISECONDS, where KEY is apiId, apiId/stage or apiId/stage/METHOD /path, each optionally after ACCOUNT: (or ACCOUNT:* for a whole account)")]
     Form(String),
     #[error("`{0}`: the limit must be a whole number of milliseconds from {MIN_MS} to {MAX_MS}")]
     Range(String),
@@ -97,27 +96,18 @@ pub fn parse_ms(text: &str) -> Result<u64, LimitsError> {
 }
 
 impl Limits {
-    /// Parses `abc123=60000,xyz789/prod=30000,abc123/prod/POST /orders=45000`.
+    /// Parses `abc123=60000,xyz789/prod=30000,abc123/prod/POST /orders=45000`; a key may
+    /// name its account (`111122223333:abc123=60000`, `111122223333:*=60000`).
     pub fn with_overrides(mut self, spec: &str) -> Result<Limits, LimitsError> {
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, ms) = item
                 .rsplit_once('=')
                 .ok_or_else(|| LimitsError::Form(item.to_owned()))?;
             let ms = parse_ms(ms).map_err(|_| LimitsError::Range(item.to_owned()))?;
-            let mut parts = key.trim().splitn(3, '/');
-            let api_id = parts.next().unwrap_or("").trim();
-            if api_id.is_empty() || api_id.contains(' ') {
-                return Err(LimitsError::Form(item.to_owned()));
-            }
-            let stage = parts.next().map(|s| s.trim().to_owned());
-            if stage.as_deref() == Some("") {
-                return Err(LimitsError::Form(item.to_owned()));
-            }
-            let route = parts.next().map(route_key);
+            let mut scope = Scope::parse(key).ok_or_else(|| LimitsError::Form(item.to_owned()))?;
+            scope.route = scope.route.as_deref().map(route_key);
             self.overrides.push(Override {
-                api_id: api_id.to_owned(),
-                stage,
-                route,
+                scope,
                 ms,
                 source: LimitSource::Setting,
             });
@@ -127,21 +117,15 @@ impl Limits {
 
     /// The limit for a request and where it came from: the most specific explicit
     /// override, else `--timeout-ms`, else the most specific limit read from the API, else
-    /// the type's default.
-    pub fn limit(
-        &self,
-        kind: ApiKind,
-        api_id: &str,
-        stage: &str,
-        route: &Route,
-    ) -> (u64, LimitSource) {
-        if let Some(ms) = self.best(LimitSource::Setting, api_id, stage, route) {
+    /// the type's default. `account`: whose logs the request is in, when they say.
+    pub fn limit(&self, kind: ApiKind, place: Place<'_>) -> (u64, LimitSource) {
+        if let Some(ms) = self.best(LimitSource::Setting, place) {
             return (ms, LimitSource::Setting);
         }
         if let Some(ms) = self.default_ms {
             return (ms, LimitSource::Setting);
         }
-        match self.best(LimitSource::Api, api_id, stage, route) {
+        match self.best(LimitSource::Api, place) {
             Some(ms) => (ms, LimitSource::Api),
             None => (kind.default_limit_ms(), LimitSource::Default),
         }
@@ -150,37 +134,56 @@ impl Limits {
     /// [`Limits::limit`] for a request whose log says its response was streamed: an
     /// explicit setting or the integration's own timeout still wins; else the stream's
     /// 15-minute ceiling, never the buffered 29 s default.
-    pub fn limit_streamed(
-        &self,
-        kind: ApiKind,
-        api_id: &str,
-        stage: &str,
-        route: &Route,
-    ) -> (u64, LimitSource) {
-        match self.limit(kind, api_id, stage, route) {
+    pub fn limit_streamed(&self, kind: ApiKind, place: Place<'_>) -> (u64, LimitSource) {
+        match self.limit(kind, place) {
             (_, LimitSource::Default) => (STREAM_MAX_MS, LimitSource::Log),
             known => known,
         }
     }
 
     /// The most specific override of `source` that matches the request.
-    fn best(&self, source: LimitSource, api_id: &str, stage: &str, route: &Route) -> Option<u64> {
-        let mut best: Option<(u8, u64)> = None;
-        for o in &self.overrides {
-            if o.api_id != api_id || o.source != source {
-                continue;
-            }
-            let rank = match (&o.stage, &o.route) {
-                (None, _) => 1,
-                (Some(s), None) if s == stage => 2,
-                (Some(s), Some(r)) if s == stage && r == route.as_str() => 3,
-                _ => continue,
-            };
-            if best.is_none_or(|(b, _)| rank > b) {
-                best = Some((rank, o.ms));
-            }
+    fn best(&self, source: LimitSource, p: Place<'_>) -> Option<u64> {
+        self.overrides
+            .iter()
+            .filter(|o| o.source == source)
+            .filter_map(|o| {
+                Some((
+                    o.scope
+                        .rank(p.account, p.api_id, p.stage, p.route.as_str())?,
+                    o.ms,
+                ))
+            })
+            // The first of equally specific overrides wins, as written.
+            .fold(None, |best: Option<(Rank, u64)>, (rank, ms)| match best {
+                Some((b, _)) if b >= rank => best,
+                _ => Some((rank, ms)),
+            })
+            .map(|(_, ms)| ms)
+    }
+}
+
+/// Where a request is, as the limits are looked up: (account, API, stage, route).
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub account: Option<&'a str>,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub route: &'a Route,
+}
+
+impl<'a> Place<'a> {
+    /// A place whose account the logs do not name.
+    pub fn new(api_id: &'a str, stage: &'a str, route: &'a Route) -> Place<'a> {
+        Place {
+            account: None,
+            api_id,
+            stage,
+            route,
         }
-        best.map(|(_, ms)| ms)
+    }
+
+    pub fn in_account(self, account: Option<&'a str>) -> Place<'a> {
+        Place { account, ..self }
     }
 }
 
@@ -330,9 +333,12 @@ impl Limits {
         let held = api.held(&mut notes);
         for (route, ms) in api.expanded(held) {
             self.overrides.push(Override {
-                api_id: api.api_id.clone(),
-                stage: Some(api.stage.clone()),
-                route: Some(route),
+                scope: Scope {
+                    account: None,
+                    api_id: Some(api.api_id.clone()),
+                    stage: Some(api.stage.clone()),
+                    route: Some(route),
+                },
                 ms,
                 source: LimitSource::Api,
             });
@@ -346,22 +352,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn accounts_have_limits_of_their_own() {
+        let l = Limits::default()
+            .with_overrides("111122223333:*=60000, abc123=45000, 444455556666:abc123=50000")
+            .unwrap();
+        let r = Route::new("GET", "/");
+        let at = |account| {
+            l.limit(
+                ApiKind::Rest,
+                Place::new("abc123", "prod", &r).in_account(account),
+            )
+            .0
+        };
+        assert_eq!(at(Some("444455556666")), 50_000);
+        // An API's override is more specific than an account-wide one.
+        assert_eq!(at(Some("111122223333")), 45_000);
+        assert_eq!(at(None), 45_000);
+        let other = |account| {
+            l.limit(
+                ApiKind::Rest,
+                Place::new("xyz", "prod", &r).in_account(account),
+            )
+            .0
+        };
+        assert_eq!((other(Some("111122223333")), other(None)), (60_000, 29_000));
+        assert!(Limits::default().with_overrides("*=60000").is_err());
+    }
+
+    #[test]
     fn most_specific_wins() {
         let l = Limits::default()
             .with_overrides("abc123=60000, abc123/prod=45000,abc123/prod/POST /orders=50000")
             .unwrap();
         let r = Route::new("POST", "/orders");
         let other = Route::new("GET", "/x");
-        assert_eq!(l.limit(ApiKind::Rest, "abc123", "prod", &r).0, 50_000);
-        assert_eq!(l.limit(ApiKind::Rest, "abc123", "prod", &other).0, 45_000);
-        assert_eq!(l.limit(ApiKind::Rest, "abc123", "dev", &other).0, 60_000);
-        assert_eq!(l.limit(ApiKind::Rest, "zzz", "dev", &other).0, 29_000);
-        assert_eq!(l.limit(ApiKind::Http, "zzz", "dev", &other).0, 30_000);
+        assert_eq!(
+            l.limit(ApiKind::Rest, Place::new("abc123", "prod", &r)).0,
+            50_000
+        );
+        assert_eq!(
+            l.limit(ApiKind::Rest, Place::new("abc123", "prod", &other))
+                .0,
+            45_000
+        );
+        assert_eq!(
+            l.limit(ApiKind::Rest, Place::new("abc123", "dev", &other))
+                .0,
+            60_000
+        );
+        assert_eq!(
+            l.limit(ApiKind::Rest, Place::new("zzz", "dev", &other)).0,
+            29_000
+        );
+        assert_eq!(
+            l.limit(ApiKind::Http, Place::new("zzz", "dev", &other)).0,
+            30_000
+        );
         let d = Limits {
             default_ms: Some(10_000),
             ..Limits::default()
         };
-        assert_eq!(d.limit(ApiKind::Http, "zzz", "dev", &other).0, 10_000);
+        assert_eq!(
+            d.limit(ApiKind::Http, Place::new("zzz", "dev", &other)).0,
+            10_000
+        );
     }
 
     #[test]
@@ -411,7 +465,7 @@ mod tests {
         } else {
             Route::new(m, p)
         };
-        l.limit(kind, "abc123", "prod", &r)
+        l.limit(kind, Place::new("abc123", "prod", &r))
     }
 
     #[test]
@@ -432,7 +486,10 @@ mod tests {
         );
         // Another stage of the same API is not this stage's integrations.
         let r = Route::new("GET", "/slow");
-        assert_eq!(l.limit(ApiKind::Rest, "abc123", "dev", &r).0, 29_000);
+        assert_eq!(
+            l.limit(ApiKind::Rest, Place::new("abc123", "dev", &r)).0,
+            29_000
+        );
         // Nothing read at all: the defaults.
         let (l, _) = Limits::default().with_api_limits(&api(Endpoint::Http, &[]));
         assert_eq!(

@@ -14,5 +14,6 @@ pub mod kind;
 pub mod limits;
 pub mod provenance;
 pub mod route;
+pub mod scope;
 pub mod stats;
 pub mod tally;

@@ -30,9 +30,24 @@ pub struct FunctionStats {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct RouteKey {
+    /// Whose logs the route's requests are in (the subscription's `owner`), when they
+    /// say: two accounts' identical API ids are two routes. First, so that routes sort
+    /// by account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<std::sync::Arc<str>>,
     pub api_id: String,
     pub stage: String,
     pub route: Route,
+}
+
+impl RouteKey {
+    /// Whether this is the route at (account, API, stage, route).
+    pub fn is(&self, account: Option<&str>, api_id: &str, stage: &str, route: &str) -> bool {
+        self.account.as_deref() == account
+            && self.api_id == api_id
+            && self.stage == stage
+            && self.route.as_str() == route
+    }
 }
 
 /// A percentile of a route's integration latency. Timeouts are observations too,

@@ -17,13 +17,13 @@ use crate::render::drift::digest;
 /// The days the digest reads: the last 14 complete UTC days.
 pub const DIGEST_DAYS: i64 = crate::engine::drift::MAX_DAYS as i64;
 
-/// The rows one analysis adds: each route's days, under `account`.
-pub fn rows(analysis: &Analysis, account: &str) -> Vec<RouteDay> {
+/// The rows one analysis adds: each route's days, under its account (`-`: not named).
+pub fn rows(analysis: &Analysis) -> Vec<RouteDay> {
     let mut out = Vec::new();
     for r in &analysis.routes {
         for d in &r.daily.days {
             out.push(RouteDay {
-                account: account.to_owned(),
+                account: r.key.account.as_deref().unwrap_or("-").to_owned(),
                 api_id: r.key.api_id.clone(),
                 stage: r.key.stage.clone(),
                 route: r.key.route.as_str().to_owned(),
@@ -50,15 +50,7 @@ impl Monitor {
         if !self.settings.drift.digest {
             return 0;
         }
-        // Routes are not told apart by account within a batch: a batch fanned in from
-        // several accounts (Kinesis) is not counted rather than mixed.
-        let accounts = &analysis.counters.accounts;
-        let account = match accounts.len() {
-            0 => "-",
-            1 => accounts.iter().next().map_or("-", String::as_str),
-            _ => return 0,
-        };
-        let rows = rows(analysis, account);
+        let rows = rows(analysis);
         if rows.is_empty() {
             return 0;
         }

@@ -68,7 +68,7 @@ impl Monitor {
             .collect();
         if individual < notices.len() {
             rendered.push((
-                alert::render_summary(&notices[individual..], now),
+                alert::render_summary(&notices[individual..], now, |i| self.context_for(i)),
                 individual..notices.len(),
             ));
         }

@@ -34,7 +34,7 @@ impl Monitor {
             batches_rejected: 0,
             lookups_skipped: lookups_skipped as u64,
         };
-        let batch = metrics::build(analysis, &cfg.namespace, now, health);
+        let batch = metrics::build_with(analysis, &cfg.namespace, now, health, cfg.by_account);
         if batch.dropped_out_of_range > 0 {
             tracing::warn!(
                 dropped = batch.dropped_out_of_range,

@@ -96,4 +96,6 @@ pub enum MetricsMode {
 pub struct Metrics {
     pub namespace: String,
     pub mode: MetricsMode,
+    /// Route series carry an `Account` dimension (`METRICS_ACCOUNT_DIMENSION`).
+    pub by_account: bool,
 }

@@ -26,6 +26,7 @@ use crate::render::report::FindingJson;
 use crate::render::words;
 
 // One file per rendering of a notice.
+mod account;
 mod automation;
 pub mod budget;
 mod changes;
@@ -35,6 +36,7 @@ pub mod opsgenie;
 mod pager;
 pub mod pagerduty;
 
+pub use account::ConsolePortal;
 use automation::automation_json;
 use chatbot::chatbot_json;
 use email::email_text;
@@ -56,10 +58,18 @@ const LINK_MARGIN_MS: i64 = 5 * 60 * 1000;
 /// What every notification needs besides the incident: where it runs, and settings.
 #[derive(Debug, Clone, Default)]
 pub struct AlertContext {
+    /// The account the alert is about (the incident's, else the doctor's own).
     pub account: Option<String>,
+    /// The doctor's own account: an alert about another says which one.
+    pub home_account: Option<String>,
+    /// Friendly account names by account id (`ACCOUNT_NAMES`).
+    pub account_names: BTreeMap<String, String>,
+    /// IAM Identity Center's portal, for console links into the incident's account.
+    pub console_portal: Option<ConsolePortal>,
     pub region: Option<String>,
     /// Runbook link; `{api_id}`, `{stage}`, `{route}` are filled in.
     pub runbook_url: Option<String>,
+    /// By API id, or `ACCOUNT:API` for one account's API.
     pub api_names: BTreeMap<String, String>,
     pub dashboard_name: Option<String>,
 }
@@ -90,6 +100,11 @@ pub fn stable_id(parts: &[&str]) -> String {
             .flat_map(|p| p.bytes().chain(std::iter::once(0))),
     );
     format!("apigw-doctor-{h:016x}")
+}
+
+/// The account in an ARN (`arn:aws:lambda:us-east-1:123456789012:function:f`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 /// FNV-1a: the same in every process and release, unlike std's hasher.
@@ -211,7 +226,7 @@ fn routes_by_impact(i: &Incident) -> Vec<(&str, u64, u64)> {
 }
 
 fn api_label(ctx: &AlertContext, api_id: &str) -> String {
-    match ctx.api_names.get(api_id) {
+    match ctx.api_name(ctx.account.as_deref(), api_id) {
         Some(name) => format!("{name} ({api_id})"),
         None => api_id.to_owned(),
     }
@@ -235,12 +250,17 @@ fn status_word(s: Status) -> &'static str {
 
 /// `[FIRING] 504 timeouts 80 of 100 (80%) GET /reports/{reportId} · a1b2c3d4e5/prod`:
 /// the route before the API id, so that a cut keeps what tells incidents apart.
-pub fn subject(n: &Notice<'_>) -> String {
-    subject_line(&format!("[{}] {}", status_word(n.status), headline_text(n)))
+/// Another account's incident names it before the API: `· payments-prod:a1b2c3d4e5/prod`.
+pub fn subject(n: &Notice<'_>, ctx: &AlertContext) -> String {
+    subject_line(&format!(
+        "[{}] {}",
+        status_word(n.status),
+        headline_text(n, ctx)
+    ))
 }
 
 /// The subject without its status and uncut (a pager's title, which has its own status).
-fn headline_text(n: &Notice<'_>) -> String {
+fn headline_text(n: &Notice<'_>, ctx: &AlertContext) -> String {
     let i = n.incident;
     let routes = routes_by_impact(i);
     let where_ = match routes.as_slice() {
@@ -252,9 +272,14 @@ fn headline_text(n: &Notice<'_>) -> String {
             if rest.len() == 1 { "" } else { "s" }
         ),
     };
+    let account = match ctx.foreign_account() {
+        Some(a) => format!("{}:", ctx.account_short(a)),
+        None => String::new(),
+    };
     let api = match n.incident.key.api_id.as_str() {
-        "unknown" => String::new(),
-        id => format!("· {}/{}", id, i.key.stage),
+        "unknown" if account.is_empty() => String::new(),
+        "unknown" => format!("· {account}"),
+        id => format!("· {account}{}/{}", id, i.key.stage),
     };
     format!("{} {} {where_}{api}", kind_label(i), ratio(i))
         .trim_end()
@@ -333,43 +358,51 @@ pub fn links(n: &Notice<'_>, ctx: &AlertContext) -> Vec<Link> {
     let (start, end) = link_window(n);
     if let Some(region) = &region {
         if !i.log_group.is_empty() {
-            out.push(Link {
-                href: insights_url(region, &i.log_group, &incident_query(n), start, end),
-                text: format!(
+            out.push(ctx.console_link(
+                insights_url(region, &i.log_group, &incident_query(n), start, end),
+                format!(
                     "Logs Insights on {}, {} to {}",
                     i.log_group,
                     time(start),
                     time(end)
                 ),
-            });
+            ));
         }
         match i.backend.as_ref() {
-            Some(Backend::Lambda { function_name, .. }) => out.push(Link {
-                href: format!(
+            // The function may live in another account than the API: its ARN says.
+            Some(Backend::Lambda {
+                function_name,
+                function_arn,
+                ..
+            }) => out.push(ctx.console_link_in(
+                arn_account(function_arn).or(ctx.account.as_deref()),
+                format!(
                     "https://{region}.console.aws.amazon.com/lambda/home?region={region}#/functions/{}?tab=monitoring",
                     safe_id(function_name)
                 ),
-                text: format!("Lambda function {function_name}: monitoring"),
-            }),
-            _ if i.key.api_id != "unknown" => out.push(Link {
-                href: format!(
+                format!("Lambda function {function_name}: monitoring"),
+            )),
+            _ if i.key.api_id != "unknown" => out.push(ctx.console_link(
+                format!(
                     "https://{region}.console.aws.amazon.com/apigateway/main/apis/{api}/stages?api={api}&region={region}",
                     api = safe_id(&i.key.api_id)
                 ),
-                text: format!("API {} stages and integrations", i.key.api_id),
-            }),
+                format!("API {} stages and integrations", i.key.api_id),
+            )),
             _ => {}
         }
+        // The dashboard is the doctor's own.
         if let Some(d) = &ctx.dashboard_name {
-            out.push(Link {
-                href: format!(
+            out.push(ctx.console_link_in(
+                ctx.home_account.as_deref(),
+                format!(
                     "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={};start={};end={}",
                     safe_id(d),
                     iso(start),
                     iso(end)
                 ),
-                text: format!("Dashboard {d}, same time range"),
-            });
+                format!("Dashboard {d}, same time range"),
+            ));
         }
     }
     if let Some(r) = &ctx.runbook_url {
@@ -518,7 +551,10 @@ fn afterwards_title(kind: Kind) -> &'static str {
 /// The first lines, as facts: (what, where, likely cause).
 fn triage(n: &Notice<'_>, ctx: &AlertContext) -> (String, String, String) {
     let i = n.incident;
-    let place = match (&ctx.account, &ctx.region) {
+    let place = match (
+        ctx.account.as_deref().map(|a| ctx.account_label(a)),
+        &ctx.region,
+    ) {
         (Some(a), Some(r)) => format!(" in account {a}, {r}"),
         (Some(a), None) => format!(" in account {a}"),
         (None, Some(r)) => format!(" in {r}"),
@@ -633,7 +669,7 @@ pub(crate) fn message(chatbot: &str, email: &str, automation: &str) -> String {
 
 /// Renders one notification, dropping examples (never cutting JSON) until it fits in SNS's 256 KB.
 pub fn render(n: &Notice<'_>, ctx: &AlertContext) -> Rendered {
-    let subject = subject(n);
+    let subject = subject(n, ctx);
     let links = links(n, ctx);
     let (what, _, _) = triage(n, ctx);
     let summary = plain(&what);
@@ -699,7 +735,11 @@ fn summary_pages(
 
 /// One alert for the incidents over MAX_ALERTS_PER_INVOCATION, so that a storm of
 /// distinct incidents still tells someone, once.
-pub fn render_summary(notices: &[Notice<'_>], now: i64) -> Rendered {
+pub fn render_summary(
+    notices: &[Notice<'_>],
+    now: i64,
+    context_for: impl Fn(&Incident) -> AlertContext,
+) -> Rendered {
     let total: u64 = notices.iter().map(|n| n.incident.affected).sum();
     let title = subject_line(&format!(
         "[FIRING] apigw-doctor: {} more incidents ({} requests) not sent one by one",
@@ -713,7 +753,7 @@ pub fn render_summary(notices: &[Notice<'_>], now: i64) -> Rendered {
     let mut items = Vec::new();
     let mut ids: Vec<&str> = vec!["summary"];
     for n in notices {
-        let s = subject(n);
+        let s = subject(n, &context_for(n.incident));
         let _ = writeln!(email, "- {s} (incident {})", n.incident.id);
         let _ = write!(md, "\n• {}", slack(&s));
         items.push(serde_json::json!({"incident_id": n.incident.id, "status": n.status.as_str(),

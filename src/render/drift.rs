@@ -90,13 +90,13 @@ fn seconds_of(p: &DayPoint) -> String {
 
 /// `GET /reports/{id} · a1b2c3d4e5/prod`.
 fn place(d: &RouteDrift, ctx: &AlertContext) -> String {
+    let known = Some(d.account.as_str()).filter(|a| !matches!(*a, "-" | ""));
     let api = ctx
-        .api_names
-        .get(&d.api_id)
+        .api_name(known, &d.api_id)
         .map_or_else(|| d.api_id.clone(), |n| format!("{n} ({})", d.api_id));
-    let account = match d.account.as_str() {
-        "-" | "" => String::new(),
-        a => format!(", account {a}"),
+    let account = match known {
+        None => String::new(),
+        Some(a) => format!(", account {}", ctx.account_label(a)),
     };
     format!("{} · {api}/{}{account}", d.route, d.stage)
 }

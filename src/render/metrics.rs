@@ -159,17 +159,36 @@ pub fn route_dimensions(analysis: &Analysis, cap: usize) -> Vec<&str> {
 /// Builds the metric data of one invocation. `now_ms` stamps the health metrics
 /// and stands in for requests whose logs carried no time.
 pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) -> MetricBatch {
+    build_with(analysis, namespace, now_ms, health, false)
+}
+
+/// [`build`]; `by_account`: the route series carry an `Account` dimension, and each
+/// account's API stage gets a roll-up of its own beside the `{ApiId, Stage}` one that
+/// the alarms and the dashboard read (summed over accounts, as without the dimension).
+pub fn build_with(
+    analysis: &Analysis,
+    namespace: &str,
+    now_ms: i64,
+    health: Health,
+    by_account: bool,
+) -> MetricBatch {
     let route_dims = route_dimensions(analysis, analysis.max_route_metrics);
-    // (api, stage, route or None, minute) → bucket; `None` is the {ApiId, Stage} roll-up.
-    let mut buckets: BTreeMap<(&str, &str, Option<&str>, i64), Bucket> = BTreeMap::new();
+    // (account, api, stage, route or None, minute) → bucket; route `None` is the
+    // {[Account,] ApiId, Stage} roll-up.
+    type Key<'a> = (Option<&'a str>, &'a str, &'a str, Option<&'a str>, i64);
+    let mut buckets: BTreeMap<Key<'_>, Bucket> = BTreeMap::new();
     let mut each = |route_idx: usize, ts: Option<i64>, f: &mut dyn FnMut(&mut Bucket)| {
         let r = &analysis.routes[route_idx];
         let m = minute(ts.unwrap_or(now_ms));
-        for route in [None, Some(route_dims[route_idx])] {
-            let b = buckets
-                .entry((r.key.api_id.as_str(), r.key.stage.as_str(), route, m))
-                .or_default();
-            f(b);
+        let (api, stage) = (r.key.api_id.as_str(), r.key.stage.as_str());
+        let account = r.key.account.as_deref().filter(|_| by_account);
+        let mut keys = vec![(None, api, stage, None, m)];
+        keys.push((account, api, stage, Some(route_dims[route_idx]), m));
+        if account.is_some() {
+            keys.push((account, api, stage, None, m));
+        }
+        for k in keys {
+            f(buckets.entry(k).or_default());
         }
     };
     // A request still waiting for its end is counted with its end, in a later batch.
@@ -182,20 +201,37 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
         });
     }
     // Findings name their route by key; index the routes once rather than scan them per finding.
-    let route_index: std::collections::HashMap<(&str, &str, &crate::model::route::Route), usize> =
-        analysis
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
+    type RouteAt<'a> = (
+        Option<&'a str>,
+        &'a str,
+        &'a str,
+        &'a crate::model::route::Route,
+    );
+    let route_index: std::collections::HashMap<RouteAt<'_>, usize> = analysis
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let k = &r.key;
+            (
                 (
-                    (r.key.api_id.as_str(), r.key.stage.as_str(), &r.key.route),
-                    i,
-                )
-            })
-            .collect();
+                    k.account.as_deref(),
+                    k.api_id.as_str(),
+                    k.stage.as_str(),
+                    &k.route,
+                ),
+                i,
+            )
+        })
+        .collect();
     for f in &analysis.findings {
-        let Some(&i) = route_index.get(&(f.api_id.as_str(), f.stage.as_str(), &f.route)) else {
+        let at = (
+            f.provenance.account.as_deref(),
+            f.api_id.as_str(),
+            f.stage.as_str(),
+            &f.route,
+        );
+        let Some(&i) = route_index.get(&at) else {
             continue;
         };
         each(i, f.timestamp, &mut |b| match f.kind {
@@ -208,15 +244,19 @@ pub fn build(analysis: &Analysis, namespace: &str, now_ms: i64, health: Health) 
 
     let mut data = Vec::new();
     let mut dropped = 0;
-    for ((api, stage, route, m), b) in buckets {
+    for ((account, api, stage, route, m), b) in buckets {
         if m < now_ms - MAX_AGE_MS || m > now_ms + MAX_AHEAD_MS {
             dropped += 1;
             continue;
         }
-        let mut dims = vec![
+        let mut dims: Vec<(&'static str, String)> = account
+            .map(|a| ("Account", dimension_value(a)))
+            .into_iter()
+            .collect();
+        dims.extend([
             ("ApiId", dimension_value(api)),
             ("Stage", dimension_value(stage)),
-        ];
+        ]);
         if let Some(r) = route {
             dims.push(("Route", dimension_value(r)));
         }

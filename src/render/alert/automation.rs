@@ -35,7 +35,7 @@ pub(super) fn automation_json(
         "kind": i.key.kind.as_str(),
         "cause": i.cause.as_str(),
         "api_id": i.key.api_id,
-        "api_name": ctx.api_names.get(&i.key.api_id),
+        "api_name": ctx.api_name(i.key.account.as_deref(), &i.key.api_id),
         "stage": i.key.stage,
         "backend": i.backend,
         "routes": routes,

@@ -38,7 +38,7 @@ pub(super) fn chatbot_json(
         } else {
             String::new()
         },
-        match ctx.api_names.get(&i.key.api_id) {
+        match ctx.api_name(i.key.account.as_deref(), &i.key.api_id) {
             Some(name) => format!("{} {}", slack(name), code(&i.key.api_id)),
             None => code(&i.key.api_id),
         },

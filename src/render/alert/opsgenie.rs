@@ -99,7 +99,11 @@ pub(super) fn request(
         ("onset", rfc3339(i.first_seen.or(Some(i.opened_at)))),
         ("last_seen", rfc3339(i.last_seen)),
         ("api_id", Some(i.key.api_id.clone())),
-        ("api_name", ctx.api_names.get(&i.key.api_id).cloned()),
+        (
+            "api_name",
+            ctx.api_name(i.key.account.as_deref(), &i.key.api_id)
+                .cloned(),
+        ),
         ("stage", Some(i.key.stage.clone())),
         (
             "backend",

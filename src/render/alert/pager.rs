@@ -146,7 +146,7 @@ pub(super) struct Facts {
 pub(super) fn facts(n: &Notice<'_>, ctx: &AlertContext) -> Facts {
     let (what, where_, cause) = triage(n, ctx);
     Facts {
-        title: one_line(&headline_text(n)),
+        title: one_line(&headline_text(n, ctx)),
         what: one_line(&what),
         where_: one_line(&where_),
         cause: one_line(&cause),

@@ -54,7 +54,7 @@ pub(super) fn event(
         "onset": rfc3339(i.first_seen.or(Some(i.opened_at))),
         "last_seen": rfc3339(i.last_seen),
         "api_id": i.key.api_id,
-        "api_name": ctx.api_names.get(&i.key.api_id),
+        "api_name": ctx.api_name(i.key.account.as_deref(), &i.key.api_id),
         "stage": i.key.stage,
         "account": ctx.account,
         "region": ctx.region,

@@ -90,7 +90,7 @@ fn http_api_timeouts_say_503_and_routes_come_before_the_api() {
         changes: crate::engine::changes::ChangeEvidence::NotConfigured,
     };
     assert_eq!(
-        subject(&n),
+        subject(&n, &AlertContext::default()),
         "[FIRING] 503 timeouts 8 of 10 (80%) GET /items · h1t2p3a4p5/$default"
     );
     let r = render(&n, &AlertContext::default());
