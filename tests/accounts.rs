@@ -1,0 +1,251 @@
+//! Two accounts with identical API ids and stages, fanned in through one Kinesis batch
+//! (issue 25's done-when): two incidents with their own ids, subjects, console links and
+//! metric series, and nothing shared between them in the state.
+
+mod common;
+
+use std::io::Write as _;
+
+use apigw_doctor::lambda::config::Config;
+use apigw_doctor::lambda::wiring::Recorded;
+use apigw_doctor::monitor::recorder::Published;
+use base64::Engine as _;
+use common::alerts;
+use common::rest_batch::{rid, Batch, Outcome, ACCOUNT};
+
+const T0: i64 = 1_795_600_000_000;
+const PAYMENTS: &str = "111122223333";
+const SEARCH: &str = "444455556666";
+const HOME: &str = "999999999999";
+/// The same API id in both accounts (API ids are random, but nothing keeps two accounts'
+/// from meeting, and test stacks often are the same template).
+const API: &str = "abc1234567";
+
+/// One Kinesis record per (owner, document), as CloudWatch Logs puts them on the stream.
+fn kinesis_event(docs: &[(&str, &Batch)]) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = docs
+        .iter()
+        .enumerate()
+        .map(|(n, (owner, b))| {
+            let doc = serde_json::json!({
+                "messageType": "DATA_MESSAGE", "owner": owner,
+                "logGroup": format!("API-Gateway-Execution-Logs_{}/prod", b.api),
+                "logStream": format!("stream-{owner}"),
+                "subscriptionFilters": ["to-central"],
+                "logEvents": b.events,
+            });
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(doc.to_string().as_bytes()).unwrap();
+            let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+            serde_json::json!({
+                "eventSource": "aws:kinesis", "awsRegion": "us-east-1",
+                "eventID": format!("shardId-000000000000:4959{n:04}"),
+                "kinesis": {"data": data, "partitionKey": format!("stream-{owner}"),
+                            "sequenceNumber": format!("4959{n:04}")},
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+        .to_string()
+        .into_bytes()
+}
+
+/// `timeouts` of `requests` on GET /orders, the backend function in the owner's account.
+fn traffic(owner: &str, serial: u64, t0: i64, requests: u64, timeouts: u64) -> Batch {
+    let mut b = Batch::new(API, serial);
+    for k in 0..requests {
+        let outcome = if k < timeouts {
+            Outcome::Timeout
+        } else {
+            Outcome::Ok(120)
+        };
+        let t = t0 + k as i64 * 500;
+        b.request(
+            &rid(serial * 1000 + k),
+            t,
+            "GET",
+            "/orders",
+            "/orders",
+            "orders",
+            outcome,
+        );
+    }
+    for e in &mut b.events {
+        let m = e["message"].as_str().unwrap().replace(ACCOUNT, owner);
+        e["message"] = m.into();
+    }
+    b
+}
+
+fn monitor() -> Recorded {
+    let env = [
+        (
+            "ALERT_TOPIC_ARN",
+            format!("arn:aws:sns:us-east-1:{HOME}:apigw-doctor"),
+        ),
+        ("ACCOUNT_NAMES", format!("{PAYMENTS}=payments-prod")),
+        (
+            "API_NAMES",
+            format!("{API}=Orders,{PAYMENTS}:{API}=Payments"),
+        ),
+        (
+            "CONSOLE_PORTAL_URL",
+            "https://my-org.awsapps.com/start".into(),
+        ),
+        ("CONSOLE_ROLE_NAME", "ReadOnly".into()),
+        ("METRICS_ACCOUNT_DIMENSION", "on".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("INCIDENT_UPDATE_SECONDS", "60".into()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "apigw-doctor".into()),
+    ];
+    let env: std::collections::HashMap<&str, String> = env.into_iter().collect();
+    Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap())
+}
+
+fn go(m: &Recorded, event: &[u8], now: i64) -> Vec<Published> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(m.handle_at(event, None, now)).unwrap();
+    m.take()
+}
+
+fn schedule() -> Vec<u8> {
+    serde_json::json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": HOME, "time": "2026-11-25T10:30:00Z", "region": "us-east-1",
+        "resources": [format!("arn:aws:events:us-east-1:{HOME}:rule/apigw-doctor-ResolveSchedule")], "detail": {}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The automation JSON of each alert, by the account it names.
+fn by_account(p: &[Published]) -> std::collections::BTreeMap<String, serde_json::Value> {
+    alerts(p)
+        .into_iter()
+        .map(|a| {
+            let v: serde_json::Value = serde_json::from_str(&a.automation).unwrap();
+            (v["account"].as_str().unwrap().to_owned(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn two_accounts_same_api_two_incidents() {
+    let m = monitor();
+    let payments = traffic(PAYMENTS, 1, T0, 10, 3);
+    let search = traffic(SEARCH, 2, T0, 6, 1);
+    let published = go(
+        &m,
+        &kinesis_event(&[(PAYMENTS, &payments), (SEARCH, &search)]),
+        T0 + 60_000,
+    );
+
+    let a = by_account(&published);
+    assert_eq!(a.len(), 2, "{a:#?}");
+    let (p, s) = (&a[PAYMENTS], &a[SEARCH]);
+    assert_ne!(p["incident_id"], s["incident_id"]);
+    assert_eq!(
+        (p["affected"].as_u64(), p["requests"].as_u64()),
+        (Some(3), Some(10))
+    );
+    assert_eq!(
+        (s["affected"].as_u64(), s["requests"].as_u64()),
+        (Some(1), Some(6))
+    );
+    assert_eq!(
+        (p["api_name"].as_str(), s["api_name"].as_str()),
+        (Some("Payments"), Some("Orders"))
+    );
+    let subject = |v: &serde_json::Value| v["notification"]["subject"].as_str().unwrap().to_owned();
+    assert!(
+        subject(p).ends_with(&format!("· payments-prod:{API}/prod")),
+        "{}",
+        subject(p)
+    );
+    assert!(
+        subject(s).ends_with(&format!("· {SEARCH}:{API}/prod")),
+        "{}",
+        subject(s)
+    );
+
+    // Every console link signs in to the account of what it shows; the dashboard is ours.
+    for (account, v) in [(PAYMENTS, p), (SEARCH, s)] {
+        let links = v["links"].as_array().unwrap();
+        assert!(links.len() >= 3, "{links:#?}");
+        for l in links {
+            let href = l["href"].as_str().unwrap();
+            let want = if l["text"].as_str().unwrap().starts_with("Dashboard") {
+                HOME
+            } else {
+                account
+            };
+            assert!(
+                href.starts_with(&format!(
+                    "https://my-org.awsapps.com/start/#/console?account_id={want}&role_name=ReadOnly&destination=https%3A%2F%2F"
+                )),
+                "{href}"
+            );
+        }
+        let email = v["notification"]["email"].as_str().unwrap();
+        assert!(
+            email.contains(&format!("{account})")) || email.contains(account),
+            "{email}"
+        );
+    }
+
+    let payments_alert = alerts(&published)
+        .into_iter()
+        .find(|a| a.automation.contains(PAYMENTS))
+        .unwrap();
+    insta::assert_snapshot!("foreign-account-email", &payments_alert.email);
+    insta::assert_snapshot!("foreign-account-chatbot", &payments_alert.chatbot);
+
+    // The metric series of each account, exact; the roll-up without Account sums them.
+    let mut sums: std::collections::BTreeMap<(String, &str), f64> = Default::default();
+    for d in published
+        .iter()
+        .filter_map(|x| match x {
+            Published::Metrics(b) => Some(&b.data),
+            _ => None,
+        })
+        .flatten()
+    {
+        let dim = |k: &str| {
+            d.dimensions
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.clone())
+        };
+        if dim("Route").is_some() || !matches!(d.name, "Requests" | "IntegrationTimeouts") {
+            continue;
+        }
+        let account = dim("Account").unwrap_or_else(|| "all".into());
+        *sums.entry((account, d.name)).or_default() += d.values.iter().sum::<f64>();
+    }
+    let get = |a: &str, n| sums.get(&(a.to_owned(), n)).copied();
+    assert_eq!(get(PAYMENTS, "Requests"), Some(10.0));
+    assert_eq!(get(PAYMENTS, "IntegrationTimeouts"), Some(3.0));
+    assert_eq!(get(SEARCH, "Requests"), Some(6.0));
+    assert_eq!(get(SEARCH, "IntegrationTimeouts"), Some(1.0));
+    assert_eq!(get("all", "Requests"), Some(16.0));
+    assert_eq!(get("all", "IntegrationTimeouts"), Some(4.0));
+
+    // More timeouts in one account, past INCIDENT_UPDATE_SECONDS (60), touch only its
+    // incident: the other stays as it was and each resolves on its own.
+    let later_t = T0 + 130_000;
+    let later = traffic(PAYMENTS, 3, later_t, 12, 12);
+    let published = go(&m, &kinesis_event(&[(PAYMENTS, &later)]), later_t + 60_000);
+    let a = by_account(&published);
+    assert_eq!(a.keys().collect::<Vec<_>>(), vec![PAYMENTS], "{a:#?}");
+    assert_eq!(a[PAYMENTS]["status"], "update");
+    assert_eq!(a[PAYMENTS]["incident_id"], p["incident_id"]);
+    assert_eq!(a[PAYMENTS]["affected"].as_u64(), Some(15));
+    let resolved = by_account(&go(&m, &schedule(), later_t + 3_600_000));
+    assert_eq!(resolved.len(), 2, "{resolved:#?}");
+    assert_eq!(resolved[SEARCH]["incident_id"], s["incident_id"]);
+    assert_eq!(resolved[SEARCH]["affected"].as_u64(), Some(1));
+    assert_eq!(resolved[PAYMENTS]["affected"].as_u64(), Some(15));
+}
