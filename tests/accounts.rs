@@ -249,3 +249,76 @@ fn two_accounts_same_api_two_incidents() {
     assert_eq!(resolved[SEARCH]["affected"].as_u64(), Some(1));
     assert_eq!(resolved[PAYMENTS]["affected"].as_u64(), Some(15));
 }
+
+/// The CLI on the same fan-in: the report tells the accounts' identical API ids apart.
+#[test]
+fn the_report_names_each_account() {
+    let payments = traffic(PAYMENTS, 1, T0, 30, 3);
+    let search = traffic(SEARCH, 2, T0, 25, 1);
+    let dir = std::env::temp_dir().join(format!("apigw-doctor-accounts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("kinesis.json");
+    std::fs::write(
+        &file,
+        kinesis_event(&[(PAYMENTS, &payments), (SEARCH, &search)]),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("apigw-doctor")
+        .unwrap()
+        .args(["analyze", "--format", "json", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let incidents: Vec<(String, u64)> = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["account"].as_str().unwrap().to_owned(),
+                i["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        incidents,
+        vec![(PAYMENTS.to_owned(), 3), (SEARCH.to_owned(), 1)]
+    );
+    let routes: Vec<(&str, u64)> = v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["account"].as_str().unwrap(),
+                r["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(routes, vec![(PAYMENTS, 30), (SEARCH, 25)]);
+    let text = assert_cmd::Command::cargo_bin("apigw-doctor")
+        .unwrap()
+        .args(["analyze", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("55 on 2 routes of 2 API stages"), "{text}");
+    for (account, n) in [(PAYMENTS, "3 timeouts"), (SEARCH, "1 timeout ")] {
+        assert!(
+            text.contains(&format!("{n}(504) · {account}:{API}/prod GET /orders"))
+                || text.contains(&format!("{n} (504) · {account}:{API}/prod GET /orders")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("API {account}:{API} stage prod:")),
+            "{text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

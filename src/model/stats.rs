@@ -41,6 +41,15 @@ pub struct RouteKey {
 }
 
 impl RouteKey {
+    /// `abc123/prod`, or `111122223333:abc123/prod` when `with_account` (an input holding
+    /// several accounts' logs, whose API ids may meet).
+    pub fn api_stage(&self, with_account: bool) -> String {
+        match self.account.as_deref().filter(|_| with_account) {
+            Some(a) => format!("{a}:{}/{}", self.api_id, self.stage),
+            None => format!("{}/{}", self.api_id, self.stage),
+        }
+    }
+
     /// Whether this is the route at (account, API, stage, route).
     pub fn is(&self, account: Option<&str>, api_id: &str, stage: &str, route: &str) -> bool {
         self.account.as_deref() == account

@@ -406,7 +406,8 @@ fn latency_chart(r: &Report<'_>, i: usize) -> Result<String, String> {
     values.sort_unstable();
     let n = values.len().max(1) as f64;
     let xmax = values.last().copied().unwrap_or(0).max(s.limit_ms) as f64 * 1.05;
-    let name = format!("{}/{} {}", s.key.api_id, s.key.stage, s.key.route);
+    let accounts = r.analysis.counters.accounts.len() > 1;
+    let name = format!("{} {}", s.key.api_stage(accounts), s.key.route);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (520, 300)).into_drawing_area();

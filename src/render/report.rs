@@ -217,6 +217,7 @@ pub fn route_table(out: &mut String, a: &Analysis) {
         return;
     }
     let _ = writeln!(out, "Latency headroom by route (integration latency, timeouts counted as ≥ their limit; percentiles from n ≥ 20; headroom = limit − p95)");
+    let accounts = a.counters.accounts.len() > 1;
     let rows: Vec<[String; 12]> = a
         .routes
         .iter()
@@ -228,7 +229,7 @@ pub fn route_table(out: &mut String, a: &Analysis) {
                 )
             };
             [
-                format!("{}/{}", r.key.api_id, r.key.stage),
+                r.key.api_stage(accounts),
                 r.key.route.to_string(),
                 thousands(r.requests),
                 thousands(r.timeouts),
@@ -400,11 +401,17 @@ impl<'a> Report<'a> {
                 None => "unknown (the logs carry no timestamps)".to_owned(),
             },
         ));
-        let apis: std::collections::BTreeSet<(&str, &str)> = self
+        let apis: std::collections::BTreeSet<(Option<&str>, &str, &str)> = self
             .analysis
             .routes
             .iter()
-            .map(|r| (r.key.api_id.as_str(), r.key.stage.as_str()))
+            .map(|r| {
+                (
+                    r.key.account.as_deref(),
+                    r.key.api_id.as_str(),
+                    r.key.stage.as_str(),
+                )
+            })
             .collect();
         rows.push((
             "Requests",
@@ -463,6 +470,7 @@ impl<'a> Report<'a> {
                 .groups
                 .iter()
                 .map(|g| IncidentJson {
+                    account: g.account,
                     kind: g.kind.as_str(),
                     backend: g.backend.as_deref(),
                     cause: g.cause.as_str(),

@@ -67,13 +67,22 @@ pub fn json(replays: &[SloReplay]) -> Vec<BudgetJson<'_>> {
 
 /// The section's lines, one SLO each: (what it spent, what would have been sent).
 pub fn lines(replays: &[SloReplay]) -> Vec<(String, String)> {
+    // Several accounts' logs: their identical API ids are told apart by account.
+    let accounts: std::collections::BTreeSet<&str> = replays
+        .iter()
+        .filter_map(|r| r.slo.account.as_deref())
+        .collect();
     replays
         .iter()
         .filter(|r| r.tally.total > 0)
         .map(|r| {
+            let api = match r.slo.account.as_deref().filter(|_| accounts.len() > 1) {
+                Some(a) => format!("{a}:{}", r.slo.api_id),
+                None => r.slo.api_id.clone(),
+            };
             let spent = format!(
                 "{}: {} bad over {}, burn rate {} against {}: {} of the budget for {} spent.",
-                scope_words(&r.slo, &r.slo.api_id),
+                scope_words(&r.slo, &api),
                 rate(r.tally.bad, r.tally.total),
                 span(r.span_ms),
                 rate_text(r.burn_rate),

@@ -77,6 +77,9 @@ impl<'a> FindingJson<'a> {
 
 #[derive(Debug, serde::Serialize)]
 pub struct IncidentJson<'a> {
+    /// Whose logs, when the input holds several accounts'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<&'a str>,
     pub kind: &'static str,
     pub backend: Option<&'a str>,
     pub cause: &'static str,

@@ -16,6 +16,8 @@ use crate::render::words::diagnosis::Words;
 #[derive(Debug, Clone)]
 pub struct RouteRow<'a> {
     pub stats: &'a RouteStats,
+    /// The input holds several accounts' logs: names say whose.
+    pub with_account: bool,
     pub first_seen: Option<i64>,
     pub last_seen: Option<i64>,
 }
@@ -36,7 +38,7 @@ impl RouteRow<'_> {
     }
     pub fn name(&self) -> String {
         let k = &self.stats.key;
-        format!("{}/{} {}", k.api_id, k.stage, k.route)
+        format!("{} {}", k.api_stage(self.with_account), k.route)
     }
 }
 
@@ -48,6 +50,8 @@ pub fn pct(n: u64, of: u64) -> Option<f64> {
 /// backend, kind), with what the report shows of it.
 #[derive(Debug, Clone)]
 pub struct Group<'a> {
+    /// Whose logs, when the input holds several accounts' (else `None`: not said).
+    pub account: Option<&'a str>,
     pub api_id: &'a str,
     pub stage: &'a str,
     /// The member routes (or the Lambda function of a misconfiguration), as one name.
@@ -84,9 +88,10 @@ impl Group<'_> {
     }
     pub fn title(&self) -> String {
         format!(
-            "{} {} · {}/{} {}",
+            "{} {} · {}{}/{} {}",
             thousands(self.count()),
             kind_label(self.kind, self.count()),
+            self.account.map(|a| format!("{a}:")).unwrap_or_default(),
             self.api_id,
             self.stage,
             self.target
@@ -109,6 +114,7 @@ pub fn kind_label(k: Kind, n: u64) -> &'static str {
 
 /// The analysis's incidents, grouped exactly as alerts group them.
 pub fn groups<'a>(a: &'a Analysis, changes: &ChangeSource) -> Vec<Group<'a>> {
+    let with_account = a.counters.accounts.len() > 1;
     incidents::group_analysis(a)
         .into_iter()
         .map(|g| {
@@ -136,6 +142,10 @@ pub fn groups<'a>(a: &'a Analysis, changes: &ChangeSource) -> Vec<Group<'a>> {
                 let _ = write!(target, " and {more} more routes");
             }
             Group {
+                account: findings
+                    .first()
+                    .and_then(|f| f.provenance.account.as_deref())
+                    .filter(|_| with_account),
                 api_id: findings.first().map_or("", |f| f.api_id.as_str()),
                 stage: findings.first().map_or("", |f| f.stage.as_str()),
                 target,
@@ -156,12 +166,14 @@ pub fn groups<'a>(a: &'a Analysis, changes: &ChangeSource) -> Vec<Group<'a>> {
 /// Routes by impact: timeouts, then errors, then near-limit requests, then traffic.
 pub fn routes_by_impact(a: &Analysis) -> Vec<RouteRow<'_>> {
     let seen = timeline::route_seen(a);
+    let with_account = a.counters.accounts.len() > 1;
     let mut rows: Vec<RouteRow<'_>> = a
         .routes
         .iter()
         .zip(seen)
         .map(|(stats, seen)| RouteRow {
             stats,
+            with_account,
             first_seen: seen.map(|s| s.0),
             last_seen: seen.map(|s| s.1),
         })
