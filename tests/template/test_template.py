@@ -693,7 +693,7 @@ def central_mode_exists_only_under_its_parameters():
     org = re.compile(P["CentralOrganizationId"]["AllowedPattern"])
     assert org.match("o-a1b2c3d4e5") and org.match("") and not org.match("123456789012")
     c = T["Conditions"]
-    assert c["HasCentralAccounts"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("CentralSourceAccounts")]}, ""]}]}
+    assert c["HasCentralAccounts"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Select": [0, ref("CentralSourceAccounts")]}, ""]}]}
     assert c["HasCentralOrganization"] == {"Fn::Not": [{"Fn::Equals": [ref("CentralOrganizationId"), ""]}]}
     assert c["IsCentral"] == {"Fn::Or": [{"Condition": "HasCentralAccounts"}, {"Condition": "HasCentralOrganization"}]}
     for n in CENTRAL:
