@@ -100,9 +100,10 @@ fetch: tools
 fixtures:
 	python3 tests/fixtures/cli/generate.py
 
-## template: cfn-lint (pinned) and the template's promises (IAM, failure path, subscriptions, alarms)
+## template: cfn-lint (pinned) on template.yaml and templates/source-account.yaml, and their promises (IAM, failure
+## path, subscriptions, alarms, the central account mode and the source-account template)
 template: tools
-	cfn-lint template.yaml
+	cfn-lint template.yaml templates/source-account.yaml
 	$(PY) tests/template/test_template.py
 
 ## state: two handler instances share a DynamoDB table in MiniStack and get the same batch at once: one `firing`

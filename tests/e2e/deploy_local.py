@@ -73,6 +73,25 @@ DIFFERENCES = {
                           "supported'); cfn-lint and tests/template/test_template.py still check them",
 }
 
+# The central account mode (issue 25 part 2, README "Every account of an organisation"): a second stack from the same
+# template with CentralSourceAccounts set, and templates/source-account.yaml in a source account. MiniStack takes a
+# 12-digit access key id as the account id (ministack/core/responses.py), so the source account is real to it.
+CENTRAL_STACK = "apigw-doctor-central"
+SOURCE_ACCOUNT = "111111111111"
+SOURCE_STACK = "apigw-doctor-source"
+SOURCE_GROUP = f"API-Gateway-Execution-Logs_{API}/{STAGE}"  # the same API id and stage, in the source account
+CENTRAL_OWN_GROUP = "API-Gateway-Execution-Logs_c3ntr4l0a1/prod"  # ApiLogGroupNames of the central stack
+SOURCE_TEMPLATE = os.path.join(ROOT, "templates", "source-account.yaml")
+CENTRAL_DIFFERENCES = {
+    "CentralDestination (+ output CentralDestinationArn)":
+        "MiniStack 1.5.33's CloudFormation refuses AWS::Logs::Destination ('Unrecognized resource types'); the test "
+        "creates the same destination with PutDestination and PutDestinationPolicy (the template's policy, "
+        "rendered), which MiniStack stores",
+    "subscription delivery": "MiniStack delivers subscription filters to Lambda destinations only (a Kinesis or "
+                             "logical destination is stored, nothing is sent): the test puts the records CloudWatch "
+                             "Logs would put on the stream (a control message, then the source group's batch)",
+}
+
 results: list[tuple[str, Exception | None]] = []
 
 
@@ -1046,6 +1065,255 @@ def run_checks(ch: Chain, keep: bool):
     check("deleting the stack removes it", delete_removes_everything)
 
 
+def render(x, env: dict):
+    """The intrinsics of the central destination's policy resolved with `env` (Ref, plain Fn::Sub, Fn::If with
+    AWS::NoValue dropped), so that the destination made by hand carries template.yaml's own policy."""
+    if isinstance(x, list):
+        return [v for v in (render(i, env) for i in x) if v is not NOVALUE]
+    if isinstance(x, dict):
+        if len(x) == 1 and next(iter(x)) in ("Ref", "Fn::Sub", "Fn::If"):
+            (fn, arg), = x.items()
+            if fn == "Ref":
+                return NOVALUE if arg == "AWS::NoValue" else env[arg]
+            if fn == "Fn::Sub":
+                import re
+                return re.sub(r"\$\{([^}]+)\}", lambda m: env[m.group(1)], arg)
+            cond, yes, no = arg
+            return render(yes if env[cond] else no, env)
+        return {k: v for k, v in ((k, render(v, env)) for k, v in x.items()) if v is not NOVALUE}
+    return x
+
+
+NOVALUE = object()
+
+
+def central_copy(template: dict) -> dict:
+    t = emulator_copy(template)
+    del t["Resources"]["CentralDestination"]
+    del t["Outputs"]["CentralDestinationArn"]
+    assert '"CentralDestination"' not in json.dumps(t), "CentralDestination is referenced elsewhere: the copy breaks"
+    return t
+
+
+def run_central(ch: Chain):
+    """The central account mode on MiniStack: the stack (stream, delivery role, mapping), the destination, the source
+    template in another account, then a source account's batch through the stream to an alert."""
+    env = client_env(ch.endpoint)
+    as_source = lambda s: boto3.client(s, endpoint_url=ch.endpoint, region_name=env["AWS_REGION"],  # noqa: E731
+                                       aws_access_key_id=SOURCE_ACCOUNT, aws_secret_access_key="test")
+    region = env["AWS_REGION"]
+    iam, ddb = ch.c("iam"), ch.c("dynamodb")
+    deployed = central_copy(ch.template)
+    state: dict = {}
+
+    def wait(cfn, name, want):
+        def probe():
+            try:
+                st = cfn.describe_stacks(StackName=name)["Stacks"][0]
+            except cfn.exceptions.ClientError as e:
+                if want == "DELETE_COMPLETE" and "does not exist" in str(e):
+                    return "DELETE_COMPLETE"
+                raise
+            if st["StackStatus"] == want:
+                return st
+            if "FAILED" in st["StackStatus"] or "ROLLBACK" in st["StackStatus"]:
+                why = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in
+                       cfn.describe_stack_events(StackName=name)["StackEvents"] if "FAILED" in e["ResourceStatus"]]
+                raise AssertionError(f"{name} {st['StackStatus']}: {why}")
+            return None
+        return wait_until(f"{name} {want}", probe, seconds=180, every=1)
+
+    def physical(name):
+        return ch.cfn.describe_stack_resource(StackName=CENTRAL_STACK, LogicalResourceId=name)[
+            "StackResourceDetail"]["PhysicalResourceId"]
+
+    def the_central_stack_creates_the_stream_the_role_and_the_mapping():
+        ch.logs.create_log_group(logGroupName=CENTRAL_OWN_GROUP)
+        params = {"ApiLogGroupNames": CENTRAL_OWN_GROUP, "CentralSourceAccounts": SOURCE_ACCOUNT,
+                  "ChangeEvents": "off", "MetricsNamespace": NAMESPACE + "Central", "LogLookup": "off",
+                  "IncidentUpdateSeconds": "0"}
+        ch.cfn.create_stack(StackName=CENTRAL_STACK, TemplateBody=json.dumps(deployed),
+                            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+                            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+        st = wait(ch.cfn, CENTRAL_STACK, "CREATE_COMPLETE")
+        out = {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])}
+        state["function"], state["topic"] = out["FunctionName"], out["AlertTopicArn"]
+        state["failure_url"] = out["FailureQueueUrl"]
+        assert out["CentralEventBusArn"] == f"arn:aws:events:{region}:{ch.account}:event-bus/default", out
+        stream = ch.kin.describe_stream(StreamName=physical("CentralStream"))["StreamDescription"]
+        state["stream"], state["stream_arn"] = stream["StreamName"], stream["StreamARN"]
+        assert len(stream["Shards"]) == 1, stream["Shards"]  # CentralStreamShards' default
+        (esm,) = ch.lam.list_event_source_mappings(FunctionName=state["function"])["EventSourceMappings"]
+        assert esm["EventSourceArn"] == state["stream_arn"], esm
+        failure_arn = ch.sqs.get_queue_attributes(QueueUrl=state["failure_url"], AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        want = {"StartingPosition": "TRIM_HORIZON", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 5,
+                "BisectBatchOnFunctionError": True, "ParallelizationFactor": 4, "MaximumRetryAttempts": 2,
+                "MaximumRecordAgeInSeconds": -1}
+        got = {k: esm.get(k) for k in want if k in esm}
+        assert got == {k: want[k] for k in got} and {"StartingPosition", "ParallelizationFactor"} <= set(got), (got, esm)
+        assert esm["DestinationConfig"]["OnFailure"]["Destination"] == failure_arn, esm
+        role = iam.get_role(RoleName=physical("CentralDeliveryRole"))["Role"]
+        state["role_arn"] = role["Arn"]
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        (st,) = trust["Statement"]  # no organization: one statement
+        assert st["Principal"] == {"Service": "logs.amazonaws.com"}, st
+        assert st["Condition"]["StringLike"]["aws:SourceArn"] == [
+            f"arn:*:logs:*:{SOURCE_ACCOUNT}:*", f"arn:aws:logs:{region}:{ch.account}:*"], st
+        names = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+        (doc,) = [iam.get_role_policy(RoleName=role["RoleName"], PolicyName=n)["PolicyDocument"] for n in names]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        assert [(s["Action"], s["Resource"]) for s in doc["Statement"]] == [("kinesis:PutRecord", state["stream_arn"])], doc
+        # ChangeEvents=off: no bus policy either (and MiniStack could not create one: see README).
+        created = {r["LogicalResourceId"] for r in ch.cfn.list_stack_resources(StackName=CENTRAL_STACK)["StackResourceSummaries"]}
+        assert not created & {"CentralChangeEventsFromAccounts", "CentralChangeEventsFromOrganization"}, created
+
+    def the_emulator_still_lacks_destinations_in_cloudformation():
+        # Why CentralDestination is made by hand: if MiniStack learns the type, this fails; deploy it as written.
+        body = {"Resources": {"D": {"Type": "AWS::Logs::Destination", "Properties": {
+            "DestinationName": "probe", "RoleArn": state["role_arn"], "TargetArn": state["stream_arn"]}}}}
+        for typ in ["AWS::Logs::Destination", "AWS::Events::EventBusPolicy"]:
+            body["Resources"]["D"]["Type"] = typ
+            try:
+                ch.cfn.create_stack(StackName="destination-probe", TemplateBody=json.dumps(body))
+            except ch.cfn.exceptions.ClientError as e:
+                assert "Unrecognized resource types" in str(e) and typ in str(e), f"{typ} refused for another reason: {e}"
+            else:
+                ch.cfn.delete_stack(StackName="destination-probe")
+                raise AssertionError(f"MiniStack now creates {typ}: deploy the central mode without the stand-in")
+
+    def the_destination_with_the_templates_policy():
+        props = ch.template["Resources"]["CentralDestination"]["Properties"]
+        values = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": ch.account,
+                  "AWS::StackName": CENTRAL_STACK, "CentralSourceAccounts": [SOURCE_ACCOUNT],
+                  "HasCentralAccounts": True, "HasCentralOrganization": False}
+        name = render(props["DestinationName"], values)
+        policy = render(props["DestinationPolicy"]["Fn::ToJsonString"], values)
+        d = ch.logs.put_destination(destinationName=name, targetArn=state["stream_arn"], roleArn=state["role_arn"])
+        ch.logs.put_destination_policy(destinationName=name, accessPolicy=json.dumps(policy))
+        state["destination"] = d["destination"]["arn"]
+        # The ARN the template's policy names (and the output CentralDestinationArn would give).
+        (st,) = policy["Statement"]
+        assert st["Resource"] == state["destination"] == f"arn:aws:logs:{region}:{ch.account}:destination:{CENTRAL_STACK}", st
+        assert st["Principal"] == {"AWS": [SOURCE_ACCOUNT]}, st
+        (stored,) = [x for x in ch.logs.describe_destinations()["destinations"] if x["destinationName"] == name]
+        assert json.loads(stored["accessPolicy"]) == policy and stored["roleArn"] == state["role_arn"], stored
+
+    def the_source_template_subscribes_the_source_accounts_group():
+        logs, cfn = as_source("logs"), as_source("cloudformation")
+        assert as_source("sts").get_caller_identity()["Account"] == SOURCE_ACCOUNT
+        logs.create_log_group(logGroupName=SOURCE_GROUP)
+        logs.create_log_stream(logGroupName=SOURCE_GROUP, logStreamName="e2e")
+        with open(SOURCE_TEMPLATE) as f:
+            body = json.dumps(yaml.safe_load(f))
+        cfn.create_stack(StackName=SOURCE_STACK, TemplateBody=body,
+                         Parameters=[{"ParameterKey": "DestinationArn", "ParameterValue": state["destination"]},
+                                     {"ParameterKey": "LogGroupNames", "ParameterValue": SOURCE_GROUP}],
+                         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+        wait(cfn, SOURCE_STACK, "CREATE_COMPLETE")
+        (f,) = logs.describe_subscription_filters(logGroupName=SOURCE_GROUP)["subscriptionFilters"]
+        assert f["destinationArn"] == state["destination"] and f["distribution"] == "ByLogStream", f
+        assert not f.get("roleArn"), f  # a destination that lists the account needs no role
+        state["filter"] = f["filterName"]
+        # Its Rules: the log-groups scope without groups is refused before anything is created.
+        try:
+            cfn.create_stack(StackName=SOURCE_STACK + "-empty", TemplateBody=body,
+                             Parameters=[{"ParameterKey": "DestinationArn", "ParameterValue": state["destination"]}])
+        except cfn.exceptions.ClientError as e:
+            assert "LogGroupNames must list" in str(e), e
+        else:
+            raise AssertionError("the source template took Scope log-groups without LogGroupNames")
+
+    def records():
+        shard = ch.kin.list_shards(StreamName=state["stream"])["Shards"][0]["ShardId"]
+        it = ch.kin.get_shard_iterator(StreamName=state["stream"], ShardId=shard,
+                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return ch.kin.get_records(ShardIterator=it)["Records"]
+
+    def the_emulator_still_delivers_nothing_to_a_destination():
+        # Why the records are put by hand below: MiniStack delivers subscriptions to Lambda only. If a record
+        # arrives here, it has learnt destinations: drop the stand-in and assert the delivered batch instead.
+        as_source("logs").put_log_events(logGroupName=SOURCE_GROUP, logStreamName="e2e", logEvents=[
+            {"timestamp": int(time.time() * 1000), "message": "(probe-1) Starting execution for request: probe-1"}])
+        time.sleep(3)
+        assert records() == [], "MiniStack now delivers to a CloudWatch Logs destination: drop the stand-in"
+
+    def central_logs(group) -> list[dict]:
+        try:
+            evs = ch.logs.filter_log_events(logGroupName=group)["events"]
+        except ch.logs.exceptions.ResourceNotFoundException:
+            return []
+        out = []
+        for e in evs:
+            for line in e["message"].splitlines():
+                if line.strip().startswith("{"):
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return out
+
+    def a_source_accounts_timeout_reaches_the_function_through_the_stream_and_alerts():
+        url = ch.sqs.create_queue(QueueName="central-alerts")["QueueUrl"]
+        qarn = ch.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        ch.sns.subscribe(TopicArn=state["topic"], Protocol="sqs", Endpoint=qarn)
+        # What CloudWatch Logs puts on the stream: the destination's test message when it is created, then the
+        # source account's batches (one gzip document per record, owner = the source account).
+        control = {"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+                   "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": int(time.time() * 1000),
+                   "message": "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}
+        doc = dict(ch.docs["timeout-info"], owner=SOURCE_ACCOUNT, logGroup=SOURCE_GROUP,
+                   subscriptionFilters=[state["filter"]])
+        ch.kin.put_record(StreamName=state["stream"], Data=gzip_doc(ch.gen, control), PartitionKey="control")
+        ch.kin.put_record(StreamName=state["stream"], Data=gzip_doc(ch.gen, doc), PartitionKey=doc["logStream"])
+        group = f"/aws/lambda/{state['function']}"
+        done = wait_until("the central function's `invocation done` with the source batch",
+                          lambda: [l for l in central_logs(group) if l.get("message") == "invocation done"
+                                   and l.get("log_events", 0) > 0], seconds=90, every=2)
+        total = sum(l["log_events"] for l in done)
+        assert total == len(doc["logEvents"]), (total, len(doc["logEvents"]), done)
+        assert sum(l.get("timeouts", 0) for l in done) == 1, done
+        sent = sum(l.get("alerts_sent", 0) for l in done)
+        msgs = ch.drain(url, wait=4)
+        alerts = [m for m in msgs if not is_alarm_notification(m)]
+        assert sent >= 1 and len(alerts) == sent, (sent, [m.get("Subject") for m in msgs])
+        text = json.dumps(alerts)
+        assert API in text and STAGE in text, text[:2000]
+        # No failure: the control message is skipped, not rejected.
+        assert not [l for l in central_logs(group) if l.get("message") == "invocation failed"]
+        assert ch.drain(state["failure_url"], wait=1) == []
+
+    def the_central_and_source_stacks_delete():
+        as_source("cloudformation").delete_stack(StackName=SOURCE_STACK)
+        wait(as_source("cloudformation"), SOURCE_STACK, "DELETE_COMPLETE")
+        assert as_source("logs").describe_subscription_filters(logGroupName=SOURCE_GROUP)["subscriptionFilters"] == []
+        ch.logs.delete_destination(destinationName=CENTRAL_STACK)
+        ch.cfn.delete_stack(StackName=CENTRAL_STACK)
+        wait(ch.cfn, CENTRAL_STACK, "DELETE_COMPLETE")
+        assert state["stream"] not in ch.kin.list_streams()["StreamNames"], "the central stream outlived its stack"
+
+    print("Central stack copy differs from template.yaml in the places above and:", flush=True)
+    for k, why in CENTRAL_DIFFERENCES.items():
+        print(f"  - {k}: {why}", flush=True)
+    check("central mode: the stack creates the stream, the delivery role and the mapping (TRIM_HORIZON)",
+          the_central_stack_creates_the_stream_the_role_and_the_mapping)
+    if "stream_arn" not in state:
+        return
+    check("central mode: MiniStack still refuses AWS::Logs::Destination and AWS::Events::EventBusPolicy "
+          "(why the destination is made by hand)", the_emulator_still_lacks_destinations_in_cloudformation)
+    check("central mode: the destination, with the template's policy, in front of the stream",
+          the_destination_with_the_templates_policy)
+    if "destination" in state:
+        check("central mode: templates/source-account.yaml subscribes the source account's group to the destination",
+              the_source_template_subscribes_the_source_accounts_group)
+        check("central mode: MiniStack still sends nothing to a destination (why the records are put by hand)",
+              the_emulator_still_delivers_nothing_to_a_destination)
+        check("central mode: the source account's timeout reaches the function through the stream and alerts",
+              a_source_accounts_timeout_reaches_the_function_through_the_stream_and_alerts)
+    check("central mode: the source and central stacks delete", the_central_and_source_stacks_delete)
+
+
 def integration_latencies(doc: dict, method: str, path: str) -> list[int]:
     """Ground truth from a sample document: the integration latencies its requests on (method, path)
     reported, from execution-log lines or access-log records."""
@@ -1102,6 +1370,8 @@ def main() -> int:
                 traceback.print_exc()
             else:
                 run_checks(ch, args.keep)
+                if "CentralDestination" in ch.template["Resources"]:
+                    run_central(ch)
             finally:
                 ch.pagers.stop()
     except SystemExit as e:  # the emulator did not start: loud, never a skip

@@ -150,7 +150,11 @@ def lookups_only_on_the_watched_groups():
 @test
 def kinesis_is_optional():
     k = R["KinesisSource"]
-    assert k["Condition"] == "HasKinesis" and k["Properties"]["EventSourceArn"] == ref("KinesisStreamArn")
+    # KinesisStreamArn, or the central mode's own stream (central_account_* below).
+    assert k["Condition"] == "ReadsStream", k.get("Condition")
+    assert T["Conditions"]["ReadsStream"] == {"Fn::Or": [{"Condition": "HasKinesis"}, {"Condition": "IsCentral"}]}
+    assert k["Properties"]["EventSourceArn"] == {
+        "Fn::If": ["IsCentral", {"Fn::GetAtt": ["CentralStream", "Arn"]}, ref("KinesisStreamArn")]}
     assert k["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     # Order is kept per partition key (a log stream, with Distribution: ByLogStream) whatever the factor.
     assert k["Properties"]["ParallelizationFactor"] == ref("KinesisParallelization")
@@ -211,8 +215,12 @@ def least_privilege():
         "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard",
         "ssm:GetParameter",
     }, sorted(actions)
+    # The function reads exactly the stream its mapping reads: the central stream, or KinesisStreamArn.
     kin = actions["kinesis:GetRecords"]["Resource"]["Fn::If"]
-    assert kin[0] == "HasKinesis" and kin[1] == ref("KinesisStreamArn")
+    assert kin[0] == "IsCentral" and kin[1] == {"Fn::GetAtt": ["CentralStream", "Arn"]}, kin
+    inner = kin[2]["Fn::If"]
+    assert inner[0] == "HasKinesis" and inner[1] == ref("KinesisStreamArn"), inner
+    assert inner[2]["Fn::Sub"].endswith(":stream/no-stream-configured"), inner
 
 
 @test
@@ -652,10 +660,219 @@ def account_scope_lookups_read_only_execution_log_groups():
     assert st["Effect"] == "Allow" and st["Action"] == "logs:FilterLogEvents", st
     assert st["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
                                           "API-Gateway-Execution-Logs_*"}], st["Resource"]
-    # The function never manages account policies or filters: the deployer's (administrator's) grant only.
-    everything = json_dump(T["Resources"])
+    # The function never manages account policies or filters: the deployer's (administrator's) grant only. (The
+    # central destination's policy names them: a grant to the source accounts on the destination, checked below.)
+    everything = json_dump({k: r for k, r in T["Resources"].items() if k != "CentralDestination"})
     for action in ["logs:PutAccountPolicy", "logs:DeleteAccountPolicy", "logs:PutSubscriptionFilter", "iam:PassRole"]:
         assert action not in everything, action
+
+
+# ---- central account mode (issue 25 part 2; README "Every account of an organisation", docs/reference/org-wide.md
+# sections 2, 3, 4 and 6) and templates/source-account.yaml
+
+CENTRAL = ["CentralStream", "CentralDeliveryRole", "CentralDestination"]
+CENTRAL_EVENTS = {"CentralChangeEventsFromAccounts": "CentralAccountsSendChanges",
+                  "CentralChangeEventsFromOrganization": "CentralOrganizationSendsChanges"}
+STREAM_ARN = {"Fn::GetAtt": ["CentralStream", "Arn"]}
+DEST_ARN = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:destination:${AWS::StackName}"}
+S = yaml.safe_load(open(os.path.join(ROOT, "templates", "source-account.yaml")))
+SLOOPS = {k: v for k, v in S["Resources"].items() if k.startswith("Fn::ForEach::")}
+SR = {k: v for k, v in S["Resources"].items() if k not in SLOOPS}
+
+
+def statements(doc):
+    """A policy document's statements as they are when every conditional one is on."""
+    return [when_on(st) for st in doc["Statement"]]
+
+
+@test
+def central_mode_exists_only_under_its_parameters():
+    for name in ["CentralSourceAccounts", "CentralOrganizationId"]:
+        assert P[name]["Default"] == "", name
+    assert P["CentralSourceAccounts"]["Type"] == "CommaDelimitedList"
+    org = re.compile(P["CentralOrganizationId"]["AllowedPattern"])
+    assert org.match("o-a1b2c3d4e5") and org.match("") and not org.match("123456789012")
+    c = T["Conditions"]
+    assert c["HasCentralAccounts"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Select": [0, ref("CentralSourceAccounts")]}, ""]}]}
+    assert c["HasCentralOrganization"] == {"Fn::Not": [{"Fn::Equals": [ref("CentralOrganizationId"), ""]}]}
+    assert c["IsCentral"] == {"Fn::Or": [{"Condition": "HasCentralAccounts"}, {"Condition": "HasCentralOrganization"}]}
+    for n in CENTRAL:
+        assert R[n]["Condition"] == "IsCentral", n
+    for n, cond in CENTRAL_EVENTS.items():
+        assert R[n]["Condition"] == cond, n
+    assert c["CentralAccountsSendChanges"] == {"Fn::And": [{"Condition": "HasCentralAccounts"}, {"Condition": "HasChangeEvents"}]}
+    assert c["CentralOrganizationSendsChanges"] == {"Fn::And": [{"Condition": "HasCentralOrganization"}, {"Condition": "HasChangeEvents"}]}
+    # Every resource that names a central one is itself central, or chooses it through IsCentral.
+    for k, r in R.items():
+        text = json_dump(r)
+        if any(f'"{n}"' in text for n in CENTRAL) and k not in CENTRAL:
+            assert r.get("Condition") in ("IsCentral", "ReadsStream") or k == "FunctionRole", k
+    out = T["Outputs"]["CentralDestinationArn"]
+    assert out["Condition"] == "IsCentral" and out["Value"] == {"Fn::GetAtt": ["CentralDestination", "Arn"]}, out
+    assert T["Outputs"]["CentralEventBusArn"]["Condition"] == "IsCentral"
+    groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
+    assert ["CentralSourceAccounts", "CentralOrganizationId", "CentralStreamShards"] in groups, groups
+
+
+@test
+def central_stream_is_sized_by_a_parameter_and_encrypted():
+    p = R["CentralStream"]["Properties"]
+    assert R["CentralStream"]["Type"] == "AWS::Kinesis::Stream"
+    assert P["CentralStreamShards"]["Default"] == 1 and P["CentralStreamShards"]["MinValue"] == 0
+    assert T["Conditions"]["CentralOnDemand"] == {"Fn::Equals": [ref("CentralStreamShards"), "0"]}
+    assert p["StreamModeDetails"] == {"StreamMode": {"Fn::If": ["CentralOnDemand", "ON_DEMAND", "PROVISIONED"]}}
+    assert p["ShardCount"] == {"Fn::If": ["CentralOnDemand", ref("AWS::NoValue"), ref("CentralStreamShards")]}
+    # The AWS managed key: no KMS grant for CloudWatch Logs' role or the function (none is given: least_privilege).
+    assert p["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+    assert p["RetentionPeriodHours"] == 24
+
+
+@test
+def central_delivery_role_puts_records_on_exactly_the_stream_for_the_sources_only():
+    role = R["CentralDeliveryRole"]["Properties"]
+    (pol,) = role["Policies"]
+    (st,) = pol["PolicyDocument"]["Statement"]
+    assert st == {"Sid": "CentralStream", "Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": STREAM_ARN}, st
+    assert "ManagedPolicyArns" not in role
+    trust = statements(role["AssumeRolePolicyDocument"])
+    assert len(trust) == 2, trust
+    for t in trust:
+        assert t["Principal"] == {"Service": "logs.amazonaws.com"} and t["Action"] == "sts:AssumeRole", t
+        assert t["Effect"] == "Allow" and t.get("Condition"), f"a trust statement without a condition: {t}"
+    accounts, org = trust
+    # aws:SourceArn: the listed accounts' logs and this account's own (the destination's test message).
+    arns = accounts["Condition"]["StringLike"]["aws:SourceArn"]["Fn::If"]
+    assert arns[0] == "HasCentralAccounts", arns
+    split = arns[1]["Fn::Split"]
+    sub, variables = split[1]["Fn::Sub"]
+    text = sub.replace("${Accounts}", variables["Accounts"]["Fn::Join"][0].join(["111111111111", "222222222222"]))
+    assert variables["Accounts"]["Fn::Join"][1] == ref("CentralSourceAccounts")
+    assert text.split(split[0]) == ["arn:*:logs:*:111111111111:*", "arn:*:logs:*:222222222222:*",
+                                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"], text
+    assert arns[2] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"}], arns[2]
+    assert role["AssumeRolePolicyDocument"]["Statement"][1]["Fn::If"][0] == "HasCentralOrganization"
+    assert org["Condition"] == {"StringEquals": {"aws:SourceOrgID": ref("CentralOrganizationId")}}, org
+
+
+@test
+def central_destination_admits_the_listed_accounts_or_the_organization():
+    d = R["CentralDestination"]
+    assert d["Type"] == "AWS::Logs::Destination"
+    p = d["Properties"]
+    assert p["TargetArn"] == STREAM_ARN and p["RoleArn"] == {"Fn::GetAtt": ["CentralDeliveryRole", "Arn"]}
+    assert p["DestinationName"] == {"Fn::Sub": "${AWS::StackName}"}
+    # Its ARN as the policy names it (the destination's own ARN is the only resource).
+    assert DEST_ARN["Fn::Sub"].endswith(":destination:" + p["DestinationName"]["Fn::Sub"])
+    doc = p["DestinationPolicy"]["Fn::ToJsonString"]
+    conds = [st["Fn::If"][0] for st in doc["Statement"]]
+    assert conds == ["HasCentralAccounts", "HasCentralOrganization"], conds
+    accounts, org = statements(doc)
+    for st in (accounts, org):
+        assert st["Effect"] == "Allow" and st["Resource"] == DEST_ARN, st
+        # Subscription filters and account-level policies (AWS's account-level destination example).
+        assert st["Action"] == ["logs:PutSubscriptionFilter", "logs:PutAccountPolicy"], st["Action"]
+    assert accounts["Principal"] == {"AWS": ref("CentralSourceAccounts")} and "Condition" not in accounts
+    assert org["Principal"] == "*" and org["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ref("CentralOrganizationId")}}
+    assert len(json.dumps(doc)) < 5120  # PutDestinationPolicy's limit (with a handful of accounts)
+
+
+@test
+def central_mapping_values():
+    k = R["KinesisSource"]["Properties"]
+    assert k["StartingPosition"] == {"Fn::If": ["IsCentral", "TRIM_HORIZON", "LATEST"]}, k["StartingPosition"]
+    assert k["BatchSize"] == 100 and k["MaximumBatchingWindowInSeconds"] == 5
+    assert k["BisectBatchOnFunctionError"] is True and k["MaximumRetryAttempts"] == 2
+    assert k["MaximumRecordAgeInSeconds"] == -1
+    assert k["FunctionName"] == ref("Function")
+    # The function's concurrency on the stream is shards x ParallelizationFactor (README): at most 10 per shard.
+    assert P["KinesisParallelization"]["MaxValue"] == 10
+
+
+@test
+def central_bus_admits_the_sources_change_events():
+    bus = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+    a, o = (R[n]["Properties"] for n in CENTRAL_EVENTS)
+    for p in (a, o):
+        assert R["CentralChangeEventsFromAccounts"]["Type"] == "AWS::Events::EventBusPolicy"
+        assert p["EventBusName"] == "default" and p["Statement"]["Action"] == "events:PutEvents", p
+        assert p["Statement"]["Resource"] == {"Fn::Sub": bus} and p["Statement"]["Effect"] == "Allow", p
+    assert a["Statement"]["Principal"] == {"AWS": ref("CentralSourceAccounts")} and "Condition" not in a["Statement"]
+    assert o["Statement"]["Principal"] == "*"
+    assert o["Statement"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ref("CentralOrganizationId")}}
+    # The change rule is on that bus and names no account: the sources' events match it like this account's own.
+    rule = change_rule()["Properties"]
+    assert rule.get("EventBusName", "default") == "default" and "account" not in rule["EventPattern"]
+    assert T["Outputs"]["CentralEventBusArn"]["Value"] == {"Fn::Sub": bus}
+
+
+@test
+def source_template_log_groups_scope():
+    p = S["Parameters"]
+    assert p["Scope"]["AllowedValues"] == ["log-groups", "account"] and p["Scope"]["Default"] == "log-groups"
+    assert re.match(p["DestinationArn"]["AllowedPattern"], "arn:aws:logs:eu-west-1:999999999999:destination:apigw-doctor")
+    assert not re.match(p["DestinationArn"]["AllowedPattern"], "arn:aws:kinesis:eu-west-1:999999999999:stream/x")
+    loop = SLOOPS["Fn::ForEach::Subscriptions"]
+    assert loop[0] == "GroupName" and loop[1] == ref("LogGroupNames")
+    (name, f), = loop[2].items()
+    assert "&{GroupName}" in name and f["Type"] == "AWS::Logs::SubscriptionFilter" and f["Condition"] == "GroupScope"
+    fp = f["Properties"]
+    assert fp["LogGroupName"] == ref("GroupName") and fp["DestinationArn"] == ref("DestinationArn")
+    assert fp["Distribution"] == "ByLogStream" and fp["FilterPattern"] == ""
+    # No role for a destination that lists the account; the organization's role only with OrganizationRole on.
+    assert fp["RoleArn"] == {"Fn::If": ["WithOrganizationRole", {"Fn::GetAtt": ["SubscriptionRole", "Arn"]}, ref("AWS::NoValue")]}
+    # An empty list for log-groups is refused before anything is created.
+    rule = S["Rules"]["GroupsForGroupScope"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [ref("Scope"), "log-groups"]}
+    assert p["LogGroupNames"]["Default"] == "none"
+
+
+@test
+def source_template_account_scope_reuses_the_filter_pattern():
+    pol = SR["AccountSubscriptionPolicy"]
+    assert pol["Type"] == "AWS::Logs::AccountPolicy" and pol["Condition"] == "AccountScope"
+    props = pol["Properties"]
+    assert props["PolicyType"] == "SUBSCRIPTION_FILTER_POLICY" and props["Scope"] == "ALL"
+    doc = props["PolicyDocument"]["Fn::ToJsonString"]
+    assert doc["DestinationArn"] == ref("DestinationArn") and doc["FilterPattern"] == ref("AccountFilterPattern")
+    assert set(doc) == {"DestinationArn", "FilterPattern", "RoleArn"}, doc
+    # The very pattern of the main template's account scope, held against the fixtures above.
+    assert S["Parameters"]["AccountFilterPattern"]["Default"] == P["AccountFilterPattern"]["Default"]
+    assert S["Parameters"]["AccountFilterPattern"]["MaxLength"] == 1024
+    env = {"HasExclusions": True, "AccountExcludedLogGroups": ["/aws/lambda/noisy", "VPC-flow"]}
+    text = resolve(props["SelectionCriteria"], env)
+    assert text == 'LogGroupName NOT IN ["/aws/lambda/noisy", "VPC-flow"]', text
+    assert props["SelectionCriteria"]["Fn::If"][2] == ref("AWS::NoValue")
+
+
+@test
+def source_template_roles_are_least_privilege():
+    role = SR["SubscriptionRole"]
+    assert role["Condition"] == "WithOrganizationRole"
+    (t,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert t["Principal"] == {"Service": "logs.amazonaws.com"}, t
+    (st,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert st["Action"] == "logs:PutLogEvents", st
+    assert st["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+    fwd = SR["ForwardRole"]["Properties"]
+    (t,) = fwd["AssumeRolePolicyDocument"]["Statement"]
+    assert t["Principal"] == {"Service": "events.amazonaws.com"}
+    assert t["Condition"] == {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
+    (st,) = fwd["Policies"][0]["PolicyDocument"]["Statement"]
+    assert st == {"Effect": "Allow", "Action": "events:PutEvents", "Resource": ref("EventBusArn")}, st
+    for k, r in SR.items():
+        if r["Type"] == "AWS::IAM::Role":
+            assert "ManagedPolicyArns" not in r["Properties"], k
+
+
+@test
+def source_template_forwards_the_same_change_events():
+    rule = SR["ForwardChangeEvents"]
+    assert rule["Condition"] == "ForwardsChanges"
+    props = rule["Properties"]
+    assert props["EventPattern"] == change_rule()["Properties"]["EventPattern"], "the two patterns drifted apart"
+    (target,) = props["Targets"]
+    assert target["Arn"] == ref("EventBusArn") and target["RoleArn"] == {"Fn::GetAtt": ["ForwardRole", "Arn"]}
+    assert S["Parameters"]["EventBusArn"]["Default"] == ""
 
 
 failed = sum(1 for r in results if r is not None)
