@@ -1280,6 +1280,9 @@ def run_central(ch: Chain):
         assert sent >= 1 and len(alerts) == sent, (sent, [m.get("Subject") for m in msgs])
         text = json.dumps(alerts)
         assert API in text and STAGE in text, text[:2000]
+        # The alert is about the source account, not the central one (issue 25 part 3): its subject says whose API.
+        assert all(f"· {SOURCE_ACCOUNT}:{API}/{STAGE}" in m.get("Subject", "") for m in alerts), \
+            [m.get("Subject") for m in alerts]
         # No failure: the control message is skipped, not rejected.
         assert not [l for l in central_logs(group) if l.get("message") == "invocation failed"]
         assert ch.drain(state["failure_url"], wait=1) == []
