@@ -78,9 +78,14 @@ pub fn rate_text(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| format!("{r:.1}"))
 }
 
-/// `API abc123 (orders) stage prod` or `route GET /pets of API abc123 stage prod`.
+/// `API abc123 (orders) stage prod` or `route GET /pets of API abc123 stage prod`, and
+/// `in account payments-prod (111122223333)` when it is not the doctor's own.
 fn scope_text(slo: &SloKey, ctx: &AlertContext) -> String {
-    scope_words(slo, &api_label(ctx, &slo.api_id))
+    let words = scope_words(slo, &api_label(ctx, &slo.api_id));
+    match ctx.foreign_account() {
+        Some(a) => format!("{words} in account {}", ctx.account_label(a)),
+        None => words,
+    }
 }
 
 /// [`scope_text`] with the API as `api` names it (the report has no API names).

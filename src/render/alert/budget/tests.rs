@@ -183,3 +183,29 @@ fn windows_and_objectives_read_as_people_write_them() {
     assert_eq!(rate_vs(Some(14.36), 14.4), "14.36");
     assert_eq!(rate_vs(Some(16.44), 14.4), "16.4");
 }
+
+#[test]
+fn another_accounts_budget_says_whose() {
+    let c = counts(
+        14 * 60 + 90,
+        |m| if (360..370).contains(&m) { 30 } else { 0 },
+        "POST /orders",
+    );
+    let run = steps(&slo(None), &c, 300..14 * 60 + 90);
+    let (step, facts) = &run[0];
+    let mut theirs = ctx();
+    theirs.home_account = Some("999999999999".into());
+    theirs.account_names = [("123456789012".to_owned(), "payments-prod".to_owned())].into();
+    let r = render(step, facts, &theirs);
+    assert!(
+        r.email
+            .contains("stage prod in account payments-prod (123456789012)"),
+        "{}",
+        r.email
+    );
+    // The doctor's own account is not said again.
+    theirs.home_account = Some("123456789012".into());
+    assert!(!render(step, facts, &theirs)
+        .email
+        .contains("in account payments-prod"));
+}
