@@ -122,6 +122,12 @@ pub enum Evidence {
         has_trace: bool,
         looked_up: bool,
     },
+    /// The function's log is in another account that this function may not read.
+    Unreadable {
+        function: String,
+        account: String,
+        why: crate::model::diagnosis::NoAccess,
+    },
     /// The function's log is there, but no run fits and it is not known complete.
     NoFit { function: String, has_trace: bool },
     /// An HTTP / VPC-link backend failed fast on the network.

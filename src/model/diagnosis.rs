@@ -187,12 +187,42 @@ pub enum Gap {
 }
 
 /// Why a split request could not be healed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unhealed {
     NotFound,
     LookupFailed,
     Skipped,
+    /// Its lines are in another account that this function may not read.
+    NotReadable {
+        account: String,
+        why: NoAccess,
+    },
+}
+
+/// Why evidence in another account could not be read (`CROSS_ACCOUNT_EVIDENCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason", content = "via")]
+pub enum NoAccess {
+    /// No cross-account access is configured (`off`).
+    NotConfigured,
+    /// The account refused: no OAM link sharing the group, or the role is missing,
+    /// does not trust this function, or may not read the group.
+    Denied(Via),
+    /// Assuming the role did not end in time (bounded by the invocation's deadline).
+    TimedOut,
+    /// STS answered with another error (throttled, region disabled…).
+    AssumeFailed,
+}
+
+/// How another account's evidence is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// CloudWatch cross-account observability: the group's ARN, this account's credentials.
+    Oam,
+    /// `sts:AssumeRole` into a role of that account.
+    Role,
 }
 
 /// The route's statistics as its health fact: computed once per route, quoted by every

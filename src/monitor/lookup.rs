@@ -24,9 +24,12 @@ pub type LookupFuture =
     Pin<Box<dyn Future<Output = Result<Vec<FetchedEvent>, LookupError>> + Send>>;
 
 /// What to fetch: the events of one stream of one group that mention one of `terms`, with timestamps in [`start_ms`, `end_ms`] (both inclusive, epoch milliseconds).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Query {
     pub log_group: String,
+    /// The account whose group it is, when that is not the function's own (a request
+    /// fanned in from another account); `None`: the function's own account.
+    pub account: Option<String>,
     /// `None`: every stream of the group.
     pub log_stream: Option<String>,
     /// The events holding any of these (a request id; a backend run's START and REPORT
@@ -34,6 +37,9 @@ pub struct Query {
     pub terms: Vec<String>,
     pub start_ms: i64,
     pub end_ms: i64,
+    /// When the lookup must have ended (set by [`lookup_all`]): an assume-role on the
+    /// way is bounded by it too.
+    pub until: Option<Instant>,
 }
 
 impl Query {
@@ -59,6 +65,17 @@ pub enum LookupError {
     Failed { log_group: String, message: String },
     #[error("the lookup did not end before the invocation's deadline")]
     Deadline,
+    /// The service refused the caller (`AccessDenied…`): in another account, that is a
+    /// missing grant there, not a failure here.
+    #[error("FilterLogEvents on {log_group} was denied: {message}")]
+    Denied { log_group: String, message: String },
+    /// The group is in another account that this function may not read.
+    #[error("{log_group} is in account {account} and not readable: {why:?}")]
+    NotReadable {
+        log_group: String,
+        account: String,
+        why: crate::model::diagnosis::NoAccess,
+    },
 }
 
 /// Fetches log events after the fact (see the module doc). Implementations must be
@@ -102,7 +119,7 @@ pub async fn lookup_all(
         if i >= budget || room.is_some_and(|r| r.is_zero()) {
             break;
         }
-        let fut = lookup.filter(q.clone());
+        let fut = lookup.filter(Query { until, ..q.clone() });
         set.spawn(async move { (i, fut.await) });
         out.calls += 1;
     }
@@ -210,6 +227,7 @@ mod tests {
             terms: vec![term.into()],
             start_ms: 0,
             end_ms: 100,
+            ..Query::default()
         }
     }
 

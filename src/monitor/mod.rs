@@ -22,6 +22,7 @@
 //! [`recorder::Recorder`] keep them in this process (the CLI's dry run, tests).
 //! `lambda/` turns the runtime's event into [`Monitor::handle`].
 
+pub mod accounts;
 pub mod backend_runs;
 pub mod budget;
 pub mod changes;
@@ -229,6 +230,9 @@ pub struct Monitor {
     settings: Settings,
     ports: Ports,
     state: Mutex<WarmState>,
+    /// The function's own account (from the invoked function's ARN): requests from other
+    /// accounts have their evidence looked up there (`accounts`). Unknown: all own.
+    own_account: std::sync::OnceLock<String>,
 }
 
 fn now_ms() -> i64 {
@@ -253,7 +257,20 @@ impl Monitor {
             settings,
             ports,
             state: Mutex::new(state),
+            own_account: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Learns the function's own account from its ARN (the invocation's
+    /// `invoked_function_arn`); the first one known stays.
+    pub fn learn_own_account(&self, function_arn: &str) {
+        if let Some(account) = notify::arn_account(function_arn) {
+            let _ = self.own_account.set(account);
+        }
+    }
+
+    pub fn own_account(&self) -> Option<&str> {
+        self.own_account.get().map(String::as_str)
     }
 
     pub fn ports(&self) -> &Ports {
