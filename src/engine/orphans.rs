@@ -30,6 +30,8 @@ pub const LOOKBACK_SLACK_MS: i64 = 60_000;
 pub struct Wanted {
     pub request_id: String,
     pub log_group: String,
+    /// The account whose group it is (the envelope's `owner`), when the input says.
+    pub account: Option<String>,
     /// `None`: any stream of the group (an access-log record's execution lines).
     pub log_stream: Option<String>,
     pub start_ms: i64,
@@ -105,6 +107,7 @@ pub fn wanted<'a>(
         out.push(Wanted {
             request_id: r.id.clone(),
             log_group,
+            account: r.provenance.account.as_deref().map(str::to_owned),
             log_stream,
             start_ms: end - limit - LOOKBACK_SLACK_MS,
             end_ms: end,
@@ -180,6 +183,7 @@ mod tests {
             vec![Wanted {
                 request_id: ID.into(),
                 log_group: GROUP.into(),
+                account: None,
                 log_stream: Some("stream-1".into()),
                 start_ms: 129_000 - 29_000 - LOOKBACK_SLACK_MS,
                 end_ms: 129_000,

@@ -17,9 +17,10 @@
 
 use crate::engine::backend_run::{self, FunctionLogs};
 use crate::logs::function_log;
+use crate::model::backend_run::Evidence;
 use crate::model::backend_run::LookupPlan;
 use crate::model::finding::Finding;
-use crate::monitor::lookup::{lookup_all, FetchedEvent, LogLookup, Outcome, Query};
+use crate::monitor::lookup::{lookup_all, FetchedEvent, LogLookup, LookupError, Outcome, Query};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,6 +37,42 @@ pub struct BackendLookups {
     pub failed: usize,
     /// Over the budget or past the deadline.
     pub skipped: usize,
+    /// In another account that this function may not read (`CROSS_ACCOUNT_EVIDENCE`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_readable: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Which runs may be looked up: the functions listed (`BACKEND_FUNCTION_NAMES`), each in
+/// its own account (the function ARN's, else the request's) when that is not `own_account`.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowed<'a> {
+    pub functions: &'a HashSet<String>,
+    pub own_account: Option<&'a str>,
+}
+
+impl<'a> From<&'a HashSet<String>> for Allowed<'a> {
+    fn from(functions: &'a HashSet<String>) -> Self {
+        Allowed {
+            functions,
+            own_account: None,
+        }
+    }
+}
+
+/// The account whose `/aws/lambda/NAME` holds the finding's runs, when not the own one.
+fn run_account(f: &Finding, own: Option<&str>) -> Option<String> {
+    let from_arn = match &f.backend {
+        Some(crate::model::backend::Backend::Lambda { function_arn, .. }) => {
+            crate::monitor::notify::arn_account(function_arn)
+        }
+        _ => None,
+    };
+    let account = from_arn.or_else(|| f.provenance.account.as_deref().map(str::to_owned));
+    crate::monitor::accounts::foreign(account.as_deref(), own)
 }
 
 /// One lookup: a function's group over the union of overlapping windows.
@@ -46,32 +83,44 @@ struct Window {
 }
 
 /// Groups the findings' plans by function and merges overlapping windows.
-fn windows(findings: &[Finding], allowed: &HashSet<String>) -> Vec<Window> {
-    let mut plans: Vec<(usize, &LookupPlan)> = findings
+fn windows(findings: &[Finding], allowed: Allowed<'_>) -> Vec<Window> {
+    let mut plans: Vec<(usize, &LookupPlan, Option<String>)> = findings
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| f.run.lookup.as_ref().map(|p| (i, p)))
-        .filter(|(_, p)| {
+        .filter_map(|(i, f)| {
+            let p = f.run.lookup.as_ref()?;
+            Some((i, p, run_account(f, allowed.own_account)))
+        })
+        .filter(|(_, p, _)| {
             p.log_group
                 .strip_prefix("/aws/lambda/")
-                .is_some_and(|name| allowed.contains(name))
+                .is_some_and(|name| allowed.functions.contains(name))
         })
         .collect();
-    plans.sort_by(|a, b| (&a.1.log_group, a.1.start_ms).cmp(&(&b.1.log_group, b.1.start_ms)));
+    // One function's group per account: two accounts' `orders` are two groups.
+    plans.sort_by(|a, b| {
+        (&a.1.log_group, &a.2, a.1.start_ms).cmp(&(&b.1.log_group, &b.2, b.1.start_ms))
+    });
     let mut out: Vec<Window> = Vec::new();
-    for (i, p) in plans {
+    for (i, p, account) in plans {
         match out.last_mut() {
-            Some(w) if w.query.log_group == p.log_group && p.start_ms <= w.query.end_ms => {
+            Some(w)
+                if w.query.log_group == p.log_group
+                    && w.query.account == account
+                    && p.start_ms <= w.query.end_ms =>
+            {
                 w.query.end_ms = w.query.end_ms.max(p.end_ms);
                 w.findings.push(i);
             }
             _ => out.push(Window {
                 query: Query {
                     log_group: p.log_group.clone(),
+                    account,
                     log_stream: None,
                     terms: function_log::RUN_TERMS.map(str::to_owned).to_vec(),
                     start_ms: p.start_ms,
                     end_ms: p.end_ms,
+                    until: None,
                 },
                 findings: vec![i],
             }),
@@ -103,15 +152,15 @@ pub fn logs_from(query: &Query, events: &[FetchedEvent]) -> FunctionLogs {
 /// Looks up the runs of the timeouts in `findings` that want it, on the functions in
 /// `allowed` (`BACKEND_FUNCTION_NAMES`), and updates their verdicts and diagnoses.
 /// `lookup` `None` (lookups off): nothing happens. A failed lookup leaves the finding
-/// as it was.
-pub async fn look_up(
+/// as it was; a log in an account that may not be read says so.
+pub async fn look_up<'a>(
     findings: &mut [Finding],
     lookup: Option<&Arc<dyn LogLookup>>,
-    allowed: &HashSet<String>,
+    allowed: impl Into<Allowed<'a>>,
     budget: usize,
     until: Option<Instant>,
 ) -> BackendLookups {
-    let windows = windows(findings, allowed);
+    let windows = windows(findings, allowed.into());
     let mut out = BackendLookups {
         wanted: windows.iter().map(|w| w.findings.len()).sum(),
         ..BackendLookups::default()
@@ -136,6 +185,21 @@ pub async fn look_up(
                         out.answered += 1;
                     }
                     backend_run::apply(f, join);
+                }
+            }
+            Outcome::Failed(LookupError::NotReadable { account, why, .. }) => {
+                out.not_readable += w.findings.len();
+                for &i in &w.findings {
+                    let f = &mut findings[i];
+                    let Some(plan) = f.run.lookup.take() else {
+                        continue;
+                    };
+                    let function = plan.log_group.strip_prefix("/aws/lambda/");
+                    f.run.evidence = Evidence::Unreadable {
+                        function: function.unwrap_or(&plan.log_group).to_owned(),
+                        account: account.clone(),
+                        why,
+                    };
                 }
             }
             Outcome::Failed(e) => {
@@ -228,7 +292,8 @@ mod tests {
                 lookups: 2,
                 answered: 2,
                 failed: 0,
-                skipped: 0
+                skipped: 0,
+                not_readable: 0,
             }
         );
         let first = &findings[0];

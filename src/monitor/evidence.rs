@@ -43,6 +43,7 @@ impl Monitor {
             until: lookups_until(deadline),
             limits: &self.settings.engine.limits,
             subscribed: &subscribed,
+            own_account: self.own_account(),
         };
         let lookup = self.ports.lookup.as_ref();
         let healing = heal::heal(&mut analyzer, lookup, &event_ids, bounds).await;
@@ -51,7 +52,10 @@ impl Monitor {
         let backend_lookups = backend_runs::look_up(
             &mut analysis.findings,
             lookup,
-            &cfg.backend_function_names,
+            backend_runs::Allowed {
+                functions: &cfg.backend_function_names,
+                own_account: self.own_account(),
+            },
             cfg.log_lookups_max.saturating_sub(healing.lookups),
             lookups_until(deadline),
         )

@@ -8,7 +8,8 @@ use crate::engine::orphans;
 use crate::logs::envelope::Source;
 use crate::model::diagnosis::Unhealed;
 use crate::model::limits::Limits;
-use crate::monitor::lookup::{self, LogLookup, Outcome, Query};
+use crate::monitor::accounts;
+use crate::monitor::lookup::{self, LogLookup, LookupError, Outcome, Query};
 use crate::monitor::seen_events;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct Healing {
     pub failed: usize,
     /// Over the budget or past the deadline: `LookupsSkipped`.
     pub skipped: usize,
+    /// In another account that this function may not read (`CROSS_ACCOUNT_EVIDENCE`).
+    pub not_readable: usize,
     /// Request id → why its earlier lines are missing from the diagnosis.
     #[serde(skip)]
     pub undiagnosed: HashMap<String, Unhealed>,
@@ -39,6 +42,9 @@ pub struct Bounds<'a> {
     pub limits: &'a Limits,
     /// Execution log groups this function is known to read.
     pub subscribed: &'a HashSet<String>,
+    /// The function's own account, when known: a request from another account is looked
+    /// up there (`monitor::accounts`).
+    pub own_account: Option<&'a str>,
 }
 
 /// Looks up the orphans of `analyzer` and feeds their lines back. `batch_ids` are the
@@ -69,10 +75,12 @@ pub async fn heal(
         .iter()
         .map(|w| Query {
             log_group: w.log_group.clone(),
+            account: accounts::foreign(w.account.as_deref(), bounds.own_account),
             log_stream: w.log_stream.clone(),
             terms: vec![w.request_id.clone()],
             start_ms: w.start_ms,
             end_ms: w.end_ms,
+            until: None,
         })
         .collect();
     let done = lookup::lookup_all(lookup, queries, bounds.budget, bounds.until).await;
@@ -109,6 +117,13 @@ pub async fn heal(
                     out.undiagnosed.insert(id, Unhealed::NotFound);
                 }
             }
+            Outcome::Failed(LookupError::NotReadable { account, why, .. }) => {
+                // Not a failure here: the evidence is elsewhere, and the finding says so.
+                tracing::info!(request_id = %id, %account, ?why, "early lines in another account, not readable");
+                out.not_readable += 1;
+                out.undiagnosed
+                    .insert(id, Unhealed::NotReadable { account, why });
+            }
             Outcome::Failed(e) => {
                 tracing::warn!(request_id = %id, error = %e, "log lookup failed: the finding goes out undiagnosed");
                 out.failed += 1;
@@ -137,7 +152,7 @@ impl Healing {
             else {
                 continue;
             };
-            f.diagnosis.unhealed = Some(*why);
+            f.diagnosis.unhealed = Some(why.clone());
         }
     }
 }

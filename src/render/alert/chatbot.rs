@@ -84,6 +84,18 @@ pub(super) fn chatbot_json(
             facts.join(" · ")
         );
     }
+    // Evidence in another account that could not be read: said once, whatever the example.
+    let mut unread: Vec<String> = Vec::new();
+    for f in shown {
+        for s in crate::render::words::diagnosis::not_readable(f) {
+            if !unread.contains(&s) {
+                unread.push(s);
+            }
+        }
+    }
+    for s in &unread {
+        let _ = write!(d, "\n*Not readable:* {}", slack(s));
+    }
     if !links.is_empty() {
         let l: Vec<String> = links.iter().map(|l| slack_link(&l.href, &l.text)).collect();
         let _ = write!(d, "\n*Check:* {}", l.join(" · "));

@@ -37,6 +37,41 @@ pub struct FindingJson<'a> {
     /// The backend run that served the request (connect or read), and the verdict.
     pub backend_run: Option<&'a crate::model::backend_run::BackendRun>,
     pub wait: crate::model::backend_run::Wait,
+    /// Evidence in another account that could not be read (its words are in `cannot_show`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_readable: Vec<NotReadableJson<'a>>,
+}
+
+/// One piece of evidence in another account, not read: `{"evidence": "early_lines",
+/// "account": "111122223333", "reason": "denied", "via": "role"}`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotReadableJson<'a> {
+    /// `early_lines` (a split request's start) or `backend_run` (the function's log).
+    pub evidence: &'static str,
+    pub account: &'a str,
+    #[serde(flatten)]
+    pub why: crate::model::diagnosis::NoAccess,
+}
+
+fn not_readable(f: &Finding) -> Vec<NotReadableJson<'_>> {
+    use crate::model::backend_run::Evidence;
+    use crate::model::diagnosis::Unhealed;
+    let mut out = Vec::new();
+    if let Some(Unhealed::NotReadable { account, why }) = &f.diagnosis.unhealed {
+        out.push(NotReadableJson {
+            evidence: "early_lines",
+            account,
+            why: *why,
+        });
+    }
+    if let Evidence::Unreadable { account, why, .. } = &f.run.evidence {
+        out.push(NotReadableJson {
+            evidence: "backend_run",
+            account,
+            why: *why,
+        });
+    }
+    out
 }
 
 impl<'a> FindingJson<'a> {
@@ -71,6 +106,7 @@ impl<'a> FindingJson<'a> {
             xray_trace_id: f.xray_trace_id.as_deref(),
             backend_run: f.run.backend_run.as_ref(),
             wait: f.run.wait,
+            not_readable: not_readable(f),
         }
     }
 }

@@ -141,6 +141,14 @@ pub fn what_would_tell(j: &Join) -> Option<String> {
             "Connect or read: the log of {function} has no run that fits this request (none started just after sending, and the log is not known complete for the wait, so absence proves nothing).{}",
             xray(*has_trace)
         )),
+        Evidence::Unreadable {
+            function,
+            account,
+            why,
+        } => Some(format!(
+            "Connect or read: the log of {function} (/aws/lambda/{function}) is in account {account} and could not be read ({}); its START and REPORT lines would show whether the function ran, for how long, and how much of it was a cold start.",
+            crate::render::words::diagnosis::no_access(*why)
+        )),
         _ => None,
     }
 }

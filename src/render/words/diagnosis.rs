@@ -3,7 +3,9 @@
 //! and the finding's backend run, once, for every rendering.
 
 use crate::model::backend::Backend;
-use crate::model::diagnosis::{Gap, Headline, Likely, Remedy, Shown, Unhealed, What};
+use crate::model::diagnosis::{
+    Gap, Headline, Likely, NoAccess, Remedy, Shown, Unhealed, Via, What,
+};
 use crate::model::finding::Finding;
 use crate::model::kind::{ConnectionProblem, Kind};
 use crate::render::display::{capitalised, ms, seconds, thousands, time};
@@ -35,7 +37,7 @@ impl Words {
         shows.extend(run);
         let mut cannot_show: Vec<String> = d.cannot_show.iter().map(|g| gap(*g)).collect();
         cannot_show.extend(run_gap);
-        cannot_show.extend(d.unhealed.map(unhealed));
+        cannot_show.extend(d.unhealed.as_ref().map(unhealed));
         Words {
             headline: headline(&d.headline),
             shows,
@@ -306,7 +308,9 @@ pub fn gap(g: Gap) -> String {
 }
 
 /// Why a split request's beginning is missing.
-pub fn unhealed(u: Unhealed) -> String {
+pub fn unhealed(u: &Unhealed) -> String {
+    const LINES: &str =
+        "This request's earlier log lines (route, backend, whether the integration was invoked)";
     let why = match u {
         Unhealed::NotFound => {
             "were looked up in the log group but not found (expired, or not logged at INFO level)"
@@ -315,6 +319,36 @@ pub fn unhealed(u: Unhealed) -> String {
         Unhealed::Skipped => {
             "were not looked up (LOG_LOOKUPS_MAX or the invocation's deadline reached)"
         }
+        Unhealed::NotReadable { account, why } => {
+            return format!(
+                "{LINES} are in account {account} and could not be read ({}).",
+                no_access(*why)
+            )
+        }
     };
-    format!("This request's earlier log lines (route, backend, whether the integration was invoked) arrived in another batch and {why}.")
+    format!("{LINES} arrived in another batch and {why}.")
+}
+
+/// Why another account's evidence could not be read, and what would let it be.
+pub fn no_access(why: NoAccess) -> &'static str {
+    match why {
+        NoAccess::NotConfigured => "no cross-account access is configured: set CROSS_ACCOUNT_EVIDENCE to oam or role:NAME",
+        NoAccess::Denied(Via::Oam) => "access denied: that account's OAM link to this monitoring account does not share the log group",
+        NoAccess::Denied(Via::Role) => "access denied: the role CROSS_ACCOUNT_EVIDENCE names is missing there, does not trust this function's role, or may not read the log group",
+        NoAccess::TimedOut => "assuming the role there did not end before the invocation's deadline",
+        NoAccess::AssumeFailed => "STS would not assume the role there (throttled, or the Region is not enabled there; the function's log has the error)",
+    }
+}
+
+/// The sentences of a finding's evidence that is in another account and could not be read
+/// (the early lines, the backend function's runs), for renderings that list only these.
+pub fn not_readable(f: &Finding) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(u @ Unhealed::NotReadable { .. }) = &f.diagnosis.unhealed {
+        out.push(unhealed(u));
+    }
+    if let crate::model::backend_run::Evidence::Unreadable { .. } = &f.run.evidence {
+        out.extend(backend_run::what_would_tell(&f.run));
+    }
+    out
 }
