@@ -2,6 +2,7 @@
 
 pub mod budget_store;
 pub mod change_store;
+pub mod cross_account;
 pub mod daily_latency;
 pub mod fetch;
 pub mod integration_limits;

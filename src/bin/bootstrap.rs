@@ -79,6 +79,8 @@ async fn main() -> Result<(), Error> {
         if deadline.is_none() {
             tracing::warn!(deadline_ms = event.context.deadline, now_ms, "no usable invocation deadline");
         }
+        // Requests from other accounts are told apart from the function's own by it.
+        monitor.learn_own_account(&event.context.invoked_function_arn);
         let result = monitor.handle(event.payload.get().as_bytes(), deadline).await;
         log_dry_run(recorder);
         match result {

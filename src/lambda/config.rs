@@ -13,6 +13,7 @@ use crate::engine::slo::SloSettings;
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
 use crate::model::limits::{self, Limits};
+use crate::monitor::accounts::CrossAccount;
 use crate::monitor::notify::arn_account;
 use crate::monitor::settings::{self, MetricsMode, Settings};
 use crate::render::alert::AlertContext;
@@ -67,6 +68,8 @@ pub struct Config {
     pub drift: settings::Drift,
     /// Account names, the metrics' Account dimension, console links into accounts.
     pub accounts: AccountSettings,
+    /// How evidence in other accounts is read (`CROSS_ACCOUNT_EVIDENCE`).
+    pub cross_account_evidence: CrossAccount,
 }
 
 /// One bad setting: the variable, what it held, and the form it must have.
@@ -116,6 +119,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("MAX_ROUTE_METRICS", "25", "10", "routes with their own metric series per API stage (the busiest); the rest are published as `Route=Other`"),
     ("DRIFT_DIGEST", "daily", "off", "`daily`: each route's latency per day is counted (in `INCIDENTS_TABLE` when set) and one digest a day names the routes drifting toward their limit; `off`: neither"),
     ("DRIFT_DIGEST_HOUR", "9", "7", "the UTC hour (0 to 23) from which the day's drift digest is sent"),
+    ("CROSS_ACCOUNT_EVIDENCE", "off", "role:apigw-doctor-evidence", "how a request from another account (central Kinesis fan-in) has its early lines and backend runs looked up: `off` (not read; the finding says where they are), `oam` (FilterLogEvents by log group ARN through a CloudWatch cross-account observability link) or `role:NAME` (sts:AssumeRole into that account's role NAME)"),
 ];
 
 fn parse_num<T: std::str::FromStr>(
@@ -383,8 +387,20 @@ impl Config {
             pagers: PagerConfig::from_lookup(var)?,
             drift: drift_from_lookup(var)?,
             accounts: AccountSettings::from_lookup(var)?,
+            cross_account_evidence: cross_account_setting(var("CROSS_ACCOUNT_EVIDENCE"))?,
         })
     }
+}
+
+/// `CROSS_ACCOUNT_EVIDENCE`: `off` (unset), `oam` or `role:NAME`.
+fn cross_account_setting(raw: Option<String>) -> Result<CrossAccount, ConfigError> {
+    let raw = raw.unwrap_or_default();
+    CrossAccount::parse(&raw).ok_or_else(|| ConfigError {
+        variable: "CROSS_ACCOUNT_EVIDENCE",
+        value: raw.clone(),
+        expected: "off, oam or role:NAME (an IAM role name, e.g. role:apigw-doctor-evidence)"
+            .into(),
+    })
 }
 
 /// `SLO`: unset means the default objective, 99.9 % over 30 days.
@@ -556,6 +572,12 @@ mod tests {
         assert!(!c.dry_run);
         assert!(c.log_lookup && c.log_lookups_max == 20);
         assert!(c.drift.digest && c.drift.hour == 9);
+        assert_eq!(c.cross_account_evidence, CrossAccount::Off);
+        let role = from(&[("CROSS_ACCOUNT_EVIDENCE", "role:apigw-doctor-evidence")]).unwrap();
+        assert_eq!(
+            role.cross_account_evidence,
+            CrossAccount::Role("apigw-doctor-evidence".into())
+        );
         let off = from(&[("DRIFT_DIGEST", "off"), ("DRIFT_DIGEST_HOUR", "0")]).unwrap();
         assert!(!off.drift.digest && off.drift.hour == 0);
         // The README and the template list every setting with the same defaults.
@@ -595,6 +617,8 @@ mod tests {
             ("LOG_LOOKUPS_MAX", "5000"),
             ("DRIFT_DIGEST", "weekly"),
             ("DRIFT_DIGEST_HOUR", "24"),
+            ("CROSS_ACCOUNT_EVIDENCE", "role:"),
+            ("CROSS_ACCOUNT_EVIDENCE", "assume"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             assert_eq!(e.variable, k);

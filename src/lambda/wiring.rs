@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::aws::lookup::cloudwatch_lookup;
+use crate::aws::cross_account::evidence_lookup;
 use crate::aws::publish::cloudwatch::CloudWatchMetrics;
 use crate::aws::publish::output_config;
 use crate::aws::publish::pager::opsgenie::OpsgenieNotifier;
@@ -56,7 +56,9 @@ pub fn ports(
     if !config.drift.digest {
         ports = ports.with_daily_latency(None);
     }
-    ports.with_lookup(config.log_lookup.then(|| cloudwatch_lookup(shared)))
+    // Other accounts' groups as CROSS_ACCOUNT_EVIDENCE says (off: the finding says where).
+    let lookup = || evidence_lookup(shared, &config.cross_account_evidence);
+    ports.with_lookup(config.log_lookup.then(lookup))
 }
 
 /// The pagers whose key parameter is set, after SNS (best effort: a failed page is
