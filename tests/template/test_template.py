@@ -875,6 +875,36 @@ def source_template_forwards_the_same_change_events():
     assert S["Parameters"]["EventBusArn"]["Default"] == ""
 
 
+@test
+def cross_account_evidence_grants_only_the_listed_accounts():
+    # issue 25 part 4: off by default; oam reads the listed accounts' groups by ARN, role:NAME
+    # assumes exactly that role in them; nothing for an empty list.
+    p = P["CrossAccountEvidence"]
+    assert p["Type"] == "String" and p["Default"] == "off", p
+    for ok in ["off", "oam", "role:apigw-doctor-evidence", "role:ops/apigw-doctor"]:
+        assert re.match(p["AllowedPattern"], ok), ok
+    for bad in ["on", "role:", "role:a b", "role:x/", "arn:aws:iam::1:role/x"]:
+        assert not re.match(p["AllowedPattern"], bad), bad
+    assert P["EvidenceAccounts"]["Type"] == "CommaDelimitedList" and P["EvidenceAccounts"]["Default"] == ""
+    env = function()["Environment"]["Variables"]
+    assert env["CROSS_ACCOUNT_EVIDENCE"] == ref("CrossAccountEvidence")
+    loop = LOOPS["Fn::ForEach::EvidenceAccountPolicies"]
+    assert loop[0] == "Account" and loop[1] == ref("EvidenceAccounts")
+    (name, pol), = loop[2].items()
+    assert "&{Account}" in name and pol["Type"] == "AWS::IAM::Policy" and pol["Condition"] == "EvidenceGrants"
+    assert T["Conditions"]["EvidenceGrants"]["Fn::And"][0] == {"Condition": "HasEvidenceAccounts"}
+    (st,) = pol["Properties"]["PolicyDocument"]["Statement"]
+    cond, oam, role = st["Fn::If"]
+    assert cond == "OamEvidence"
+    assert oam["Action"] == "logs:FilterLogEvents" and oam["Effect"] == "Allow"
+    assert [r["Fn::Sub"] for r in oam["Resource"]] == [
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${Account}:log-group:API-Gateway-Execution-Logs_*",
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${Account}:log-group:/aws/lambda/*"]
+    assert role["Action"] == "sts:AssumeRole" and role["Resource"]["Fn::Sub"][0] == "arn:${AWS::Partition}:iam::${Account}:role/${RoleName}"
+    groups = [g["Parameters"] for g in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]]
+    assert ["CrossAccountEvidence", "EvidenceAccounts"] in groups, groups
+
+
 failed = sum(1 for r in results if r is not None)
 print(f"template: {len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
