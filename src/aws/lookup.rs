@@ -122,11 +122,15 @@ impl LogLookup for CloudWatchLookup {
         let (by_name, by_arn) = self.group(&query);
         Box::pin(async move {
             let group = query.log_group.clone();
+            let foreign = query.account.is_some();
             let fail = |e: &aws_sdk_cloudwatchlogs::error::SdkError<_, _>| {
                 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
                 let log_group = group.clone();
                 let message = crate::aws::publish::sdk_message(e);
-                if is_denied(e.code()) {
+                // Through OAM, a source account's group that no link shares is one this
+                // account cannot see: refused there, not a failure here.
+                let unshared = foreign && e.code() == Some("ResourceNotFoundException");
+                if is_denied(e.code()) || unshared {
                     LookupError::Denied { log_group, message }
                 } else {
                     LookupError::Failed { log_group, message }
