@@ -105,6 +105,7 @@ async fn main() -> Result<(), Error> {
                     lookups = summary.healing.lookups,
                     healed = summary.healing.healed,
                     lookups_skipped = summary.healing.skipped,
+                    lookups_not_readable = summary.healing.not_readable + summary.backend_lookups.not_readable,
                     halves_written = summary.joining.writes,
                     joined = summary.joining.joined,
                     deferred = summary.joining.deferred,

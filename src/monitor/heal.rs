@@ -29,10 +29,15 @@ pub struct Healing {
     /// Over the budget or past the deadline: `LookupsSkipped`.
     pub skipped: usize,
     /// In another account that this function may not read (`CROSS_ACCOUNT_EVIDENCE`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub not_readable: usize,
     /// Request id → why its earlier lines are missing from the diagnosis.
     #[serde(skip)]
     pub undiagnosed: HashMap<String, Unhealed>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// How lookups are bounded in one invocation.

@@ -147,7 +147,7 @@ pub fn what_would_tell(j: &Join) -> Option<String> {
             why,
         } => Some(format!(
             "Connect or read: the log of {function} (/aws/lambda/{function}) is in account {account} and could not be read ({}); its START and REPORT lines would show whether the function ran, for how long, and how much of it was a cold start.",
-            crate::render::words::diagnosis::no_access(*why)
+            crate::render::words::access::no_access(*why)
         )),
         _ => None,
     }

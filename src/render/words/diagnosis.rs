@@ -3,12 +3,11 @@
 //! and the finding's backend run, once, for every rendering.
 
 use crate::model::backend::Backend;
-use crate::model::diagnosis::{
-    Gap, Headline, Likely, NoAccess, Remedy, Shown, Unhealed, Via, What,
-};
+use crate::model::diagnosis::{Gap, Headline, Likely, Remedy, Shown, Unhealed, What};
 use crate::model::finding::Finding;
 use crate::model::kind::{ConnectionProblem, Kind};
 use crate::render::display::{capitalised, ms, seconds, thousands, time};
+use crate::render::words::access::no_access;
 use crate::render::words::backend_run::{self, secs};
 use crate::render::words::{self, remedy, route_health};
 
@@ -327,17 +326,6 @@ pub fn unhealed(u: &Unhealed) -> String {
         }
     };
     format!("{LINES} arrived in another batch and {why}.")
-}
-
-/// Why another account's evidence could not be read, and what would let it be.
-pub fn no_access(why: NoAccess) -> &'static str {
-    match why {
-        NoAccess::NotConfigured => "no cross-account access is configured: set CROSS_ACCOUNT_EVIDENCE to oam or role:NAME",
-        NoAccess::Denied(Via::Oam) => "not shared: no OAM link from that account to this monitoring account shares the log group (or it does not exist there)",
-        NoAccess::Denied(Via::Role) => "access denied: the role CROSS_ACCOUNT_EVIDENCE names is missing there, does not trust this function's role, or may not read the log group",
-        NoAccess::TimedOut => "assuming the role there did not end before the invocation's deadline",
-        NoAccess::AssumeFailed => "STS would not assume the role there (throttled, or the Region is not enabled there; the function's log has the error)",
-    }
 }
 
 /// The sentences of a finding's evidence that is in another account and could not be read

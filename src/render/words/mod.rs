@@ -1,6 +1,7 @@
 //! Sentences, made once per fact: every rendering (text, Markdown, HTML, e-mail, Slack,
 //! JSON) takes its words from here.
 
+pub mod access;
 pub mod backend_run;
 pub mod cause;
 pub mod change;
