@@ -70,7 +70,7 @@ unit:
 ## as a program (the test build makes it a test harness); built with it, the bootstrap keeps the dev features: only
 ## the crate compiles.
 aws-lookup: tools
-	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup
+	$(PY) tests/aws/ministack.py -- $(CARGO) test --quiet --test aws_lookup --test aws_backend_lookup --test aws_cross_account
 	$(CARGO) build --quiet --bin bootstrap --example replay
 	$(PY) tests/aws/replay_bootstrap.py $(TARGET_DIR)/debug/bootstrap $(TARGET_DIR)/debug/examples/replay
 

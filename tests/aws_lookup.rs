@@ -58,6 +58,7 @@ fn filter_log_events_against_the_emulator() {
             terms: vec![RID.into()],
             start_ms: t - 60_000,
             end_ms: t + 29_004,
+            ..Query::default()
         };
         let found = lookup.filter(query.clone()).await.unwrap();
         let texts: Vec<&str> = found.iter().map(|e| e.message.as_str()).collect();
