@@ -110,7 +110,11 @@ impl Setup {
     }
 }
 
-fn handle(m: &Recorded, event: &[u8], deadline: Option<Instant>) -> (InvocationSummary, Vec<Rendered>) {
+fn handle(
+    m: &Recorded,
+    event: &[u8],
+    deadline: Option<Instant>,
+) -> (InvocationSummary, Vec<Rendered>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -130,7 +134,10 @@ fn handle(m: &Recorded, event: &[u8], deadline: Option<Instant>) -> (InvocationS
 }
 
 fn timeouts(s: &InvocationSummary) -> Vec<&Finding> {
-    s.findings.iter().filter(|f| f.kind == Kind::Timeout).collect()
+    s.findings
+        .iter()
+        .filter(|f| f.kind == Kind::Timeout)
+        .collect()
 }
 
 fn not_readable(f: &Finding) -> Option<NoAccess> {
@@ -155,8 +162,16 @@ fn with_the_role_the_lines_are_read_in_the_source_account() {
         assert_eq!(f.diagnosis.unhealed, None);
     }
     assert_eq!(summary.healing.healed, 3);
-    assert_eq!(s.access.calls.load(Ordering::Relaxed), 1, "one assume for the batch");
-    assert_eq!(s.own.calls.load(Ordering::Relaxed), 0, "never the own account's group");
+    assert_eq!(
+        s.access.calls.load(Ordering::Relaxed),
+        1,
+        "one assume for the batch"
+    );
+    assert_eq!(
+        s.own.calls.load(Ordering::Relaxed),
+        0,
+        "never the own account's group"
+    );
     assert!(!alerts.is_empty());
 }
 
@@ -169,7 +184,11 @@ fn off_says_where_the_evidence_is_in_every_rendering() {
     let f = timeouts(&summary)[0];
     assert_eq!(not_readable(f), Some(NoAccess::NotConfigured));
     assert_eq!(summary.healing.not_readable, 1);
-    assert_eq!(s.own.calls.load(Ordering::Relaxed), 0, "nothing read in the wrong account");
+    assert_eq!(
+        s.own.calls.load(Ordering::Relaxed),
+        0,
+        "nothing read in the wrong account"
+    );
     let a = &alerts[0];
     let said = "are in account 111122223333 and could not be read (no cross-account access is configured: set CROSS_ACCOUNT_EVIDENCE to oam or role:NAME)";
     assert!(a.email.contains(said), "{}", a.email);
@@ -223,13 +242,16 @@ fn a_hanging_sts_ends_with_the_deadline_as_a_timed_out_fact() {
     // Lookups end 10 s before the deadline: 11 s leaves them one second.
     let deadline = Instant::now() + Duration::from_secs(11);
     let (summary, alerts) = handle(&m, &event, Some(deadline));
-    assert!(Instant::now() < deadline, "bounded by the deadline, not by STS");
+    assert!(
+        Instant::now() < deadline,
+        "bounded by the deadline, not by STS"
+    );
     for f in timeouts(&summary) {
         assert_eq!(not_readable(f), Some(NoAccess::TimedOut));
     }
-    assert!(alerts[0]
-        .email
-        .contains("could not be read (assuming the role there did not end before the invocation's deadline)"));
+    assert!(alerts[0].email.contains(
+        "could not be read (assuming the role there did not end before the invocation's deadline)"
+    ));
 }
 
 #[test]
