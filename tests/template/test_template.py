@@ -905,6 +905,26 @@ def cross_account_evidence_grants_only_the_listed_accounts():
     assert ["CrossAccountEvidence", "EvidenceAccounts"] in groups, groups
 
 
+
+@test
+def source_account_evidence_role_reads_only():
+    # issue 25 part 4: the role a central doctor's CROSS_ACCOUNT_EVIDENCE=role:NAME assumes.
+    p = S["Parameters"]
+    assert p["EvidenceRoleName"]["Default"] == "" and p["DoctorRoleArn"]["Default"] == ""
+    role = SR["EvidenceRole"]
+    assert role["Condition"] == "HasEvidenceRole" and role["Type"] == "AWS::IAM::Role"
+    props = role["Properties"]
+    assert props["RoleName"] == ref("EvidenceRoleName")
+    (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": ref("DoctorRoleArn")} and trust["Action"] == "sts:AssumeRole"
+    (pol,) = props["Policies"]
+    actions = sorted(st["Action"] for st in pol["PolicyDocument"]["Statement"])
+    assert actions == ["apigateway:GET", "logs:FilterLogEvents"], actions
+    assert "Fn::Not" in json_dump(S["Rules"]["EvidenceRoleNeedsItsTruster"])
+    out = T["Outputs"]["EvidenceRoleTrustArn"]
+    assert out["Condition"] == "EvidenceGrants" and out["Value"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+
+
 failed = sum(1 for r in results if r is not None)
 print(f"template: {len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
