@@ -38,7 +38,6 @@ const KNOWN_LONG_FILES: &[&str] = &[];
 const KNOWN_LONG_FNS: &[(&str, &str)] = &[
     ("lambda/config.rs", "from_lookup"),
     ("render/markdown.rs", "render"),
-    ("render/metrics.rs", "build"),
 ];
 
 fn src() -> PathBuf {

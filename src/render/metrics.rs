@@ -172,22 +172,53 @@ pub fn build_with(
     health: Health,
     by_account: bool,
 ) -> MetricBatch {
+    let buckets = buckets(analysis, now_ms, by_account);
+    let (mut data, dropped) = bucket_data(buckets, now_ms);
+    let now_m = minute(now_ms);
+    let skipped = (health.lookups_skipped > 0).then_some((LOOKUPS_SKIPPED, health.lookups_skipped));
+    for (name, n) in [
+        (LOG_EVENTS_PROCESSED, health.log_events),
+        (BATCHES_REJECTED, health.batches_rejected),
+    ]
+    .into_iter()
+    .chain(skipped)
+    {
+        data.push(Datum {
+            name,
+            unit: Unit::Count,
+            dimensions: Vec::new(),
+            timestamp_ms: now_m,
+            values: vec![n as f64],
+            counts: vec![1.0],
+        });
+    }
+    MetricBatch {
+        namespace: namespace.to_owned(),
+        data,
+        dropped_out_of_range: dropped,
+    }
+}
+
+/// (account, api, stage, route or None, minute) → bucket; route `None` is the
+/// {[Account,] ApiId, Stage} roll-up.
+type Key<'a> = (Option<&'a str>, &'a str, &'a str, Option<&'a str>, i64);
+
+/// Every request and finding counted into its buckets.
+fn buckets(analysis: &Analysis, now_ms: i64, by_account: bool) -> BTreeMap<Key<'_>, Bucket> {
     let route_dims = route_dimensions(analysis, analysis.max_route_metrics);
-    // (account, api, stage, route or None, minute) → bucket; route `None` is the
-    // {[Account,] ApiId, Stage} roll-up.
-    type Key<'a> = (Option<&'a str>, &'a str, &'a str, Option<&'a str>, i64);
     let mut buckets: BTreeMap<Key<'_>, Bucket> = BTreeMap::new();
     let mut each = |route_idx: usize, ts: Option<i64>, f: &mut dyn FnMut(&mut Bucket)| {
         let r = &analysis.routes[route_idx];
         let m = minute(ts.unwrap_or(now_ms));
         let (api, stage) = (r.key.api_id.as_str(), r.key.stage.as_str());
         let account = r.key.account.as_deref().filter(|_| by_account);
-        let mut keys = vec![(None, api, stage, None, m)];
-        keys.push((account, api, stage, Some(route_dims[route_idx]), m));
-        if account.is_some() {
-            keys.push((account, api, stage, None, m));
-        }
-        for k in keys {
+        // No allocation: this runs for every request.
+        let keys = [
+            Some((None, api, stage, None, m)),
+            Some((account, api, stage, Some(route_dims[route_idx]), m)),
+            account.map(|_| (account, api, stage, None, m)),
+        ];
+        for k in keys.into_iter().flatten() {
             f(buckets.entry(k).or_default());
         }
     };
@@ -242,6 +273,11 @@ pub fn build_with(
         });
     }
 
+    buckets
+}
+
+/// The buckets' data, and how many buckets fell outside CloudWatch's time range.
+fn bucket_data(buckets: BTreeMap<Key<'_>, Bucket>, now_ms: i64) -> (Vec<Datum>, u64) {
     let mut data = Vec::new();
     let mut dropped = 0;
     for ((account, api, stage, route, m), b) in buckets {
@@ -299,29 +335,7 @@ pub fn build_with(
             }
         }
     }
-    let now_m = minute(now_ms);
-    let skipped = (health.lookups_skipped > 0).then_some((LOOKUPS_SKIPPED, health.lookups_skipped));
-    for (name, n) in [
-        (LOG_EVENTS_PROCESSED, health.log_events),
-        (BATCHES_REJECTED, health.batches_rejected),
-    ]
-    .into_iter()
-    .chain(skipped)
-    {
-        data.push(Datum {
-            name,
-            unit: Unit::Count,
-            dimensions: Vec::new(),
-            timestamp_ms: now_m,
-            values: vec![n as f64],
-            counts: vec![1.0],
-        });
-    }
-    MetricBatch {
-        namespace: namespace.to_owned(),
-        data,
-        dropped_out_of_range: dropped,
-    }
+    (data, dropped)
 }
 
 /// Splits the data into PutMetricData calls: at most 1000 data and about 1 MB each.
