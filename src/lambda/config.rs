@@ -154,6 +154,12 @@ fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
 impl Config {
     /// What each step of an invocation is told.
     pub fn settings(&self) -> Settings {
+        // The doctor's own account, as its topic names it.
+        let home = self
+            .alert_topic_arn
+            .as_deref()
+            .and_then(arn_account)
+            .map(str::to_owned);
         Settings {
             engine: self.engine.clone(),
             ingest: settings::Ingest {
@@ -175,8 +181,8 @@ impl Config {
             notify: settings::Notify {
                 max_alerts_per_invocation: self.max_alerts_per_invocation,
                 context: AlertContext {
-                    account: self.alert_topic_arn.as_deref().and_then(arn_account),
-                    home_account: self.alert_topic_arn.as_deref().and_then(arn_account),
+                    account: home.clone(),
+                    home_account: home,
                     account_names: self.accounts.names.clone(),
                     console_portal: self.accounts.console_portal.clone(),
                     region: self.engine.region.clone(),

@@ -23,6 +23,11 @@ pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The account in an ARN (`arn:aws:sns:us-east-1:123456789012:name`), when it is one.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| is_account_id(a))
+}
+
 impl Scope {
     /// Parses a key; `None` when it is not of the form above (empty parts, a space in the
     /// API id, `*` without an account, an account that is not twelve digits).

@@ -67,7 +67,7 @@ impl<'a> From<&'a HashSet<String>> for Allowed<'a> {
 fn run_account(f: &Finding, own: Option<&str>) -> Option<String> {
     let from_arn = match &f.backend {
         Some(crate::model::backend::Backend::Lambda { function_arn, .. }) => {
-            crate::monitor::notify::arn_account(function_arn)
+            crate::model::scope::arn_account(function_arn).map(str::to_owned)
         }
         _ => None,
     };

@@ -265,7 +265,7 @@ impl Monitor {
     /// `invoked_function_arn`); the first one known stays.
     pub fn learn_own_account(&self, function_arn: &str) {
         if let Some(account) = notify::arn_account(function_arn) {
-            let _ = self.own_account.set(account);
+            let _ = self.own_account.set(account.to_owned());
         }
     }
 

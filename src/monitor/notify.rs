@@ -15,11 +15,7 @@ use crate::render::alert::{self, AlertContext, Notice, Rendered};
 /// Time kept back from the deadline for returning the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 
-/// The account in an ARN (`arn:aws:sns:us-east-1:123456789012:name`).
-pub fn arn_account(arn: &str) -> Option<String> {
-    let a = arn.split(':').nth(4)?;
-    (a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).then(|| a.to_owned())
-}
+pub use crate::model::scope::arn_account;
 
 impl Monitor {
     /// Step 4: renders and sends the notifications, `resolved` first, at most
@@ -108,7 +104,7 @@ impl Monitor {
             ctx.account = Some(account.clone());
         } else if ctx.account.is_none() {
             if let Some(crate::model::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
-                ctx.account = arn_account(function_arn);
+                ctx.account = arn_account(function_arn).map(str::to_owned);
             }
         }
         if ctx.region.is_none() {
@@ -175,7 +171,7 @@ mod tests {
     #[test]
     fn the_account_of_an_arn() {
         assert_eq!(
-            arn_account("arn:aws:sns:us-east-1:123456789012:t").as_deref(),
+            arn_account("arn:aws:sns:us-east-1:123456789012:t"),
             Some("123456789012")
         );
         assert_eq!(arn_account("arn:aws:sns:us-east-1::t"), None);

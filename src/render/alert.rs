@@ -102,11 +102,6 @@ pub fn stable_id(parts: &[&str]) -> String {
     format!("apigw-doctor-{h:016x}")
 }
 
-/// The account in an ARN (`arn:aws:lambda:us-east-1:123456789012:function:f`).
-fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
 /// FNV-1a: the same in every process and release, unlike std's hasher.
 pub use crate::model::incident::fnv1a;
 
@@ -375,7 +370,7 @@ pub fn links(n: &Notice<'_>, ctx: &AlertContext) -> Vec<Link> {
                 function_arn,
                 ..
             }) => out.push(ctx.console_link_in(
-                arn_account(function_arn).or(ctx.account.as_deref()),
+                crate::model::scope::arn_account(function_arn).or(ctx.account.as_deref()),
                 format!(
                     "https://{region}.console.aws.amazon.com/lambda/home?region={region}#/functions/{}?tab=monitoring",
                     safe_id(function_name)
