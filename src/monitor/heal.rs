@@ -88,11 +88,23 @@ pub async fn heal(
             until: None,
         })
         .collect();
+    // The account of each request's lines, for their seen-event keys (`Query::account`
+    // names only a foreign one).
+    let owners: HashMap<&str, &str> = wanted
+        .iter()
+        .map(|w| {
+            (
+                w.request_id.as_str(),
+                w.account.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
     let done = lookup::lookup_all(lookup, queries, bounds.budget, bounds.until).await;
     out.lookups = done.calls;
     let seen: HashSet<u64> = batch_ids.iter().copied().collect();
     for (query, outcome) in done.results {
         let id = query.terms.into_iter().next().unwrap_or_default();
+        let owner = owners.get(id.as_str()).copied().unwrap_or_default();
         match outcome {
             Outcome::Found(events) => {
                 let mut applied = 0;
@@ -101,7 +113,7 @@ pub async fn heal(
                     // and none that the batch already brought.
                     let own = crate::logs::execution_log::split_request_id(&e.message)
                         .is_some_and(|(rid, _)| rid == id);
-                    if !own || seen_events::key(&e.id).is_some_and(|k| seen.contains(&k)) {
+                    if !own || seen_events::key(owner, &e.id).is_some_and(|k| seen.contains(&k)) {
                         continue;
                     }
                     let src = Source {

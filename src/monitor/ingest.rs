@@ -137,7 +137,7 @@ impl<'d> envelope::EventVisitor<'d> for Feed<'_, '_> {
         rest: &'d str,
     ) -> Option<usize> {
         // Only an event the engine is to see; any other takes the usual way (`take`).
-        let key = seen_events::key(id);
+        let key = seen_events::key(&header.owner, id);
         if self.skip_document
             || self.own_log_group == Some(&*header.log_group)
             || key.is_some_and(|k| self.seen.contains(k, self.now))
@@ -157,7 +157,7 @@ impl Feed<'_, '_> {
             return false;
         }
         // Kept as hashes (what `SeenEvents` remembers), not as copies of the ids.
-        let key = seen_events::key(id);
+        let key = seen_events::key(&header.owner, id);
         self.ids.extend(key);
         if self.skip_document {
             return false;

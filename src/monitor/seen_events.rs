@@ -14,11 +14,14 @@ pub struct SeenEvents {
     order: VecDeque<(u64, i64)>,
 }
 
-/// What is remembered of an event id: its 64-bit hash (within one process the default
-/// hasher with fixed keys is stable, and that is all we need). `None` for an empty id
+/// What is remembered of an event id: its 64-bit hash, with the account that owns the
+/// log group (`owner`, "" when the input does not say): event ids are not documented as
+/// unique across accounts, and a central stream fans many in. Within one build the
+/// default hasher with fixed keys is stable, and that is all we need (the batch claims
+/// shared through DynamoDB are named from these). `None` for an empty id
 /// (CONTROL_MESSAGE, text inputs): it is never a duplicate.
-pub fn key(id: &str) -> Option<u64> {
-    (!id.is_empty()).then(|| BuildHasherDefault::<DefaultHasher>::default().hash_one(id))
+pub fn key(owner: &str, id: &str) -> Option<u64> {
+    (!id.is_empty()).then(|| BuildHasherDefault::<DefaultHasher>::default().hash_one((owner, id)))
 }
 
 impl SeenEvents {
@@ -71,15 +74,25 @@ mod tests {
 
     #[test]
     fn window_and_bound() {
-        let k = |id: &str| key(id).unwrap();
+        let k = |id: &str| key("111122223333", id).unwrap();
         let keys = |ids: &[&str]| ids.iter().map(|id| k(id)).collect::<Vec<_>>();
         let mut s = SeenEvents::new(10, 3);
         s.insert_all(keys(&["a", "b"]), 0);
-        assert!(s.contains(k("a"), 5_000) && !s.contains(k("c"), 5_000) && key("").is_none());
+        assert!(
+            s.contains(k("a"), 5_000)
+                && !s.contains(k("c"), 5_000)
+                && key("111122223333", "").is_none()
+        );
         assert!(!s.contains(k("a"), 11_000));
         s.insert_all(keys(&["c", "d", "e"]), 1);
         assert!(s.len() <= 3);
         s.insert_all(keys(&["f"]), 20_000);
         assert!(!s.contains(k("e"), 20_000) && s.contains(k("f"), 20_000));
+    }
+
+    #[test]
+    fn the_same_id_in_two_accounts_is_two_events() {
+        assert_ne!(key("111122223333", "3760"), key("444455556666", "3760"));
+        assert_eq!(key("", "3760"), key("", "3760"));
     }
 }
