@@ -748,11 +748,15 @@ pub fn render_summary(
     let mut items = Vec::new();
     let mut ids: Vec<&str> = vec!["summary"];
     for n in notices {
-        let s = subject(n, &context_for(n.incident));
+        let ctx = context_for(n.incident);
+        let s = subject(n, &ctx);
         let _ = writeln!(email, "- {s} (incident {})", n.incident.id);
         let _ = write!(md, "\n• {}", slack(&s));
+        // The account and Region as the incident's own alert names them: on a central
+        // stream the same API id and stage can be two accounts' incidents.
         items.push(serde_json::json!({"incident_id": n.incident.id, "status": n.status.as_str(),
             "severity": n.incident.severity.as_str(), "kind": n.incident.key.kind.as_str(),
+            "account": ctx.account, "region": ctx.region,
             "api_id": n.incident.key.api_id, "stage": n.incident.key.stage, "affected": n.incident.affected}));
         ids.push(&n.incident.id);
     }
