@@ -119,6 +119,8 @@ pub enum Evidence {
     /// Nothing from the function's log: what would give the answer.
     NoLog {
         function: String,
+        /// The function's account, from its ARN: where its log group is to be subscribed.
+        account: Option<String>,
         has_trace: bool,
         looked_up: bool,
     },

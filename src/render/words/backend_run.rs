@@ -123,16 +123,19 @@ pub fn what_would_tell(j: &Join) -> Option<String> {
     match &j.evidence {
         Evidence::NoLog {
             function,
+            account,
             has_trace,
             looked_up: false,
         } => Some(format!(
-            "Connect or read: the execution log has no connect timestamp, and the function's own log, which has the answer, was not in this analysis. Subscribe /aws/lambda/{function} too (list it in ApiLogGroupNames), or list {function} in BackendFunctionNames so that timeouts are looked up there: its START and REPORT lines show whether the function ran, for how long, and how much of it was a cold start.{}",
+            "Connect or read: the execution log has no connect timestamp, and the function's own log, which has the answer, was not in this analysis. Subscribe /aws/lambda/{function}{} too (ApiLogGroupNames, or LogGroupNames of that account's source stack when it sends to a central destination), or list {function} in BackendFunctionNames so that timeouts are looked up there: its START and REPORT lines show whether the function ran, for how long, and how much of it was a cold start.{}",
+            account.as_deref().map(|a| format!(" (account {a})")).unwrap_or_default(),
             xray(*has_trace)
         )),
         Evidence::NoLog {
             function,
             has_trace,
             looked_up: true,
+            ..
         }
         | Evidence::NoFit {
             function,
