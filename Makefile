@@ -15,7 +15,7 @@ ZIP := $(TARGET_DIR)/lambda/bootstrap/bootstrap.zip
 BUILD := $(CARGO) test --quiet --all-targets --no-run
 
 .PHONY: demo test lint deny unit state e2e deploy-local sam sam-build template build tools sam-tools events bench \
-	compare inflate-backends fuzz clean replay aws-lookup browser fetch fixtures help
+	compare inflate-backends fuzz clean replay replay-accounts aws-lookup browser fetch fixtures help
 
 ## demo: the CLI on the sample events, then what the Lambda would publish for one of them (no AWS account)
 demo:
@@ -78,6 +78,12 @@ aws-lookup: tools
 ## bigger than the CI-sized one in `unit` (tests/replay.rs); REPLAY_MINUTES, REPLAY_PER_MINUTE size it
 replay:
 	$(CARGO) run --quiet --example replay
+
+## replay-accounts: issue 25's fan-in at organisation size (20 accounts × 50 APIs through a central Kinesis stream,
+## K = 1, 4, 8), exact per account, with throughput and cost per million requests (a release build, as `compare`);
+## REPLAY_ACCOUNTS, REPLAY_APIS, REPLAY_MINUTES, REPLAY_PER_MINUTE size it
+replay-accounts:
+	$(CARGO) run --release --quiet --example replay_accounts
 
 ## browser: the HTML report in headless Chromium (Debian's `chromium`, installed when missing): no console
 ## error, charts drawn, the table sorts; screenshot in $(TARGET_DIR)/browser/report.png

@@ -4,14 +4,11 @@
 
 mod common;
 
-use std::io::Write as _;
-
 use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::recorder::Published;
-use base64::Engine as _;
-use common::alerts;
 use common::rest_batch::{rid, Batch, Outcome, ACCOUNT};
+use common::{alerts, kinesis, schedule};
 
 const T0: i64 = 1_795_600_000_000;
 const PAYMENTS: &str = "111122223333";
@@ -20,35 +17,6 @@ const HOME: &str = "999999999999";
 /// The same API id in both accounts (API ids are random, but nothing keeps two accounts'
 /// from meeting, and test stacks often are the same template).
 const API: &str = "abc1234567";
-
-/// One Kinesis record per (owner, document), as CloudWatch Logs puts them on the stream.
-fn kinesis_event(docs: &[(&str, &Batch)]) -> Vec<u8> {
-    let records: Vec<serde_json::Value> = docs
-        .iter()
-        .enumerate()
-        .map(|(n, (owner, b))| {
-            let doc = serde_json::json!({
-                "messageType": "DATA_MESSAGE", "owner": owner,
-                "logGroup": format!("API-Gateway-Execution-Logs_{}/prod", b.api),
-                "logStream": format!("stream-{owner}"),
-                "subscriptionFilters": ["to-central"],
-                "logEvents": b.events,
-            });
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(doc.to_string().as_bytes()).unwrap();
-            let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-            serde_json::json!({
-                "eventSource": "aws:kinesis", "awsRegion": "us-east-1",
-                "eventID": format!("shardId-000000000000:4959{n:04}"),
-                "kinesis": {"data": data, "partitionKey": format!("stream-{owner}"),
-                            "sequenceNumber": format!("4959{n:04}")},
-            })
-        })
-        .collect();
-    serde_json::json!({ "Records": records })
-        .to_string()
-        .into_bytes()
-}
 
 /// `timeouts` of `requests` on GET /orders, the backend function in the owner's account.
 fn traffic(owner: &str, serial: u64, t0: i64, requests: u64, timeouts: u64) -> Batch {
@@ -77,6 +45,25 @@ fn traffic(owner: &str, serial: u64, t0: i64, requests: u64, timeouts: u64) -> B
     b
 }
 
+/// One Kinesis record per (owner, document), as CloudWatch Logs puts them on the stream.
+fn kinesis_event(docs: &[(&str, &Batch)]) -> Vec<u8> {
+    let records = docs.iter().enumerate().map(|(n, (owner, b))| {
+        let group = format!("API-Gateway-Execution-Logs_{}/prod", b.api);
+        kinesis::record(
+            owner,
+            &group,
+            &format!("stream-{owner}"),
+            &b.events,
+            n as u64,
+        )
+    });
+    kinesis::event(records.collect())
+}
+
+fn go(m: &Recorded, event: &[u8], now: i64) -> Vec<Published> {
+    common::handle(m, event, now).1
+}
+
 fn monitor() -> Recorded {
     let env = [
         (
@@ -100,25 +87,6 @@ fn monitor() -> Recorded {
     ];
     let env: std::collections::HashMap<&str, String> = env.into_iter().collect();
     Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap())
-}
-
-fn go(m: &Recorded, event: &[u8], now: i64) -> Vec<Published> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(m.handle_at(event, None, now)).unwrap();
-    m.take()
-}
-
-fn schedule() -> Vec<u8> {
-    serde_json::json!({
-        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": HOME, "time": "2026-11-25T10:30:00Z", "region": "us-east-1",
-        "resources": [format!("arn:aws:events:us-east-1:{HOME}:rule/apigw-doctor-ResolveSchedule")], "detail": {}
-    })
-    .to_string()
-    .into_bytes()
 }
 
 /// The automation JSON of each alert, by the account it names.

@@ -14,9 +14,9 @@ use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::budget::BudgetStore;
 use apigw_doctor::monitor::state::MemoryStore;
-use common::alerts;
 use common::subscription;
 use common::vendor_schemas::{assert_valid, schema};
+use common::{alerts, schedule};
 
 /// 2026-11-25T00:00:00Z.
 const T0: i64 = 1_795_564_800_000;
@@ -60,10 +60,6 @@ fn batch(m: i64, bad: u64) -> Vec<u8> {
         })
         .collect();
     subscription::lambda_event(&format!("/aws/apigateway/{API}/prod/access"), "s", &events)
-}
-
-fn schedule() -> Vec<u8> {
-    br#"{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T10:30:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/apigw-doctor-ResolveSchedule"],"detail":{}}"#.to_vec()
 }
 
 /// One budget notice as sent: (minute of the tick, status, severity, notice id, the

@@ -9,8 +9,8 @@ use apigw_doctor::lambda::config::Config;
 use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::recorder::Published;
 use common::alerts;
-use common::repo;
-use common::rest_batch::{self, rid, Batch, Outcome, ACCOUNT};
+use common::rest_batch::{self, rid, Batch, Outcome};
+use common::{handle as go, repo, schedule};
 
 /// 2026-11-25T10:05:00Z: five minutes after the sample events.
 const NOW: i64 = 1_795_601_100_000;
@@ -187,30 +187,6 @@ fn four_routes(serial: u64, t0: i64, ok_per_route: u64, timeouts_per_route: u64)
 /// Requests to a function API Gateway may not invoke: every one fails with 500.
 fn permissions(serial: u64, t0: i64, count: u64) -> Vec<u8> {
     rest_batch::permissions("p9q8r7s6t5", &ROUTES[..2], "billing", serial, t0, count)
-}
-
-/// The EventBridge schedule's tick, as Lambda receives it.
-fn schedule() -> Vec<u8> {
-    serde_json::json!({
-        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": ACCOUNT, "time": "2026-11-25T10:30:00Z", "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/apigw-doctor-ResolveSchedule"], "detail": {}
-    })
-    .to_string()
-    .into_bytes()
-}
-
-fn go(
-    m: &Recorded,
-    event: &[u8],
-    now: i64,
-) -> (apigw_doctor::monitor::InvocationSummary, Vec<Published>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let s = rt.block_on(m.handle_at(event, None, now)).unwrap();
-    (s, m.take())
 }
 
 fn automation(a: &apigw_doctor::render::alert::Rendered) -> serde_json::Value {

@@ -18,10 +18,10 @@ use apigw_doctor::lambda::wiring::Recorded;
 use apigw_doctor::monitor::outputs::Notifier;
 use apigw_doctor::monitor::recorder::{Published, Recorder};
 use apigw_doctor::monitor::Ports;
-use common::alerts;
 use common::repo;
 use common::rest_batch::{self, rid, Batch, Outcome};
 use common::vendor_schemas::{assert_valid, schema};
+use common::{alerts, schedule};
 
 /// An incident alert's pages (every incident alert has them; only a digest has none).
 fn pages_of(a: &apigw_doctor::render::alert::Rendered) -> &apigw_doctor::render::alert::Pages {
@@ -63,10 +63,6 @@ fn permissions(serial: u64, t0: i64, count: u64) -> Vec<u8> {
         ("POST", "/invoices", "/invoices"),
     ];
     rest_batch::permissions("p9q8r7s6t5", &routes, "billing", serial, t0, count)
-}
-
-fn schedule() -> Vec<u8> {
-    std::fs::read(repo().join("events/schedule.json")).unwrap()
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -147,6 +147,13 @@ fn group(counts: &[SloCount]) -> (HourItems, DayItems, IndexItems) {
     (hours, days, index)
 }
 
+/// How many UpdateItem requests [`BudgetStore::add_counts`] makes for `counts` (one per
+/// hour item, day item and SLO index entry): what a batch's budget counting costs.
+pub fn writes(counts: &[SloCount]) -> usize {
+    let (hours, days, index) = group(counts);
+    hours.len() + days.len() + index.len()
+}
+
 impl BudgetStore for DynamoStore {
     fn add_counts<'a>(&'a self, counts: &'a [SloCount]) -> StateFuture<'a, ()> {
         Box::pin(async move {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod kinesis;
 pub mod rest_batch;
 pub mod subscription;
 pub mod vendor_schemas;
@@ -59,4 +60,26 @@ pub fn alerts(
             _ => None,
         })
         .collect()
+}
+
+/// The EventBridge schedule's tick, as Lambda receives it (events/schedule.json).
+pub fn schedule() -> Vec<u8> {
+    std::fs::read(repo().join("events/schedule.json")).unwrap()
+}
+
+/// One invocation of `m` with `event` at `now`: its summary and what it published.
+pub fn handle(
+    m: &apigw_doctor::lambda::wiring::Recorded,
+    event: &[u8],
+    now: i64,
+) -> (
+    apigw_doctor::monitor::InvocationSummary,
+    Vec<apigw_doctor::monitor::recorder::Published>,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt.block_on(m.handle_at(event, None, now)).unwrap();
+    (s, m.take())
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 /// 2026-11-25T10:00:00Z.
 pub const T0: i64 = 1_795_600_800_000;
 const REGION: &str = "us-east-1";
-const ACCOUNT: &str = "123456789012";
+pub const ACCOUNT: &str = "123456789012";
 
 /// SplitMix64: deterministic, no dependency.
 #[derive(Clone)]
@@ -67,6 +67,10 @@ pub struct Scenario {
     pub max_batch_events: usize,
     pub redeliver: f64,
     pub swap: f64,
+    /// The account whose APIs these are (in the backends' ARNs).
+    pub account: String,
+    /// The top bits of the request ids (UUIDs differ between accounts).
+    pub id_base: u64,
 }
 
 impl Scenario {
@@ -86,6 +90,8 @@ impl Scenario {
             max_batch_events: 10_000,
             redeliver: 0.03,
             swap: 0.05,
+            account: ACCOUNT.to_owned(),
+            id_base: 0x5eed_0000,
         }
     }
 }
@@ -101,6 +107,7 @@ pub enum Outcome {
 /// What the generator knows about one request.
 #[derive(Debug, Clone)]
 pub struct Truth {
+    pub account: String,
     pub id: String,
     pub api: String,
     pub stage: String,
@@ -142,10 +149,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/users/{userId}", "/users/u-{}"),
 ];
 
-fn rid(n: u64) -> String {
+fn rid(base: u64, n: u64) -> String {
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        0x5eed_0000u64 | (n >> 48) & 0xffff,
+        base | (n >> 48) & 0xffff,
         (n >> 32) & 0xffff,
         (n >> 20) & 0xfff,
         (n >> 8) & 0xfff,
@@ -195,7 +202,7 @@ pub fn generate(s: &Scenario) -> Traffic {
                     let function = format!("{}-fn{}", api, r % 3);
                     let (method, template, path) = ROUTES[r];
                     let concrete = path.replace("{}", &n.to_string());
-                    let id = rid(n);
+                    let id = rid(s.id_base, n);
                     let stream = format!(
                         "{:032x}",
                         (a * 100 + st * 10 + rng.below(s.streams as u64) as usize) as u128
@@ -212,9 +219,10 @@ pub fn generate(s: &Scenario) -> Traffic {
                     };
                     request_lines(
                         &mut add, &id, &api, &stage, method, template, &concrete, &function,
-                        outcome, latency_ms,
+                        &s.account, outcome, latency_ms,
                     );
                     truth.push(Truth {
+                        account: s.account.clone(),
                         id,
                         api: api.clone(),
                         stage: stage.clone(),
@@ -244,10 +252,11 @@ fn request_lines(
     template: &str,
     path: &str,
     function: &str,
+    account: &str,
     outcome: Outcome,
     latency: u64,
 ) {
-    let uri = format!("https://lambda.{REGION}.amazonaws.com/2015-03-31/functions/arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}/invocations");
+    let uri = format!("https://lambda.{REGION}.amazonaws.com/2015-03-31/functions/arn:aws:lambda:{REGION}:{account}:function:{function}/invocations");
     add(0, "Extended Request Id: Zm9vYmFyYmF6cXV4=".into());
     add(
         0,
