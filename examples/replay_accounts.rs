@@ -1,7 +1,8 @@
 //! `make replay-accounts`: issue 25's fan-in replay of tests/replay_accounts.rs at
 //! organisation size (default 20 accounts × 50 APIs, 200,000 requests), for K = 1, 4, 8;
 //! prints the README table and the cost per million requests. `REPLAY_ACCOUNTS`,
-//! `REPLAY_APIS`, `REPLAY_MINUTES`, `REPLAY_PER_MINUTE` (per API stage) size it.
+//! `REPLAY_APIS`, `REPLAY_MINUTES`, `REPLAY_PER_MINUTE` (per API stage) size it; `REPLAY_K`
+//! runs one K only.
 
 #[path = "../tests/common/fan_in.rs"]
 mod fan_in;
@@ -32,7 +33,11 @@ fn main() {
     );
     println!("{}", Measurement::HEADER);
     let mut runs = Vec::new();
-    for k in [1, 4, 8] {
+    let ks: Vec<usize> = match env("REPLAY_K") {
+        Some(k) => vec![k],
+        None => vec![1, 4, 8],
+    };
+    for k in ks {
         f.k = k;
         let m = fan_in::run(&f);
         println!("{}", m.row());

@@ -40,7 +40,8 @@ fn eight_containers_are_exact_per_account() {
 #[test]
 fn the_alert_cap_keeps_accounts_apart() {
     let mut f = FanIn::ci(4);
-    f.extra_env = vec![("MAX_ALERTS_PER_INVOCATION".into(), "1".into())];
+    f.extra_env
+        .push(("MAX_ALERTS_PER_INVOCATION".into(), "1".into()));
     let m = exact(&f);
     assert!(m.summaries > 0, "{m:#?}");
 }

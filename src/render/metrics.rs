@@ -130,20 +130,21 @@ pub fn route_dimensions(analysis: &Analysis, cap: usize) -> Vec<&str> {
             r.templated && !r.key.route.is_unknown() && r.key.route.as_str() != OTHER_ROUTE
         })
         .collect();
-    // Per API stage, busiest first; ties by key, so the choice is deterministic.
+    // Per API stage (of its account: two accounts' `abc/prod` are two stages, found by
+    // the fan-in replay), busiest first; ties by key, so the choice is deterministic.
     order.sort_by(|&a, &b| {
         let (ra, rb) = (&analysis.routes[a], &analysis.routes[b]);
-        (&ra.key.api_id, &ra.key.stage)
-            .cmp(&(&rb.key.api_id, &rb.key.stage))
+        (&ra.key.account, &ra.key.api_id, &ra.key.stage)
+            .cmp(&(&rb.key.account, &rb.key.api_id, &rb.key.stage))
             .then(rb.requests.cmp(&ra.requests))
             .then(ra.key.route.cmp(&rb.key.route))
     });
     let mut dims = vec![OTHER_ROUTE; analysis.routes.len()];
     let mut taken = 0;
-    let mut stage: Option<(&str, &str)> = None;
+    let mut stage: Option<(Option<&str>, &str, &str)> = None;
     for i in order {
         let k = &analysis.routes[i].key;
-        let this = (k.api_id.as_str(), k.stage.as_str());
+        let this = (k.account.as_deref(), k.api_id.as_str(), k.stage.as_str());
         if stage != Some(this) {
             stage = Some(this);
             taken = 0;

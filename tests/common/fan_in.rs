@@ -69,7 +69,9 @@ impl FanIn {
             batch_size: 100,
             batch_window_ms: 5_000,
             retry: 0.05,
-            extra_env: Vec::new(),
+            // As many as each API has routes: every route keeps its name only if the cap
+            // counts each account's API stage apart (the same id in two accounts).
+            extra_env: vec![("MAX_ROUTE_METRICS".into(), "5".into())],
         }
     }
 }
@@ -418,6 +420,10 @@ fn measure_metrics(m: &mut Measurement, published: &[Published], truth: &[&Truth
         );
         if g == 0 && w == 0 {
             continue;
+        }
+        // FAN_IN_DEBUG=1: which cells are off, to start an investigation from.
+        if g != w && std::env::var_os("FAN_IN_DEBUG").is_some() {
+            eprintln!("cell {c:?}: published {g}, true {w}");
         }
         let rollup = c.4 == "*";
         if rollup {
