@@ -2,7 +2,8 @@
 //! organisation size (default 20 accounts × 50 APIs, 200,000 requests), for K = 1, 4, 8;
 //! prints the README table and the cost per million requests. `REPLAY_ACCOUNTS`,
 //! `REPLAY_APIS`, `REPLAY_MINUTES`, `REPLAY_PER_MINUTE` (per API stage) size it; `REPLAY_K`
-//! runs one K only.
+//! runs one K only; `REPLAY_BATCH_SIZE` and `REPLAY_BATCH_WINDOW` (seconds) set the event
+//! source mapping's batching (100 and 5, the template's).
 
 #[path = "../tests/common/fan_in.rs"]
 mod fan_in;
@@ -27,6 +28,9 @@ fn main() {
     f.base.apis = env("REPLAY_APIS").unwrap_or(50);
     f.base.minutes = env("REPLAY_MINUTES").unwrap_or(20) as i64;
     f.base.per_minute = env("REPLAY_PER_MINUTE").unwrap_or(10);
+    // The event source mapping's BatchSize and MaximumBatchingWindowInSeconds.
+    f.batch_size = env("REPLAY_BATCH_SIZE").unwrap_or(f.batch_size);
+    f.batch_window_ms = env("REPLAY_BATCH_WINDOW").map_or(f.batch_window_ms, |s| s as i64 * 1000);
     println!(
         "replay-accounts: {} accounts × {} APIs (1 stage each, the same ids in every account), {} minutes, {} requests per minute per stage, {:.0} % timeouts on the slow route, {:.0} % of invocations retried",
         f.accounts, f.base.apis, f.base.minutes, f.base.per_minute, f.base.timeout_share * 300.0, f.retry * 100.0
@@ -63,17 +67,17 @@ fn main() {
         m.dynamodb.0 as f64 * per_m,
         m.dynamodb.1 as f64 * per_m
     );
-    println!(
-        "| CloudWatch PutMetricData: {:.0} calls | ${cloudwatch:.2} |",
-        m.metric_calls as f64 * per_m
-    );
     for (call, (w, r)) in &m.dynamodb_by_call {
         println!(
-            "|   of which {call}: {:.0} writes, {:.0} reads | |",
+            "| of which {call}: {:.0} writes, {:.0} reads | |",
             *w as f64 * per_m,
             *r as f64 * per_m
         );
     }
+    println!(
+        "| CloudWatch PutMetricData: {:.0} calls | ${cloudwatch:.2} |",
+        m.metric_calls as f64 * per_m
+    );
     let kinesis = m.put_units as f64 * per_m * KINESIS_PUT_UNIT;
     println!(
         "| Kinesis PUT payload units: {:.0} records, {:.0} units | ${kinesis:.2} |",

@@ -780,7 +780,11 @@ def central_destination_admits_the_listed_accounts_or_the_organization():
 def central_mapping_values():
     k = R["KinesisSource"]["Properties"]
     assert k["StartingPosition"] == {"Fn::If": ["IsCentral", "TRIM_HORIZON", "LATEST"]}, k["StartingPosition"]
-    assert k["BatchSize"] == 100 and k["MaximumBatchingWindowInSeconds"] == 5
+    assert k["BatchSize"] == ref("KinesisBatchSize") and k["MaximumBatchingWindowInSeconds"] == ref("KinesisBatchWindowSeconds")
+    assert P["KinesisBatchSize"]["Default"] == 100 and P["KinesisBatchWindowSeconds"]["Default"] == 5
+    # The event source mapping's limits: a batch of 1 to 10,000 records, a window of 0 to 300 s.
+    assert (P["KinesisBatchSize"]["MinValue"], P["KinesisBatchSize"]["MaxValue"]) == (1, 10000)
+    assert (P["KinesisBatchWindowSeconds"]["MinValue"], P["KinesisBatchWindowSeconds"]["MaxValue"]) == (0, 300)
     assert k["BisectBatchOnFunctionError"] is True and k["MaximumRetryAttempts"] == 2
     assert k["MaximumRecordAgeInSeconds"] == -1
     assert k["FunctionName"] == ref("Function")
