@@ -65,11 +65,18 @@ fn go(m: &Recorded, event: &[u8], now: i64) -> Vec<Published> {
 }
 
 fn monitor() -> Recorded {
+    monitor_with_topic(true)
+}
+
+/// `topic`: with `ALERT_TOPIC_ARN` in the home account (else the alerts go to pagers only).
+fn monitor_with_topic(topic: bool) -> Recorded {
+    let topic = if topic {
+        format!("arn:aws:sns:us-east-1:{HOME}:apigw-doctor")
+    } else {
+        String::new()
+    };
     let env = [
-        (
-            "ALERT_TOPIC_ARN",
-            format!("arn:aws:sns:us-east-1:{HOME}:apigw-doctor"),
-        ),
+        ("ALERT_TOPIC_ARN", topic),
         ("ACCOUNT_NAMES", format!("{PAYMENTS}=payments-prod")),
         (
             "API_NAMES",
@@ -85,8 +92,36 @@ fn monitor() -> Recorded {
         ("INCIDENT_UPDATE_SECONDS", "60".into()),
         ("AWS_LAMBDA_FUNCTION_NAME", "apigw-doctor".into()),
     ];
-    let env: std::collections::HashMap<&str, String> = env.into_iter().collect();
+    let env: std::collections::HashMap<&str, String> =
+        env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     Recorded::new(&Config::from_lookup(|k| env.get(k).cloned()).unwrap())
+}
+
+/// Without a topic the doctor's account is the function's own, learned from the
+/// invocation: a foreign account's alert still says whose it is.
+#[test]
+fn the_functions_own_account_is_home_without_a_topic() {
+    let subject = |m: &Recorded| {
+        let payments = traffic(PAYMENTS, 1, T0, 10, 3);
+        let p = go(m, &kinesis_event(&[(PAYMENTS, &payments)]), T0 + 60_000);
+        let a = by_account(&p);
+        a[PAYMENTS]["notification"]["subject"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Nothing says which account is home: the subject is as for one account.
+    let unknown = subject(&monitor_with_topic(false));
+    assert!(!unknown.contains("payments-prod"), "{unknown}");
+    let m = monitor_with_topic(false);
+    m.learn_own_account(&format!(
+        "arn:aws:lambda:us-east-1:{HOME}:function:apigw-doctor"
+    ));
+    let learned = subject(&m);
+    assert!(
+        learned.ends_with(&format!("· payments-prod:{API}/prod")),
+        "{learned}"
+    );
 }
 
 /// The automation JSON of each alert, by the account it names.

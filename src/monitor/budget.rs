@@ -187,7 +187,7 @@ impl Monitor {
 
     /// The alert context of an SLO: its account when the logs named it.
     fn budget_context(&self, slo: &SloKey) -> crate::render::alert::AlertContext {
-        let mut ctx = self.settings.notify.context.clone();
+        let mut ctx = self.alert_context();
         if let Some(a) = &slo.account {
             ctx.account = Some(a.clone());
         }

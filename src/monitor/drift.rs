@@ -96,7 +96,7 @@ impl Monitor {
         let named = if drifts.is_empty() {
             0
         } else {
-            let r = digest(&drifts, today, &self.settings.notify.context);
+            let r = digest(&drifts, today, &self.alert_context());
             let mut failed = std::collections::BTreeMap::new();
             match self.send_alert(&r, deadline, &mut failed).await {
                 Ok(_) => drifts.len(),

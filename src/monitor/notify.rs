@@ -99,7 +99,7 @@ impl Monitor {
     /// The alert context: the account whose logs showed the incident (else the settings'
     /// or the backend's), and the region from the backend when the settings do not give it.
     fn context_for(&self, i: &Incident) -> AlertContext {
-        let mut ctx = self.settings.notify.context.clone();
+        let mut ctx = self.alert_context();
         if let Some(account) = &i.key.account {
             ctx.account = Some(account.clone());
         } else if ctx.account.is_none() {
@@ -113,6 +113,20 @@ impl Monitor {
                 .as_ref()
                 .and_then(crate::model::backend::Backend::region)
                 .map(str::to_owned);
+        }
+        ctx
+    }
+
+    /// The settings' alert context, with the doctor's own account: the function's (learned
+    /// from the invocation), else the alert topic's (`Config::settings`). One answer for the
+    /// alerts, the budget notices and the lookups (`Monitor::own_account`).
+    pub(super) fn alert_context(&self) -> AlertContext {
+        let mut ctx = self.settings.notify.context.clone();
+        if let Some(own) = self.own_account() {
+            if ctx.account == ctx.home_account {
+                ctx.account = Some(own.to_owned());
+            }
+            ctx.home_account = Some(own.to_owned());
         }
         ctx
     }

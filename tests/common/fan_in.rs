@@ -412,15 +412,7 @@ fn measure_metrics(m: &mut Measurement, published: &[Published], truth: &[&Truth
             add("*", "*", name, n);
         }
     }
-    let keys: std::collections::BTreeSet<&Cell> = got.keys().chain(want.keys()).collect();
-    for c in keys {
-        let (g, w) = (
-            got.get(c).copied().unwrap_or(0),
-            want.get(c).copied().unwrap_or(0),
-        );
-        if g == 0 && w == 0 {
-            continue;
-        }
+    replay::compare(&got, &want, |c, g, w| {
         // FAN_IN_DEBUG=1: which cells are off, to start an investigation from.
         if g != w && std::env::var_os("FAN_IN_DEBUG").is_some() {
             eprintln!("cell {c:?}: published {g}, true {w}");
@@ -433,7 +425,7 @@ fn measure_metrics(m: &mut Measurement, published: &[Published], truth: &[&Truth
             m.cells += 1;
             m.cells_exact += (g == w) as usize;
         }
-    }
+    });
 }
 
 /// Incidents: the open ones in the shared table against the truth's keys and counts;

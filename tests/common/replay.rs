@@ -16,7 +16,7 @@ use apigw_doctor::model::kind::Kind;
 use apigw_doctor::monitor::lookup::{FetchedEvent, LogLookup, MemoryLookup};
 use apigw_doctor::monitor::recorder::Published;
 use apigw_doctor::monitor::state::MemoryStore;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// 2026-11-25T10:00:00Z.
@@ -470,6 +470,25 @@ impl Measurement {
     pub const HEADER: &'static str = "| mode | K | lookups | timeouts fully diagnosed | published twice | metric cells exact | sum of errors | `Route=Other` points | stage timeouts (published / true) | timeout alerts repeated within the cooldown | lookups made | halves written |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 }
 
+/// Calls `each(cell, published, true)` for every cell either side has, but not where both
+/// are 0.
+pub fn compare<K: Ord>(
+    got: &BTreeMap<K, u64>,
+    want: &BTreeMap<K, u64>,
+    mut each: impl FnMut(&K, u64, u64),
+) {
+    let cells: std::collections::BTreeSet<&K> = got.keys().chain(want.keys()).collect();
+    for c in cells {
+        let (g, w) = (
+            got.get(c).copied().unwrap_or(0),
+            want.get(c).copied().unwrap_or(0),
+        );
+        if g != 0 || w != 0 {
+            each(c, g, w);
+        }
+    }
+}
+
 fn minute(ts: i64) -> i64 {
     ts.div_euclid(60_000) * 60_000
 }
@@ -685,21 +704,13 @@ pub fn run_with(
             .entry(cell("IntegrationLatency (samples)"))
             .or_default() += 1;
     }
-    let cells: HashSet<&Cell> = got.keys().chain(want.keys()).collect();
-    for c in cells {
-        let (g, w) = (
-            got.get(c).copied().unwrap_or(0),
-            want.get(c).copied().unwrap_or(0),
-        );
-        if g == 0 && w == 0 {
-            continue;
-        }
+    compare(&got, &want, |_, g, w| {
         m.cells += 1;
         if g == w {
             m.cells_exact += 1;
         }
         m.off_by += g.abs_diff(w);
-    }
+    });
     m.stage_timeouts = (
         got.iter()
             .filter(|(c, _)| c.0 == "IntegrationTimeouts")
