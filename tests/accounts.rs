@@ -323,5 +323,26 @@ fn the_report_names_each_account() {
             "{text}"
         );
     }
+    // Each finding of --details says whose API stage it is.
+    let details = assert_cmd::Command::cargo_bin("apigw-doctor")
+        .unwrap()
+        .args(["analyze", "--details", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let details = String::from_utf8(details).unwrap();
+    for (account, n) in [(PAYMENTS, 3), (SEARCH, 1)] {
+        let line = format!("· {account}:{API}/prod GET /orders");
+        assert_eq!(
+            details
+                .lines()
+                .filter(|l| l.starts_with("── TIMEOUT") && l.contains(&line))
+                .count(),
+            n,
+            "{details}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

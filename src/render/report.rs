@@ -119,30 +119,38 @@ pub fn invoked_text(f: &Finding) -> &'static str {
     }
 }
 
-/// What a finding is about: the route, or the Lambda function for a misconfiguration.
-pub fn target(f: &Finding) -> String {
+/// What a finding is about: the route, or the Lambda function for a misconfiguration;
+/// `with_account`: the input holds several accounts' logs, the API stage says whose.
+pub fn target(f: &Finding, with_account: bool) -> String {
+    let account = f
+        .provenance
+        .account
+        .as_deref()
+        .filter(|_| with_account)
+        .map(|a| format!("{a}:"))
+        .unwrap_or_default();
     match (&f.function, f.kind) {
         (Some(func), Kind::Misconfiguration) if f.route.is_unknown() => {
             format!("Lambda function {}", func.name)
         }
         (Some(func), Kind::Misconfiguration) => {
             format!(
-                "Lambda function {} behind {}/{} {}",
+                "Lambda function {} behind {account}{}/{} {}",
                 func.name, f.api_id, f.stage, f.route
             )
         }
-        _ => format!("{}/{} {}", f.api_id, f.stage, f.route),
+        _ => format!("{account}{}/{} {}", f.api_id, f.stage, f.route),
     }
 }
 
-pub fn finding_text(out: &mut String, f: &Finding) {
+pub fn finding_text(out: &mut String, f: &Finding, with_account: bool) {
     let status = f.status.map(|s| format!(" · {s}")).unwrap_or_default();
     let _ = writeln!(
         out,
         "── {} · {} · {}{status}",
         f.kind.as_str().to_uppercase(),
         f.cause,
-        target(f)
+        target(f, with_account)
     );
     if let Some(id) = &f.request_id {
         let at = f
@@ -196,7 +204,7 @@ pub fn text(a: &Analysis) -> String {
             }
             near_shown += 1;
         }
-        finding_text(&mut out, f);
+        finding_text(&mut out, f, a.counters.accounts.len() > 1);
     }
     if near_hidden > 0 {
         let _ = writeln!(
