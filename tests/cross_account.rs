@@ -206,7 +206,7 @@ fn off_says_where_the_evidence_is_in_every_rendering() {
         &automation["examples"][0]
     );
     let mut report = String::new();
-    apigw_doctor::render::report::finding_text(&mut report, f);
+    apigw_doctor::render::report::finding_text(&mut report, f, false);
     insta::assert_snapshot!("cross-account-off-report", report);
 }
 
