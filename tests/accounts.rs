@@ -216,12 +216,7 @@ fn two_accounts_same_api_two_incidents() {
         })
         .flatten()
     {
-        let dim = |k: &str| {
-            d.dimensions
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.clone())
-        };
+        let dim = |k: &str| d.dimension(k).map(str::to_owned);
         if dim("Route").is_some() || !matches!(d.name, "Requests" | "IntegrationTimeouts") {
             continue;
         }

@@ -71,6 +71,14 @@ pub struct Datum {
 }
 
 impl Datum {
+    /// The value of the dimension `name`, when the datum has it.
+    pub fn dimension(&self, name: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A generous estimate of the datum's size in a request, for packing.
     fn estimated_bytes(&self) -> usize {
         let dims: usize = self
@@ -432,12 +440,7 @@ mod tests {
     fn route_series(batch: &MetricBatch) -> Map<(String, String), BTreeSet<String>> {
         let mut out: Map<(String, String), BTreeSet<String>> = Map::new();
         for d in &batch.data {
-            let get = |k: &str| {
-                d.dimensions
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.clone())
-            };
+            let get = |k: &str| d.dimension(k).map(str::to_owned);
             if let Some(route) = get("Route") {
                 let dims: Vec<String> = d
                     .dimensions

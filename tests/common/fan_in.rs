@@ -355,12 +355,7 @@ fn measure_metrics(m: &mut Measurement, published: &[Published], truth: &[&Truth
         };
         m.metric_calls += apigw_doctor::render::metrics::pack(&batch.data).len();
         for d in &batch.data {
-            let dim = |k: &str| {
-                d.dimensions
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.clone())
-            };
+            let dim = |k: &str| d.dimension(k).map(str::to_owned);
             let name: &'static str = match d.name {
                 "IntegrationTimeouts" => "IntegrationTimeouts",
                 "NearLimitRequests" => "NearLimitRequests",

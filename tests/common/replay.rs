@@ -614,12 +614,7 @@ pub fn run_with(
         match p {
             Published::Metrics(batch) => {
                 for d in &batch.data {
-                    let dim = |k: &str| {
-                        d.dimensions
-                            .iter()
-                            .find(|(n, _)| *n == k)
-                            .map(|(_, v)| v.clone())
-                    };
+                    let dim = |k: &str| d.dimension(k).map(str::to_owned);
                     let (Some(api), Some(stage), Some(route)) =
                         (dim("ApiId"), dim("Stage"), dim("Route"))
                     else {
