@@ -407,12 +407,11 @@ pub fn join(w: &Wanted, logs: &FunctionLogs, looked_up: bool) -> Join {
     }
     let function = w.function().unwrap_or_default().to_owned();
     let Some(log) = logs.get(&function) else {
-        let account = match &w.backend {
-            Some(Backend::Lambda { function_arn, .. }) => {
-                crate::model::scope::arn_account(function_arn).map(str::to_owned)
-            }
-            _ => None,
-        };
+        let account = w
+            .backend
+            .as_ref()
+            .and_then(Backend::account)
+            .map(str::to_owned);
         return Join {
             evidence: Evidence::NoLog {
                 function,

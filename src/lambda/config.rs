@@ -13,8 +13,8 @@ use crate::engine::slo::SloSettings;
 use crate::logs::access_log::AccessFormat;
 use crate::logs::envelope::DEFAULT_MAX_DECOMPRESSED;
 use crate::model::limits::{self, Limits};
+use crate::model::scope::arn_account;
 use crate::monitor::accounts::CrossAccount;
-use crate::monitor::notify::arn_account;
 use crate::monitor::settings::{self, MetricsMode, Settings};
 use crate::render::alert::AlertContext;
 

@@ -128,6 +128,14 @@ impl Backend {
         })
     }
 
+    /// The account of a Lambda backend, from its function ARN.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Backend::Lambda { function_arn, .. } => crate::model::scope::arn_account(function_arn),
+            _ => None,
+        }
+    }
+
     pub fn region(&self) -> Option<&str> {
         match self {
             Backend::Lambda { region, .. } | Backend::AwsService { region, .. } => {

@@ -99,6 +99,15 @@ impl Scope {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_account_of_an_arn() {
+        assert_eq!(
+            arn_account("arn:aws:sns:us-east-1:123456789012:t"),
+            Some("123456789012")
+        );
+        assert_eq!(arn_account("arn:aws:sns:us-east-1::t"), None);
+    }
+
     fn s(k: &str) -> Scope {
         Scope::parse(k).unwrap_or_else(|| panic!("{k}"))
     }

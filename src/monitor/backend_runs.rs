@@ -65,14 +65,11 @@ impl<'a> From<&'a HashSet<String>> for Allowed<'a> {
 
 /// The account whose `/aws/lambda/NAME` holds the finding's runs, when not the own one.
 fn run_account(f: &Finding, own: Option<&str>) -> Option<String> {
-    let from_arn = match &f.backend {
-        Some(crate::model::backend::Backend::Lambda { function_arn, .. }) => {
-            crate::model::scope::arn_account(function_arn).map(str::to_owned)
-        }
-        _ => None,
-    };
-    let account = from_arn.or_else(|| f.provenance.account.as_deref().map(str::to_owned));
-    crate::monitor::accounts::foreign(account.as_deref(), own)
+    let from_arn = f
+        .backend
+        .as_ref()
+        .and_then(crate::model::backend::Backend::account);
+    crate::monitor::accounts::foreign(from_arn.or(f.provenance.account.as_deref()), own)
 }
 
 /// One lookup: a function's group over the union of overlapping windows.

@@ -264,7 +264,7 @@ impl Monitor {
     /// Learns the function's own account from its ARN (the invocation's
     /// `invoked_function_arn`); the first one known stays.
     pub fn learn_own_account(&self, function_arn: &str) {
-        if let Some(account) = notify::arn_account(function_arn) {
+        if let Some(account) = crate::model::scope::arn_account(function_arn) {
             let _ = self.own_account.set(account.to_owned());
         }
     }

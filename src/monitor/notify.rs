@@ -15,8 +15,6 @@ use crate::render::alert::{self, AlertContext, Notice, Rendered};
 /// Time kept back from the deadline for returning the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 
-pub use crate::model::scope::arn_account;
-
 impl Monitor {
     /// Step 4: renders and sends the notifications, `resolved` first, at most
     /// MAX_ALERTS_PER_INVOCATION (the rest in one summary). A notification that cannot
@@ -103,9 +101,11 @@ impl Monitor {
         if let Some(account) = &i.key.account {
             ctx.account = Some(account.clone());
         } else if ctx.account.is_none() {
-            if let Some(crate::model::backend::Backend::Lambda { function_arn, .. }) = &i.backend {
-                ctx.account = arn_account(function_arn).map(str::to_owned);
-            }
+            ctx.account = i
+                .backend
+                .as_ref()
+                .and_then(crate::model::backend::Backend::account)
+                .map(str::to_owned);
         }
         if ctx.region.is_none() {
             ctx.region = i
@@ -176,18 +176,4 @@ pub(super) async fn within<T>(
     tokio::time::timeout(left, fut)
         .await
         .map_err(|_| PublishError::Deadline(what))?
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_account_of_an_arn() {
-        assert_eq!(
-            arn_account("arn:aws:sns:us-east-1:123456789012:t"),
-            Some("123456789012")
-        );
-        assert_eq!(arn_account("arn:aws:sns:us-east-1::t"), None);
-    }
 }
